@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: GPL-2.0
+# ipgate: `make` builds, `make test` runs every suite, `make demo` shows it.
+
+ARCH_INC  := /usr/include/$(shell uname -m)-linux-gnu
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CC        ?= gcc
+B         := build
+
+CFLAGS_COMMON := -std=gnu11 -g -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	-Iinclude -Iuser/lib -I$(B) -D_GNU_SOURCE
+CFLAGS    ?= -O2
+SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+LDLIBS    := -lbpf -lelf -lz
+
+BPF_SRC   := bpf/ipgate.bpf.c
+BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/ipgate/*.h)
+LIB_SRC   := $(wildcard user/lib/*.c)
+LIB_HDRS  := $(wildcard user/lib/*.h) $(wildcard include/ipgate/*.h) $(B)/ipgate.skel.h
+LIB_OBJ   := $(patsubst user/lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
+SLIB_OBJ  := $(patsubst user/lib/%.c,$(B)/san/lib/%.o,$(LIB_SRC))
+HARNESS   := tests/lib/harness.c
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+BPF_TESTS  := $(patsubst tests/bpf/%.c,$(B)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
+TOOLS      := $(B)/ipgate-load
+
+.PHONY: all deps test test-unit test-bpf demo clean format lint
+all: $(B)/ipgate.bpf.o $(B)/libipgate.a $(TOOLS)
+
+deps:
+	@scripts/deps.sh
+
+$(B)/ipgate.bpf.o: $(BPF_SRC) $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) -target bpf -O2 -g -Wall -Werror -Iinclude -Ibpf -I$(ARCH_INC) \
+		-c $< -o $@
+
+$(B)/ipgate.skel.h: $(B)/ipgate.bpf.o
+	$(BPFTOOL) gen skeleton $< name ipgate > $@.tmp && mv $@.tmp $@
+
+$(B)/lib/%.o: user/lib/%.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
+
+$(B)/san/lib/%.o: user/lib/%.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -c $< -o $@
+
+$(B)/libipgate.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(B)/san/libipgate.a: $(SLIB_OBJ)
+	ar rcs $@ $^
+
+$(B)/ipgate-load: tests/tools/ipgate-load.c $(B)/libipgate.a $(LIB_HDRS)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(B)/libipgate.a $(LDLIBS) -o $@
+
+# Tests build with AddressSanitizer and UndefinedBehaviorSanitizer.
+$(B)/tests/%: tests/%.c $(TESTLIB_SRC) $(wildcard tests/lib/*.h) $(B)/san/libipgate.a $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -Itests/lib $< $(TESTLIB_SRC) \
+		$(B)/san/libipgate.a $(LDLIBS) -lpthread -o $@
+
+tests-build: all $(UNIT_TESTS) $(BPF_TESTS)
+
+test: deps
+	@$(MAKE) --no-print-directory tests-build
+	@scripts/run-tests.sh $(UNIT_TESTS) $(BPF_TESTS)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h') || \
+		{ echo "lint: run 'make format'"; exit 1; }
+
+clean:
+	rm -rf $(B)

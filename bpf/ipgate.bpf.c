@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ipgate XDP filter: drop packets to protected ports from sources outside
+ * the allowlist. The decision order is DESIGN.md's; keep them in step. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "ipgate/limits.h"
+#include "ipgate/policy.h"
+#include "ipgate/stats.h"
+#include "parse.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Random per load; `ipgate test` probes carry it in XDP metadata. */
+const volatile __u64 probe_cookie = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_active SEC(".maps");
+
+/* Boot-time ns until which enforcement is suspended; 0 for none. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_override SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IPG_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ipg_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_policy SEC(".maps");
+
+#define IPG_TRIE(keytype)                                   \
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);                \
+	__uint(max_entries, IPG_TRIE_CAPACITY_DEFAULT);     \
+	__uint(map_flags, BPF_F_NO_PREALLOC);               \
+	__type(key, keytype);                               \
+	__type(value, ipg_rule_id)
+
+/* Inner-map templates: libbpf refuses a pinning attribute on them. */
+struct ipg_trie_v4 {
+	IPG_TRIE(struct ipg_lpm_v4);
+};
+struct ipg_trie_v6 {
+	IPG_TRIE(struct ipg_lpm_v6);
+};
+
+#define IPG_TRIE_PINNED(name, keytype)               \
+	struct {                                     \
+		IPG_TRIE(keytype);                   \
+		__uint(pinning, LIBBPF_PIN_BY_NAME); \
+	} name SEC(".maps")
+
+IPG_TRIE_PINNED(ipg_v4_slot0, struct ipg_lpm_v4);
+IPG_TRIE_PINNED(ipg_v4_slot1, struct ipg_lpm_v4);
+IPG_TRIE_PINNED(ipg_v6_slot0, struct ipg_lpm_v6);
+IPG_TRIE_PINNED(ipg_v6_slot1, struct ipg_lpm_v6);
+
+/* Tries by slot. Besides selecting a slot's trie, an update of these from
+ * userspace waits for running programs to finish (a grace period). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, IPG_SLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct ipg_trie_v4);
+} ipg_v4_tries SEC(".maps") = {
+	.values = { (void *)&ipg_v4_slot0, (void *)&ipg_v4_slot1 },
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, IPG_SLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct ipg_trie_v6);
+} ipg_v6_tries SEC(".maps") = {
+	.values = { (void *)&ipg_v6_slot0, (void *)&ipg_v6_slot1 },
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IPG_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IPG_RULES_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_rule_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ipg_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_meta SEC(".maps");
+
+/* What parsing learned about a packet: plain values, no packet pointers, so
+ * the verifier checks the decision once however the packet was parsed. */
+struct pkt {
+	__u8 saddr[16]; /* IPv4 sources use the first 4 bytes */
+	__u16 l3_off;
+	__u16 l4_off;
+	__u16 l4len;    /* bytes of L4 inside the datagram */
+	__u16 dport;
+	__u8 family;    /* 4 or 6 once the source address is readable */
+	__u8 l4proto;
+	__u8 unparseable; /* cannot tell whether it reaches a protected port */
+	__u8 fragment;    /* a first fragment: more of the datagram follows */
+};
+
+enum parse_result {
+	PARSE_NON_IP,
+	PARSE_LATER_FRAG,
+	PARSE_L4, /* judge by protocol and port (or unparseable) */
+};
+
+/* Adds one to per-CPU counter @idx of @map, unless this is a probe. */
+static __always_inline void count(void *map, __u32 idx, int probe)
+{
+	__u64 *v;
+
+	if (probe)
+		return;
+	v = bpf_map_lookup_elem(map, &idx);
+	if (v)
+		*v += 1;
+}
+
+#define count_stat(probe, idx) count(&ipg_stats, idx, probe)
+#define count_rule(probe, idx) count(&ipg_rule_hits, idx, probe)
+
+/* Reads the L4 ports at the cursor into @p; marks it unparseable when they
+ * are not all inside the datagram. */
+static __always_inline void parse_ports(struct cursor *c, void *data,
+					struct pkt *p)
+{
+	__be16 *ports = c->pos;
+
+	p->l4_off = c->pos - data;
+	if (p->l4proto != IPPROTO_TCP && p->l4proto != IPPROTO_UDP)
+		return;
+	if (!cursor_has(c, ports, 4)) {
+		p->unparseable = 1;
+		return;
+	}
+	p->dport = bpf_ntohs(ports[1]);
+	p->l4len = c->lim - c->pos;
+}
+
+/* Returns an enum parse_result and fills @p. A global function: the
+ * verifier checks it once, apart from the decision that follows. */
+__attribute__((noinline)) int parse_packet(struct xdp_md *ctx, struct pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	struct cursor c = {
+		.pos = data,
+		.end = (void *)(long)ctx->data_end,
+		.lim = (void *)(long)ctx->data_end,
+	};
+	int first_frag = 0, proto, r;
+	__u8 l4proto;
+
+	if (!p)
+		return PARSE_NON_IP;
+	if (!cursor_has(&c, c.pos, sizeof(struct ethhdr)))
+		return PARSE_NON_IP;
+	proto = parse_ethhdr(&c);
+	if (proto < 0) {
+		p->unparseable = 1;
+		return PARSE_L4;
+	}
+	p->l3_off = c.pos - data;
+
+	if (proto == ETH_P_IP) {
+		struct iphdr *ip = parse_iphdr_fixed(&c);
+
+		if (!ip) {
+			p->unparseable = 1;
+			return PARSE_L4;
+		}
+		p->family = 4;
+		__builtin_memcpy(p->saddr, &ip->saddr, 4);
+		if (parse_iphdr_rest(&c, ip) < 0) {
+			p->unparseable = 1;
+			return PARSE_L4;
+		}
+		if (bpf_ntohs(ip->frag_off) & IPG_IP_OFFSET)
+			return PARSE_LATER_FRAG;
+		p->fragment = !!(ip->frag_off & bpf_htons(IPG_IP_MF));
+		l4proto = ip->protocol;
+		r = parse_exthdrs(&c, &l4proto, 0, &first_frag);
+	} else if (proto == ETH_P_IPV6) {
+		struct ipv6hdr *ip6 = parse_ipv6hdr_fixed(&c);
+
+		if (!ip6) {
+			p->unparseable = 1;
+			return PARSE_L4;
+		}
+		p->family = 6;
+		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+		if (parse_ipv6hdr_rest(&c, ip6) < 0) {
+			p->unparseable = 1;
+			return PARSE_L4;
+		}
+		l4proto = ip6->nexthdr;
+		r = parse_exthdrs(&c, &l4proto, 1, &first_frag);
+		p->fragment = first_frag;
+	} else {
+		return PARSE_NON_IP;
+	}
+
+	if (r == EXTHDR_LATER_FRAG)
+		return PARSE_LATER_FRAG;
+	if (r == EXTHDR_BAD) {
+		p->unparseable = 1;
+		return PARSE_L4;
+	}
+	p->l4proto = l4proto;
+	parse_ports(&c, data, p);
+	return PARSE_L4;
+}
+
+static __always_inline int port_protected(const struct ipg_policy *pol,
+					  const struct pkt *p)
+{
+	const __u8 *bits;
+
+	if (p->l4proto == IPPROTO_TCP)
+		bits = pol->tcp_ports;
+	else if (p->l4proto == IPPROTO_UDP)
+		bits = pol->udp_ports;
+	else
+		return 0;
+	return bits[p->dport >> 3] & (1 << (p->dport & 7));
+}
+
+/* Returns the rule id allowing the source of @p in @slot, or -1. An
+ * IPv4-mapped IPv6 source is looked up as the IPv4 address it maps. */
+static __always_inline long lookup_source(const struct pkt *p, __u32 slot)
+{
+	const __u32 *w = (const __u32 *)p->saddr;
+	ipg_rule_id *rule = NULL;
+	void *trie;
+
+	if (p->family == 6 &&
+	    !(w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff))) {
+		struct ipg_lpm_v6 key = { .prefixlen = 128 };
+
+		__builtin_memcpy(key.addr, p->saddr, 16);
+		trie = bpf_map_lookup_elem(&ipg_v6_tries, &slot);
+		if (trie)
+			rule = bpf_map_lookup_elem(trie, &key);
+	} else if (p->family) {
+		struct ipg_lpm_v4 key = { .prefixlen = 32 };
+
+		__builtin_memcpy(key.addr, p->family == 6 ? &w[3] : &w[0], 4);
+		trie = bpf_map_lookup_elem(&ipg_v4_tries, &slot);
+		if (trie)
+			rule = bpf_map_lookup_elem(trie, &key);
+	}
+	return rule ? (long)*rule : -1;
+}
+
+static __always_inline __u16 csum_fold(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+/* Sums @words 16-bit words at @p as stored (byte-order independent). */
+static __always_inline __u64 csum_words(const void *p, int words)
+{
+	const __u16 *w = p;
+	__u64 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < words; i++)
+		sum += w[i];
+	return sum;
+}
+
+struct rst_v4 {
+	struct iphdr ip;
+	struct tcphdr tcp;
+};
+
+struct rst_v6 {
+	struct ipv6hdr ip6;
+	struct tcphdr tcp;
+};
+
+/* Fills the RST|ACK answering @syn (which carried @datalen bytes of data)
+ * with ports swapped and the TCP checksum over @pseudo_sum. */
+static __always_inline void fill_rst(struct tcphdr *th, const struct tcphdr *syn,
+				     __u32 datalen, __u64 pseudo_sum)
+{
+	__builtin_memset(th, 0, sizeof(*th));
+	th->source = syn->dest;
+	th->dest = syn->source;
+	/* A SYN occupies one sequence number, plus any data it carries. */
+	th->ack_seq = bpf_htonl(bpf_ntohl(syn->seq) + 1 + datalen);
+	th->doff = sizeof(*th) / 4;
+	th->rst = 1;
+	th->ack = 1;
+	pseudo_sum += bpf_htons(IPPROTO_TCP) + bpf_htons(sizeof(*th));
+	th->check = csum_fold(pseudo_sum + csum_words(th, sizeof(*th) / 2));
+}
+
+/* Turns a blocked TCP SYN into a RST|ACK back to its sender, in place:
+ * MACs, addresses and ports swapped, VLAN tags kept, IP options and
+ * extension headers dropped. The reply is built on the stack and copied in.
+ * Returns XDP_TX, or XDP_DROP when the SYN cannot be answered. */
+static __always_inline int tx_reset(struct xdp_md *ctx, const struct pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	/* Masks bound the offsets for the verifier; frames are far shorter. */
+	__u32 l3_off = p->l3_off & 0xff, hdr_len, datalen, newlen;
+	struct tcphdr *in = data + (p->l4_off & 0x3fff);
+	struct ethhdr *eth = data;
+	struct tcphdr syn;
+	__u8 mac[ETH_ALEN];
+
+	if (p->fragment || p->l4len < sizeof(syn) || (void *)(in + 1) > end)
+		return XDP_DROP;
+	__builtin_memcpy(&syn, in, sizeof(syn));
+	if (!syn.syn || syn.ack || syn.rst)
+		return XDP_DROP;
+	hdr_len = syn.doff * 4;
+	if (hdr_len < sizeof(syn) || hdr_len > p->l4len)
+		return XDP_DROP;
+	datalen = p->l4len - hdr_len;
+
+	if (p->family == 4) {
+		struct rst_v4 r = {};
+		struct iphdr *ip = data + l3_off;
+
+		if ((void *)ip + sizeof(r) > end)
+			return XDP_DROP;
+		r.ip.version = 4;
+		r.ip.ihl = 5;
+		r.ip.tot_len = bpf_htons(sizeof(r));
+		r.ip.frag_off = bpf_htons(IPG_IP_DF);
+		r.ip.ttl = 64;
+		r.ip.protocol = IPPROTO_TCP;
+		r.ip.saddr = ip->daddr;
+		r.ip.daddr = ip->saddr;
+		r.ip.check = csum_fold(csum_words(&r.ip, sizeof(r.ip) / 2));
+		fill_rst(&r.tcp, &syn, datalen, csum_words(&r.ip.saddr, 4));
+		__builtin_memcpy(ip, &r, sizeof(r));
+		newlen = l3_off + sizeof(r);
+	} else {
+		struct rst_v6 r = {};
+		struct ipv6hdr *ip6 = data + l3_off;
+
+		if ((void *)ip6 + sizeof(r) > end)
+			return XDP_DROP;
+		r.ip6.version = 6;
+		r.ip6.payload_len = bpf_htons(sizeof(r.tcp));
+		r.ip6.nexthdr = IPPROTO_TCP;
+		r.ip6.hop_limit = 64;
+		r.ip6.saddr = ip6->daddr;
+		r.ip6.daddr = ip6->saddr;
+		fill_rst(&r.tcp, &syn, datalen, csum_words(&r.ip6.saddr, 16));
+		__builtin_memcpy(ip6, &r, sizeof(r));
+		newlen = l3_off + sizeof(r);
+	}
+
+	if ((void *)(eth + 1) > end)
+		return XDP_DROP;
+	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+
+	if (bpf_xdp_adjust_tail(ctx, (int)newlen - (int)(end - data)))
+		return XDP_DROP;
+	return XDP_TX;
+}
+
+static __always_inline int is_probe(struct xdp_md *ctx)
+{
+	struct ipg_probe_meta *m = (void *)(long)ctx->data_meta;
+
+	if ((void *)(m + 1) > (void *)(long)ctx->data)
+		return 0;
+	return probe_cookie && m->cookie == probe_cookie;
+}
+
+SEC("xdp")
+int ipgate_xdp(struct xdp_md *ctx)
+{
+	const struct ipg_policy *pol;
+	struct pkt p = {};
+	__u32 zero = 0, slot;
+	__u64 *deadline;
+	__u32 *active;
+	int probe, r;
+	long rule;
+
+	probe = is_probe(ctx);
+	r = parse_packet(ctx, &p);
+	if (r == PARSE_NON_IP) {
+		count_stat(probe, IPG_STAT_PASS_NON_IP);
+		return XDP_PASS;
+	}
+	if (r == PARSE_LATER_FRAG) {
+		count_stat(probe, IPG_STAT_PASS_FRAGMENT);
+		return XDP_PASS;
+	}
+
+	active = bpf_map_lookup_elem(&ipg_active, &zero);
+	if (!active)
+		return XDP_PASS;
+	slot = *active & 1;
+	pol = bpf_map_lookup_elem(&ipg_policy, &slot);
+	if (!pol)
+		return XDP_PASS;
+
+	if (!p.unparseable && !port_protected(pol, &p)) {
+		count_stat(probe, IPG_STAT_PASS_UNPROTECTED);
+		return XDP_PASS;
+	}
+	if (!pol->enabled) {
+		count_stat(probe, IPG_STAT_PASS_DISABLED);
+		return XDP_PASS;
+	}
+	deadline = bpf_map_lookup_elem(&ipg_override, &zero);
+	if (deadline && *deadline && bpf_ktime_get_boot_ns() < *deadline) {
+		count_stat(probe, IPG_STAT_PASS_OVERRIDE);
+		return XDP_PASS;
+	}
+
+	rule = lookup_source(&p, slot);
+	if (rule >= 0) {
+		count_stat(probe, IPG_STAT_PASS_ALLOWED);
+		count_rule(probe, (__u32)rule);
+		return XDP_PASS;
+	}
+	if (p.unparseable) {
+		count_stat(probe, IPG_STAT_DROP_MALFORMED);
+		return XDP_DROP;
+	}
+	if (pol->mode == IPG_MODE_REJECT && p.l4proto == IPPROTO_TCP) {
+		r = tx_reset(ctx, &p);
+		if (r == XDP_TX) {
+			count_stat(probe, IPG_STAT_TX_RESET);
+			return XDP_TX;
+		}
+	}
+	count_stat(probe, IPG_STAT_DROP_DENIED);
+	return XDP_DROP;
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Packet-parsing helpers for the XDP program: a cursor and one parser per
+ * header. Every parser checks bounds against the cursor's end. */
+#ifndef IPGATE_BPF_PARSE_H
+#define IPGATE_BPF_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "ipgate/limits.h"
+
+#ifndef ETH_P_8021AD
+#define ETH_P_8021AD 0x88A8
+#endif
+#define IPG_IPPROTO_MH 135
+#define IPG_IP_MF 0x2000
+#define IPG_IP_DF 0x4000
+#define IPG_IP_OFFSET 0x1fff
+#define IPG_IP6_OFFSET 0xfff8
+
+/* end is the frame's end (the bound the verifier knows); lim is the end of
+ * the IP datagram once its length is known, never beyond end. */
+struct cursor {
+	void *pos;
+	void *end;
+	void *lim;
+};
+
+/* Returns whether n bytes from p lie inside both the frame and datagram. */
+static __always_inline int cursor_has(struct cursor *c, void *p, __u32 n)
+{
+	return p + n <= c->end && p + n <= c->lim;
+}
+
+struct vlan_tag {
+	__be16 tci;
+	__be16 proto;
+};
+
+/* Returns the ethertype (host order) after at most IPG_VLAN_MAX tags, or -1
+ * when the frame is truncated or still tagged; advances the cursor. */
+static __always_inline int parse_ethhdr(struct cursor *c)
+{
+	struct ethhdr *eth = c->pos;
+	__u16 proto;
+
+	if (!cursor_has(c, eth, sizeof(*eth)))
+		return -1;
+	c->pos = eth + 1;
+	proto = bpf_ntohs(eth->h_proto);
+
+#pragma unroll
+	for (int i = 0; i < IPG_VLAN_MAX; i++) {
+		struct vlan_tag *tag = c->pos;
+
+		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
+			break;
+		if (!cursor_has(c, tag, sizeof(*tag)))
+			return -1;
+		c->pos = tag + 1;
+		proto = bpf_ntohs(tag->proto);
+	}
+	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD)
+		return -1;
+	return proto;
+}
+
+/* Returns the fixed IPv4 header, or NULL when fewer than 20 bytes remain;
+ * does not advance the cursor. */
+static __always_inline struct iphdr *parse_iphdr_fixed(struct cursor *c)
+{
+	struct iphdr *ip = c->pos;
+
+	if (!cursor_has(c, ip, sizeof(*ip)))
+		return NULL;
+	return ip;
+}
+
+/* Validates version, IHL and total length of @ip; returns 0 and moves the
+ * cursor to the L4 header and its end to the datagram's end, or -1. */
+static __always_inline int parse_iphdr_rest(struct cursor *c, struct iphdr *ip)
+{
+	__u32 hlen = ip->ihl * 4;
+	__u32 tot = bpf_ntohs(ip->tot_len);
+
+	if (ip->version != 4 || hlen < sizeof(*ip))
+		return -1;
+	if (tot < hlen || (void *)ip + tot > c->end)
+		return -1;
+	c->lim = (void *)ip + tot;
+	c->pos = (void *)ip + hlen;
+	return 0;
+}
+
+/* Returns the fixed IPv6 header, or NULL when fewer than 40 bytes remain;
+ * does not advance the cursor. */
+static __always_inline struct ipv6hdr *parse_ipv6hdr_fixed(struct cursor *c)
+{
+	struct ipv6hdr *ip6 = c->pos;
+
+	if (!cursor_has(c, ip6, sizeof(*ip6)))
+		return NULL;
+	return ip6;
+}
+
+/* Validates version and payload length of @ip6; returns 0 and moves the
+ * cursor past the fixed header, its end to the datagram's end, or -1.
+ * A zero payload length (jumbogram) leaves the frame's end in place. */
+static __always_inline int parse_ipv6hdr_rest(struct cursor *c,
+					      struct ipv6hdr *ip6)
+{
+	__u32 plen = bpf_ntohs(ip6->payload_len);
+
+	if (ip6->version != 6)
+		return -1;
+	c->pos = ip6 + 1;
+	if (plen) {
+		if (c->pos + plen > c->end)
+			return -1;
+		c->lim = c->pos + plen;
+	}
+	return 0;
+}
+
+enum exthdr_result {
+	EXTHDR_L4 = 0,     /* *proto holds the upper-layer protocol */
+	EXTHDR_LATER_FRAG, /* a fragment at a non-zero offset */
+	EXTHDR_BAD,        /* truncated, or longer than IPG_EXTHDR_MAX */
+};
+
+static __always_inline int is_ipv6_exthdr(__u8 proto)
+{
+	return proto == IPPROTO_HOPOPTS || proto == IPPROTO_ROUTING ||
+	       proto == IPPROTO_FRAGMENT || proto == IPPROTO_DSTOPTS ||
+	       proto == IPPROTO_AH || proto == IPG_IPPROTO_MH;
+}
+
+/* Walks the headers between the IP header and the upper layer: the IPv6
+ * extension headers, or (for IPv4, v6 == 0) authentication headers only.
+ * Returns an enum exthdr_result; advances the cursor; sets *first_frag when
+ * a fragment header at offset 0 was passed. */
+static __always_inline int parse_exthdrs(struct cursor *c, __u8 *proto,
+					 int v6, int *first_frag)
+{
+#pragma unroll
+	for (int i = 0; i < IPG_EXTHDR_MAX; i++) {
+		__u8 *h = c->pos;
+		__u32 len;
+
+		if (v6 ? !is_ipv6_exthdr(*proto) : *proto != IPPROTO_AH)
+			return EXTHDR_L4;
+		if (!cursor_has(c, h, 8))
+			return EXTHDR_BAD;
+		switch (*proto) {
+		case IPPROTO_FRAGMENT:
+			if (bpf_ntohs(*(__be16 *)(h + 2)) & IPG_IP6_OFFSET)
+				return EXTHDR_LATER_FRAG;
+			*first_frag = 1;
+			len = 8;
+			break;
+		case IPPROTO_AH:
+			len = ((__u32)h[1] + 2) * 4;
+			break;
+		default:
+			len = ((__u32)h[1] + 1) * 8;
+			break;
+		}
+		if (!cursor_has(c, h, len))
+			return EXTHDR_BAD;
+		*proto = h[0];
+		c->pos += len;
+	}
+	if (v6 ? is_ipv6_exthdr(*proto) : *proto == IPPROTO_AH)
+		return EXTHDR_BAD;
+	return EXTHDR_L4;
+}
+
+#endif

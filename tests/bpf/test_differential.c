@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Differential test: random and mutated frames, seeded and reproducible,
+ * must get the same action, counter and rule from the XDP program as from
+ * the reference model. IPGATE_FUZZ_SEED and IPGATE_FUZZ_COUNT override the
+ * defaults; a mismatch prints the frame as hex. */
+#include <linux/bpf.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "datapath.h"
+#include "harness.h"
+#include "testbpf.h"
+#include "testpkt.h"
+#include "verdict.h"
+
+static struct ipg_datapath *dp;
+static struct ipg_policy_spec pol;
+static uint64_t rng;
+
+static uint64_t next_rand(void)
+{
+	/* xorshift64*: small, fast, and the same everywhere. */
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 2685821657736338717ull;
+}
+
+static unsigned below(unsigned n)
+{
+	return (unsigned)(next_rand() % n);
+}
+
+#define CORPUS_MAX 256
+static struct frame corpus[CORPUS_MAX];
+static int n_corpus;
+
+static void add(struct ipg_pkt_spec s)
+{
+	if (n_corpus < CORPUS_MAX)
+		corpus[n_corpus++] = pkt_build(&s);
+}
+
+/* The frames of the hand-written cases, in all their variants. */
+static void build_corpus(void)
+{
+	static const char *const srcs[] = {
+		"203.0.113.45", "198.51.100.7", "192.0.2.200", "192.0.2.129",
+		OUTSIDER4, "2001:db8:1::5", "2001:db8:2::1", OUTSIDER6,
+		"::ffff:203.0.113.9", "2001:db8:3:4::1",
+	};
+	static const uint16_t ports[] = { 443, 8443, 80 };
+	static const uint8_t exts[] = { IPPROTO_HOPOPTS, IPPROTO_ROUTING,
+					IPPROTO_DSTOPTS, IPPROTO_AH, 135 };
+
+	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		for (int p = 0; p < 3; p++) {
+			struct ipg_pkt_spec t = pkt_spec(srcs[i], IPPROTO_TCP, ports[p]);
+			struct ipg_pkt_spec u = pkt_spec(srcs[i], IPPROTO_UDP, ports[p]);
+
+			add(t);
+			add(u);
+			add(with_vlan(t, 0x8100));
+			add(with_vlan(with_vlan(u, 0x8100), 0x88a8));
+			if (t.family == 4) {
+				t.ip4_optlen = 12;
+				add(t);
+				u.more_frags = 1;
+				add(u);
+				u.frag_off = 3;
+				add(u);
+			} else {
+				add(with_ext_hdr(t, exts[i % 5]));
+				add(with_ext_hdr(with_ext_hdr(with_ext_hdr(u, exts[p]), exts[(p + 1) % 5]), exts[(p + 3) % 5]));
+				add(with_fragment(u, 0, 1));
+				add(with_fragment(t, 7, 0));
+			}
+		}
+	}
+}
+
+static const uint8_t interesting[] = { 0x00, 0xff, 0x81, 0x88, 0xa8, 0x86,
+				       0xdd, 0x08, 0x06, 0x11, 0x2c, 0x3c,
+				       0x33, 0x2b, 0x00, 0x05, 0x04, 0x45,
+				       0x46, 0x4f, 0x01, 0xbb, 0x20, 0x3a,
+				       0x87, 0x02, 0x12, 0x14, 0x60 };
+
+static void mutate(struct frame *f)
+{
+	int rounds = 1 + (int)below(4);
+
+	for (int r = 0; r < rounds; r++) {
+		size_t span = f->len < 96 ? f->len : 96;
+		size_t at = below((unsigned)span);
+
+		switch (below(7)) {
+		case 0:
+			f->b[at] ^= (uint8_t)(1u << below(8));
+			break;
+		case 1:
+			f->b[at] = interesting[below(sizeof(interesting))];
+			break;
+		case 2:
+			f->len = 14 + below((unsigned)(f->len - 13));
+			break;
+		case 3: {
+			size_t more = below(64);
+
+			if (f->len + more <= sizeof(f->b)) {
+				for (size_t i = 0; i < more; i++)
+					f->b[f->len + i] = (uint8_t)next_rand();
+				f->len += more;
+			}
+			break;
+		}
+		case 4: /* a random tag or ethertype where one may stand */
+			at = 12 + 4 * below(3);
+			if (at + 1 < f->len) {
+				static const uint16_t types[] = {
+					0x8100, 0x88a8, 0x0800, 0x86dd, 0x0806 };
+				uint16_t t = types[below(5)];
+
+				f->b[at] = (uint8_t)(t >> 8);
+				f->b[at + 1] = (uint8_t)t;
+			}
+			break;
+		case 5:
+			f->b[at] = (uint8_t)next_rand();
+			break;
+		case 6: /* a length field: IPv4 total length or IPv6 payload */
+			if (f->len > 20) {
+				size_t l = 16 + (f->b[12] == 0x81 ? 4 : 0);
+
+				if (l + 1 < f->len) {
+					f->b[l] = (uint8_t)below(2);
+					f->b[l + 1] = (uint8_t)next_rand();
+				}
+			}
+			break;
+		}
+	}
+}
+
+static void random_frame(struct frame *f)
+{
+	f->len = 14 + below(120);
+	for (size_t i = 0; i < f->len; i++)
+		f->b[i] = (uint8_t)next_rand();
+	if (below(2)) {
+		f->b[12] = below(2) ? 0x08 : 0x86;
+		f->b[13] = f->b[12] == 0x08 ? 0x00 : 0xdd;
+		f->b[14] = f->b[12] == 0x08 ? (uint8_t)(0x40 | (5 + below(3))) : 0x60;
+	}
+}
+
+static void hexdump(const struct frame *f)
+{
+	for (size_t i = 0; i < f->len; i++)
+		fprintf(stderr, "%02x%s", f->b[i], (i + 1) % 32 ? "" : "\n");
+	fputc('\n', stderr);
+}
+
+enum { P_DROP, P_REJECT, P_DISABLED, P_OVERRIDE, P_ROUNDS };
+
+static int set_policy(int which)
+{
+	struct ipg_error e;
+
+	policy_standard(&pol);
+	pol.kern.mode = which == P_REJECT ? IPG_MODE_REJECT : IPG_MODE_DROP;
+	pol.kern.enabled = which != P_DISABLED;
+	ipg_policy_set_port(&pol, IPPROTO_TCP, 80, which == P_REJECT);
+	if (ipg_datapath_apply(dp, &pol, &e))
+		return -1;
+	return ipg_datapath_set_override(
+		dp, which == P_OVERRIDE ? test_boot_ns() + 3600000000000ull : 0);
+}
+
+TEST(test_differential_xdp_equals_reference_model)
+{
+	const char *seed_env = getenv("IPGATE_FUZZ_SEED");
+	const char *count_env = getenv("IPGATE_FUZZ_COUNT");
+	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : 0x1a7e;
+	long count = count_env ? atol(count_env) : 200000, mismatches = 0;
+	long per_action[5] = { 0 }, per_stat[IPG_STAT_MAX] = { 0 };
+
+	rng = seed ? seed : 1;
+	build_corpus();
+	printf("# seed 0x%llx, %ld frames, corpus %d\n",
+	       (unsigned long long)seed, count, n_corpus);
+	for (long i = 0; i < count && mismatches < 5; i++) {
+		int which = (int)(i * P_ROUNDS / count), action;
+		/* Counters are read for one frame in 8: enough to check the
+		 * stat and rule of every kind of verdict, at a fraction of
+		 * the cost. */
+		int check_stats = (i & 7) == 0;
+		uint64_t before[IPG_STAT_MAX], after[IPG_STAT_MAX];
+		struct ipg_verdict v;
+		struct frame f;
+
+		if (i == 0 || which != (int)((i - 1) * P_ROUNDS / count))
+			ASSERT_OK(set_policy(which));
+		if (below(10) == 0) {
+			random_frame(&f);
+		} else {
+			f = corpus[below((unsigned)n_corpus)];
+			mutate(&f);
+		}
+		ipg_verdict_eval(&pol, which == P_OVERRIDE, f.b, f.len, &v);
+		if (check_stats)
+			ASSERT_OK(ipg_datapath_stats(dp, before));
+		ASSERT_OK(ipg_datapath_run(dp, f.b, f.len, !check_stats, &action, NULL, NULL));
+		per_action[action & 3]++;
+		per_stat[v.stat]++;
+		if (action != v.action) {
+			fprintf(stderr, "frame %ld: program %s, model %s (%s):\n", i,
+				ipg_action_name(action), ipg_action_name(v.action),
+				ipg_stat_name(v.stat));
+			hexdump(&f);
+			mismatches++;
+			continue;
+		}
+		if (!check_stats)
+			continue;
+		ASSERT_OK(ipg_datapath_stats(dp, after));
+		for (int s = 0; s < IPG_STAT_MAX; s++) {
+			if (after[s] - before[s] != (s == (int)v.stat)) {
+				fprintf(stderr, "frame %ld: counter %s moved by %llu; model says %s:\n",
+					i, ipg_stat_name(s),
+					(unsigned long long)(after[s] - before[s]),
+					ipg_stat_name(v.stat));
+				hexdump(&f);
+				mismatches++;
+				break;
+			}
+		}
+	}
+	printf("# actions: pass %ld, drop %ld, tx %ld\n", per_action[XDP_PASS],
+	       per_action[XDP_DROP], per_action[XDP_TX]);
+	for (int s = 0; s < IPG_STAT_MAX; s++)
+		printf("#   %-20s %ld\n", ipg_stat_name(s), per_stat[s]);
+	ASSERT_EQ(mismatches, 0);
+	/* The corpus must reach every outcome, or the test proves little. */
+	for (int s = 0; s < IPG_STAT_MAX; s++)
+		if (per_stat[s] == 0)
+			FAIL("no frame ended in %s", ipg_stat_name(s));
+}
+
+static int setup(void)
+{
+	return test_datapath_open(&dp, "test_differential");
+}
+
+static void teardown(void)
+{
+	ipg_datapath_close(dp);
+}
+
+int main(int argc, char **argv)
+{
+	return harness_main("bpf/differential", argc, argv, setup, teardown);
+}

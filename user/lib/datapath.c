@@ -1,0 +1,725 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <limits.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ipgate.skel.h"
+#include "datapath.h"
+
+#define BPFFS_ROOT "/sys/fs/bpf"
+#define PROG_PIN_NAME "ipgate_xdp"
+
+struct ipg_datapath {
+	struct ipgate *skel;
+	char pin_dir[256]; /* empty when nothing is pinned */
+	bool adopted;
+	int ncpus;
+	int trie[2][IPG_SLOTS]; /* [v4, v6][slot] */
+	uint64_t *percpu;       /* scratch for per-CPU reads */
+};
+
+static int in_bpffs_root(const char *dir)
+{
+	size_t n = strlen(BPFFS_ROOT);
+
+	return !strncmp(dir, BPFFS_ROOT, n) && (dir[n] == '/' || !dir[n]);
+}
+
+/* Makes sure @dir can hold pins: it lies on bpffs (mounting the usual one
+ * when it is missing) and exists. */
+static int ensure_pin_dir(const char *dir, struct ipg_error *e)
+{
+	char path[PATH_MAX];
+	struct statfs st;
+	char *slash;
+
+	if (dir[0] != '/' || strlen(dir) >= sizeof(((struct ipg_datapath *)0)->pin_dir))
+		return ipg_fail(e, -EINVAL,
+				"pin directory \"%s\" must be an absolute path "
+				"shorter than 256 characters", dir);
+	strcpy(path, dir);
+	while (statfs(path, &st) < 0) {
+		if (errno != ENOENT)
+			return ipg_fail(e, -errno, "cannot inspect %s: %s",
+					path, strerror(errno));
+		slash = strrchr(path, '/');
+		if (!slash || slash == path)
+			strcpy(path, "/");
+		else
+			*slash = '\0';
+	}
+	if ((unsigned long)st.f_type != BPF_FS_MAGIC) {
+		if (!in_bpffs_root(dir))
+			return ipg_fail(e, -ENOTSUP,
+					"pin directory %s is not on a bpf "
+					"filesystem; mount one first (mount -t "
+					"bpf bpf DIR) or use a directory under "
+					BPFFS_ROOT, dir);
+		if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700") < 0)
+			return ipg_fail(e, -errno,
+					"cannot mount bpffs on " BPFFS_ROOT
+					": %s", strerror(errno));
+		pr_info("mounted bpffs on " BPFFS_ROOT);
+	}
+	/* mkdir -p */
+	strcpy(path, dir);
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return ipg_fail(e, -errno, "cannot create %s: %s", path,
+					strerror(errno));
+		if (!c)
+			break;
+		*p = c;
+	}
+	return 0;
+}
+
+static int read_pinned_meta(const char *dir, struct ipg_meta *m)
+{
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/ipg_meta", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	r = bpf_map_lookup_elem(fd, &zero, m) ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+/* Removes pins of this object's maps and program from the pin dir. */
+static void unpin_all(struct ipg_datapath *dp)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir,
+			 bpf_map__name(map));
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, PROG_PIN_NAME);
+	unlink(path);
+}
+
+static int write_meta(struct ipg_datapath *dp, uint32_t capacity)
+{
+	struct ipg_meta m = {
+		.abi_version = IPG_ABI_VERSION,
+		.rules_max = IPG_RULES_MAX,
+		.trie_capacity = capacity,
+	};
+	struct timespec ts;
+	__u32 zero = 0;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	m.created_boot_ns = (uint64_t)ts.tv_sec * 1000000000ull +
+			    (uint64_t)ts.tv_nsec;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_meta), &zero,
+				&m, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int ipg_datapath_open(struct ipg_datapath **out,
+		      const struct ipg_datapath_opts *opts, struct ipg_error *e)
+{
+	uint32_t cap = opts->trie_capacity ? opts->trie_capacity :
+					     IPG_TRIE_CAPACITY_DEFAULT;
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	struct ipg_datapath *dp;
+	struct ipg_meta meta;
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	uint64_t cookie = 0;
+	int r;
+
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus <= 0) {
+		r = ipg_fail(e, dp->ncpus ? dp->ncpus : -EINVAL,
+			     "cannot count possible CPUs");
+		goto fail;
+	}
+	dp->percpu = calloc((size_t)dp->ncpus, sizeof(uint64_t));
+	if (!dp->percpu) {
+		r = ipg_fail(e, -ENOMEM, "out of memory");
+		goto fail;
+	}
+
+	if (opts->pin_dir) {
+		r = ensure_pin_dir(opts->pin_dir, e);
+		if (r)
+			goto fail;
+		snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", opts->pin_dir);
+		oo.pin_root_path = dp->pin_dir;
+	}
+
+	dp->skel = ipgate__open_opts(&oo);
+	if (!dp->skel) {
+		r = ipg_fail(e, -errno, "cannot open the BPF object: %s",
+			     strerror(errno));
+		goto fail;
+	}
+
+	if (dp->pin_dir[0]) {
+		r = read_pinned_meta(dp->pin_dir, &meta);
+		if (r == 0 && (meta.abi_version != IPG_ABI_VERSION ||
+			       meta.rules_max != IPG_RULES_MAX ||
+			       meta.trie_capacity != cap)) {
+			pr_warn("maps pinned in %s are of ABI %u (capacity "
+				"%u); this ipgate is ABI %u (capacity %u): "
+				"replacing them with new, empty maps",
+				dp->pin_dir, meta.abi_version,
+				meta.trie_capacity, IPG_ABI_VERSION, cap);
+			unpin_all(dp);
+		} else if (r && r != -ENOENT) {
+			pr_warn("cannot read %s/ipg_meta (%s): replacing the "
+				"pinned maps", dp->pin_dir, strerror(-r));
+			unpin_all(dp);
+		}
+	} else {
+		bpf_object__for_each_map(map, dp->skel->obj)
+			bpf_map__set_pin_path(map, NULL);
+	}
+
+	bpf_map__set_max_entries(dp->skel->maps.ipg_v4_slot0, cap);
+	bpf_map__set_max_entries(dp->skel->maps.ipg_v4_slot1, cap);
+	bpf_map__set_max_entries(dp->skel->maps.ipg_v6_slot0, cap);
+	bpf_map__set_max_entries(dp->skel->maps.ipg_v6_slot1, cap);
+
+	if (getrandom(&cookie, sizeof(cookie), 0) != sizeof(cookie) || !cookie)
+		cookie = 0x1a7e5eed;
+	dp->skel->rodata->probe_cookie = cookie;
+
+	r = ipgate__load(dp->skel);
+	if (r) {
+		r = ipg_fail(e, r < 0 ? r : -EINVAL,
+			     "cannot load the XDP program: %s (run with -vv "
+			     "for the verifier's log)", strerror(-r));
+		goto fail;
+	}
+
+	dp->trie[0][0] = bpf_map__fd(dp->skel->maps.ipg_v4_slot0);
+	dp->trie[0][1] = bpf_map__fd(dp->skel->maps.ipg_v4_slot1);
+	dp->trie[1][0] = bpf_map__fd(dp->skel->maps.ipg_v6_slot0);
+	dp->trie[1][1] = bpf_map__fd(dp->skel->maps.ipg_v6_slot1);
+
+	if (dp->pin_dir[0] && read_pinned_meta(dp->pin_dir, &meta) == 0 &&
+	    meta.abi_version == IPG_ABI_VERSION) {
+		dp->adopted = true;
+	} else {
+		r = write_meta(dp, cap);
+		if (r) {
+			r = ipg_fail(e, r, "cannot write the meta record: %s",
+				     strerror(-r));
+			goto fail;
+		}
+	}
+
+	if (dp->pin_dir[0]) {
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir,
+			 PROG_PIN_NAME);
+		unlink(path);
+		r = bpf_program__pin(dp->skel->progs.ipgate_xdp, path);
+		if (r) {
+			r = ipg_fail(e, r, "cannot pin the program at %s: %s",
+				     path, strerror(-r));
+			goto fail;
+		}
+	}
+	*out = dp;
+	return 0;
+fail:
+	ipg_datapath_close(dp);
+	return r;
+}
+
+void ipg_datapath_close(struct ipg_datapath *dp)
+{
+	if (!dp)
+		return;
+	ipgate__destroy(dp->skel);
+	free(dp->percpu);
+	free(dp);
+}
+
+bool ipg_datapath_adopted(const struct ipg_datapath *dp)
+{
+	return dp->adopted;
+}
+
+int ipg_datapath_prog_fd(const struct ipg_datapath *dp)
+{
+	return bpf_program__fd(dp->skel->progs.ipgate_xdp);
+}
+
+int ipg_datapath_map_fd(const struct ipg_datapath *dp, const char *name)
+{
+	struct bpf_map *map;
+
+	map = bpf_object__find_map_by_name(dp->skel->obj, name);
+	return map ? bpf_map__fd(map) : -ENOENT;
+}
+
+int ipg_datapath_unpin(struct ipg_datapath *dp)
+{
+	if (!dp->pin_dir[0])
+		return 0;
+	unpin_all(dp);
+	if (rmdir(dp->pin_dir) < 0 && errno != ENOENT && errno != ENOTEMPTY)
+		return -errno;
+	return 0;
+}
+
+static int read_active(struct ipg_datapath *dp, __u32 *slot)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.ipg_active), &zero,
+				slot))
+		return -errno;
+	*slot &= 1;
+	return 0;
+}
+
+int ipg_datapath_active(struct ipg_datapath *dp, struct ipg_policy *out)
+{
+	__u32 slot;
+	int r;
+
+	r = read_active(dp, &slot);
+	if (r)
+		return r;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.ipg_policy), &slot,
+				out))
+		return -errno;
+	return 0;
+}
+
+static int trie_clear(int fd)
+{
+	uint8_t key[sizeof(struct ipg_lpm_v6)];
+
+	/* Deleting the first key until none is left needs no iteration
+	 * state that deletions could invalidate. */
+	while (bpf_map_get_next_key(fd, NULL, key) == 0)
+		if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
+			return -errno;
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static int trie_put(int fd, const struct ipg_entry *ent)
+{
+	const struct ipg_prefix *p = &ent->prefix;
+	struct ipg_lpm_v6 k = { .prefixlen = p->len };
+	ipg_rule_id id = ent->rule_id;
+
+	/* The v4 key is a prefix of the v6 key's layout. */
+	memcpy(k.addr, p->addr, p->family == 4 ? 4 : 16);
+	return bpf_map_update_elem(fd, &k, &id, BPF_ANY) ? -errno : 0;
+}
+
+/* Reads every (prefix, rule id) of @slot into @out (room for
+ * IPG_RULES_MAX); returns how many, or a negative errno. */
+static int read_slot_rules(struct ipg_datapath *dp, __u32 slot,
+			   struct ipg_entry *out)
+{
+	int n = 0;
+
+	for (int f = 0; f < 2; f++) {
+		struct ipg_lpm_v6 k;
+		int fd = dp->trie[f][slot];
+		void *prev = NULL;
+
+		while (n < IPG_RULES_MAX &&
+		       bpf_map_get_next_key(fd, prev, &k) == 0) {
+			struct ipg_entry *ent = &out[n];
+
+			prev = &k;
+			if (bpf_map_lookup_elem(fd, &k, &ent->rule_id))
+				continue;
+			ent->prefix.family = f ? 6 : 4;
+			ent->prefix.len = (uint8_t)k.prefixlen;
+			memset(ent->prefix.addr, 0, 16);
+			memcpy(ent->prefix.addr, k.addr, f ? 16 : 4);
+			n++;
+		}
+	}
+	return n;
+}
+
+static int zero_rule_hits(struct ipg_datapath *dp, __u32 id)
+{
+	memset(dp->percpu, 0, sizeof(uint64_t) * (size_t)dp->ncpus);
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_rule_hits), &id,
+				dp->percpu, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Waits until no running program can still read the slot just retired:
+ * updating a map-in-map slot returns only after a grace period. */
+static int wait_for_readers(struct ipg_datapath *dp, __u32 slot)
+{
+	__u32 inner = (__u32)dp->trie[0][slot];
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_v4_tries),
+				&slot, &inner, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int apply_with(struct ipg_datapath *dp, const struct ipg_policy_spec *s,
+		      struct ipg_entry *live_rules, struct ipg_error *e)
+{
+	struct ipg_policy live, next;
+	__u32 zero = 0, old, slot;
+	int n_live, r;
+
+	r = read_active(dp, &old);
+	if (!r)
+		r = ipg_datapath_active(dp, &live);
+	if (r)
+		return ipg_fail(e, r, "cannot read the live policy: %s",
+				strerror(-r));
+	slot = old ^ 1;
+
+	/* A rule id whose entry is new starts its hit count over. */
+	n_live = read_slot_rules(dp, old, live_rules);
+	if (n_live < 0)
+		return ipg_fail(e, n_live, "cannot read the live rules: %s",
+				strerror(-n_live));
+
+	for (int f = 0; f < 2; f++) {
+		r = trie_clear(dp->trie[f][slot]);
+		if (r)
+			return ipg_fail(e, r, "cannot clear slot %u: %s", slot,
+					strerror(-r));
+	}
+	for (uint32_t i = 0; i < s->n_entries; i++) {
+		const struct ipg_entry *ent = &s->entries[i];
+
+		if (ent->rule_id >= IPG_RULES_MAX)
+			return ipg_fail(e, -EINVAL, "rule id %u out of range",
+					ent->rule_id);
+		bool same = false;
+
+		for (int j = 0; j < n_live && !same; j++)
+			same = live_rules[j].rule_id == ent->rule_id &&
+			       ipg_prefix_equal(&live_rules[j].prefix,
+						&ent->prefix);
+		if (!same) {
+			r = zero_rule_hits(dp, ent->rule_id);
+			if (r)
+				return ipg_fail(e, r,
+						"cannot reset hit counter %u: "
+						"%s", ent->rule_id,
+						strerror(-r));
+		}
+		r = trie_put(dp->trie[ent->prefix.family == 4 ? 0 : 1][slot],
+			     ent);
+		if (r) {
+			char buf[IPG_PREFIX_STRLEN];
+
+			ipg_prefix_format(&ent->prefix, buf, sizeof(buf));
+			return ipg_fail(e, r, "cannot insert %s: %s", buf,
+					strerror(-r));
+		}
+	}
+	next = s->kern;
+	next.generation = live.generation + 1;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_policy), &slot,
+				&next, BPF_ANY))
+		return ipg_fail(e, -errno, "cannot write slot %u: %s", slot,
+				strerror(errno));
+
+	/* The flip: one store, and packets see the new policy. */
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_active), &zero,
+				&slot, BPF_ANY))
+		return ipg_fail(e, -errno, "cannot flip to slot %u: %s", slot,
+				strerror(errno));
+	r = wait_for_readers(dp, old);
+	if (r)
+		return ipg_fail(e, r, "cannot wait for readers of slot %u: %s",
+				old, strerror(-r));
+	return 0;
+}
+
+int ipg_datapath_apply(struct ipg_datapath *dp, const struct ipg_policy_spec *s,
+		       struct ipg_error *e)
+{
+	struct ipg_entry *live_rules = calloc(IPG_RULES_MAX, sizeof(*live_rules));
+	int r;
+
+	if (!live_rules)
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	r = apply_with(dp, s, live_rules, e);
+	free(live_rules);
+	return r;
+}
+
+int ipg_datapath_set_override(struct ipg_datapath *dp, uint64_t deadline_ns)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_override),
+				&zero, &deadline_ns, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int ipg_datapath_get_override(struct ipg_datapath *dp, uint64_t *deadline_ns)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.ipg_override),
+				&zero, deadline_ns))
+		return -errno;
+	return 0;
+}
+
+static int sum_percpu(struct ipg_datapath *dp, int fd, __u32 key,
+		      uint64_t *out)
+{
+	if (bpf_map_lookup_elem(fd, &key, dp->percpu))
+		return -errno;
+	*out = 0;
+	for (int c = 0; c < dp->ncpus; c++)
+		*out += dp->percpu[c];
+	return 0;
+}
+
+int ipg_datapath_stats(struct ipg_datapath *dp, uint64_t out[IPG_STAT_MAX])
+{
+	int fd = bpf_map__fd(dp->skel->maps.ipg_stats);
+
+	for (__u32 i = 0; i < IPG_STAT_MAX; i++) {
+		int r = sum_percpu(dp, fd, i, &out[i]);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int ipg_datapath_rule_hits(struct ipg_datapath *dp, uint32_t rule_id,
+			   uint64_t *out)
+{
+	return sum_percpu(dp, bpf_map__fd(dp->skel->maps.ipg_rule_hits),
+			  rule_id, out);
+}
+
+int ipg_datapath_run(struct ipg_datapath *dp, const void *pkt, size_t len,
+		     bool probe, int *action, void *out, size_t *out_len)
+{
+	struct ipg_probe_meta meta = { .cookie = dp->skel->rodata->probe_cookie };
+	uint8_t in[4096], res[4096 + sizeof(meta)];
+	size_t off = probe ? sizeof(meta) : 0;
+	struct xdp_md ctx = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	int r;
+
+	if (len + off > sizeof(in))
+		return -EMSGSIZE;
+	memcpy(in, &meta, off);
+	memcpy(in + off, pkt, len);
+	o.data_in = in;
+	o.data_size_in = (__u32)(len + off);
+	o.data_out = res;
+	o.data_size_out = sizeof(res);
+	o.repeat = 1;
+	if (probe) {
+		ctx.data = (__u32)off;
+		ctx.data_end = (__u32)(len + off);
+		o.ctx_in = &ctx;
+		o.ctx_size_in = sizeof(ctx);
+	}
+	r = bpf_prog_test_run_opts(ipg_datapath_prog_fd(dp), &o);
+	if (r)
+		return -errno;
+	*action = (int)o.retval;
+	if (out && out_len) {
+		size_t n = o.data_size_out >= off ? o.data_size_out - off : 0;
+
+		if (n > *out_len)
+			n = *out_len;
+		memcpy(out, res + off, n);
+		*out_len = n;
+	}
+	return 0;
+}
+
+/* ---- attachment ---- */
+
+static __u32 mode_flags(enum ipg_xdp_mode m)
+{
+	return m == IPG_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+
+/* Reads what is attached to @ifindex: prog id and mode. */
+static int query(int ifindex, __u32 *prog_id, enum ipg_xdp_mode *mode)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return -errno;
+	*prog_id = q.prog_id;
+	*mode = q.attach_mode == XDP_ATTACHED_SKB ? IPG_XDP_GENERIC :
+						    IPG_XDP_NATIVE;
+	if (q.attach_mode == XDP_ATTACHED_MULTI || q.attach_mode == XDP_ATTACHED_HW)
+		return -EBUSY;
+	return 0;
+}
+
+static bool prog_is_ipgate(__u32 id)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+	bool yes = false;
+	int fd;
+
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return false;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		yes = !strcmp(info.name, PROG_PIN_NAME);
+	close(fd);
+	return yes;
+}
+
+int ipg_datapath_attach(struct ipg_datapath *dp, const char *ifname,
+			enum ipg_xdp_mode mode, enum ipg_xdp_mode *mode_out,
+			struct ipg_error *e)
+{
+	int ifindex = (int)if_nametoindex(ifname), prog = ipg_datapath_prog_fd(dp);
+	LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
+	enum ipg_xdp_mode cur_mode = IPG_XDP_NATIVE;
+	__u32 cur = 0, flags;
+	int old_fd = -1, r;
+
+	if (!ifindex)
+		return ipg_fail(e, -ENODEV, "no interface named \"%s\"", ifname);
+	r = query(ifindex, &cur, &cur_mode);
+	if (r == -EBUSY)
+		return ipg_fail(e, r, "%s has several XDP programs attached; "
+				"ipgate will not touch them", ifname);
+	if (r)
+		return ipg_fail(e, r, "cannot query XDP on %s: %s", ifname,
+				strerror(-r));
+	if (cur) {
+		if (!prog_is_ipgate(cur))
+			return ipg_fail(e, -EBUSY,
+					"%s already runs another XDP program "
+					"(id %u); ipgate will not replace it, "
+					"detach it first", ifname, cur);
+		old_fd = bpf_prog_get_fd_by_id(cur);
+		if (old_fd < 0)
+			return ipg_fail(e, -errno,
+					"cannot open the program on %s: %s",
+					ifname, strerror(errno));
+		/* Replacing keeps the mode: a switch would leave a gap. */
+		if (mode != IPG_XDP_AUTO && mode != cur_mode)
+			pr_warn("%s: keeping the running %s mode; detach first "
+				"to change it", ifname,
+				cur_mode == IPG_XDP_GENERIC ? "generic" :
+							      "native");
+		mode = cur_mode;
+		ao.old_prog_fd = old_fd;
+	}
+
+	flags = XDP_FLAGS_UPDATE_IF_NOEXIST;
+	if (old_fd >= 0)
+		flags = XDP_FLAGS_REPLACE;
+	r = bpf_xdp_attach(ifindex, prog,
+			   flags | mode_flags(mode == IPG_XDP_AUTO ?
+							IPG_XDP_NATIVE : mode),
+			   &ao);
+	if (r && mode == IPG_XDP_AUTO && old_fd < 0) {
+		pr_warn("%s: native XDP failed (%s); falling back to generic "
+			"mode, which is slower", ifname, strerror(-r));
+		mode = IPG_XDP_GENERIC;
+		r = bpf_xdp_attach(ifindex, prog,
+				   flags | mode_flags(IPG_XDP_GENERIC), &ao);
+	} else if (mode == IPG_XDP_AUTO) {
+		mode = IPG_XDP_NATIVE;
+	}
+	if (old_fd >= 0)
+		close(old_fd);
+	if (r)
+		return ipg_fail(e, r, "cannot attach to %s: %s", ifname,
+				strerror(-r));
+	if (mode_out)
+		*mode_out = mode;
+	return 0;
+}
+
+int ipg_datapath_attached(const char *ifname, enum ipg_xdp_mode *mode)
+{
+	int ifindex = (int)if_nametoindex(ifname);
+	__u32 cur = 0;
+	int r;
+
+	if (!ifindex)
+		return -ENODEV;
+	r = query(ifindex, &cur, mode);
+	if (r)
+		return r;
+	return cur && prog_is_ipgate(cur) ? 0 : -ENOENT;
+}
+
+int ipg_datapath_detach(const char *ifname, struct ipg_error *e)
+{
+	int ifindex = (int)if_nametoindex(ifname), fd, r;
+	LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
+	enum ipg_xdp_mode mode;
+	__u32 cur = 0;
+
+	if (!ifindex)
+		return ipg_fail(e, -ENODEV, "no interface named \"%s\"", ifname);
+	r = query(ifindex, &cur, &mode);
+	if (r)
+		return ipg_fail(e, r, "cannot query XDP on %s: %s", ifname,
+				strerror(-r));
+	if (!cur)
+		return 0;
+	if (!prog_is_ipgate(cur))
+		return ipg_fail(e, -EBUSY,
+				"%s runs another XDP program (id %u); leaving it",
+				ifname, cur);
+	fd = bpf_prog_get_fd_by_id(cur);
+	if (fd < 0)
+		return ipg_fail(e, -errno, "cannot open the program on %s: %s",
+				ifname, strerror(errno));
+	ao.old_prog_fd = fd;
+	r = bpf_xdp_detach(ifindex, XDP_FLAGS_REPLACE | mode_flags(mode), &ao);
+	close(fd);
+	if (r)
+		return ipg_fail(e, r, "cannot detach from %s: %s", ifname,
+				strerror(-r));
+	return 0;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The datapath: load or adopt the XDP program and its pinned maps, attach
+ * it to interfaces, apply a policy by building the inactive slot and
+ * flipping, and read counters. */
+#ifndef IPGATE_DATAPATH_H
+#define IPGATE_DATAPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipgate/stats.h"
+#include "log.h"
+#include "policy.h"
+
+#define IPG_PIN_DIR_DEFAULT "/sys/fs/bpf/ipgate"
+
+struct ipg_datapath;
+
+struct ipg_datapath_opts {
+	const char *pin_dir;    /* NULL: nothing is pinned (tests, benches) */
+	uint32_t trie_capacity; /* 0: IPG_TRIE_CAPACITY_DEFAULT */
+};
+
+enum ipg_xdp_mode {
+	IPG_XDP_AUTO = 0, /* native, falling back to generic with a warning */
+	IPG_XDP_NATIVE,
+	IPG_XDP_GENERIC,
+};
+
+/* Loads the program; with a pin directory, adopts maps pinned there by a
+ * compatible earlier run (keeping their policy and counters) or pins new
+ * ones. Mounts bpffs at /sys/fs/bpf when it is missing. */
+int ipg_datapath_open(struct ipg_datapath **dp,
+		      const struct ipg_datapath_opts *opts, struct ipg_error *e);
+/* Frees userspace state; pins and attachments stay and keep enforcing. */
+void ipg_datapath_close(struct ipg_datapath *dp);
+
+/* Whether open adopted an existing pinned policy. */
+bool ipg_datapath_adopted(const struct ipg_datapath *dp);
+
+/* Writes @s into the inactive slot, flips to it with one store, then waits
+ * until no running program can still read the old slot. */
+int ipg_datapath_apply(struct ipg_datapath *dp, const struct ipg_policy_spec *s,
+		       struct ipg_error *e);
+
+/* The live slot's settings and generation. */
+int ipg_datapath_active(struct ipg_datapath *dp, struct ipg_policy *out);
+
+/* Emergency override deadline in boot-time ns; 0 ends it. */
+int ipg_datapath_set_override(struct ipg_datapath *dp, uint64_t deadline_ns);
+int ipg_datapath_get_override(struct ipg_datapath *dp, uint64_t *deadline_ns);
+
+/* Attaches to @ifname, atomically replacing an earlier ipgate program;
+ * refuses to replace another tool's program. @mode_out gets the mode. */
+int ipg_datapath_attach(struct ipg_datapath *dp, const char *ifname,
+			enum ipg_xdp_mode mode, enum ipg_xdp_mode *mode_out,
+			struct ipg_error *e);
+/* Detaches ipgate from @ifname; leaves another tool's program alone. */
+int ipg_datapath_detach(const char *ifname, struct ipg_error *e);
+/* Which mode ipgate runs in on @ifname, or -ENOENT when it is not there. */
+int ipg_datapath_attached(const char *ifname, enum ipg_xdp_mode *mode);
+
+/* Counters summed over CPUs. */
+int ipg_datapath_stats(struct ipg_datapath *dp, uint64_t out[IPG_STAT_MAX]);
+int ipg_datapath_rule_hits(struct ipg_datapath *dp, uint32_t rule_id,
+			   uint64_t *out);
+
+/* Runs the loaded program on @pkt with BPF_PROG_TEST_RUN. A probe leaves
+ * the counters alone. @out (may be NULL) gets the frame as the program left
+ * it. Returns 0 and the XDP action in *action. */
+int ipg_datapath_run(struct ipg_datapath *dp, const void *pkt, size_t len,
+		     bool probe, int *action, void *out, size_t *out_len);
+
+int ipg_datapath_prog_fd(const struct ipg_datapath *dp);
+/* The map of @name's fd (e.g. "ipg_v4_slot0"), for tests and benches. */
+int ipg_datapath_map_fd(const struct ipg_datapath *dp, const char *name);
+
+/* Removes every pin under the directory (the program stays attached where
+ * it is until detached). */
+int ipg_datapath_unpin(struct ipg_datapath *dp);
+
+#endif

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdarg.h>
+#include <stdio.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+
+static int log_verbosity;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	/* libbpf speaks one verbosity level below ours: -vv shows its
+	 * warnings and info, -vvv its debug output. */
+	if (log_verbosity < (level == LIBBPF_DEBUG ? 3 : 2))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void ipg_log_set_level(int verbosity)
+{
+	log_verbosity = verbosity;
+	libbpf_set_print(libbpf_print);
+}
+
+void ipg_log(enum ipg_log_level level, const char *fmt, ...)
+{
+	static const char *const tag[] = { "warning", "info", "debug" };
+	va_list ap;
+
+	if ((int)level > log_verbosity && level != IPG_LOG_WARN)
+		return;
+	fprintf(stderr, "ipgate: %s: ", tag[level]);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int ipg_fail(struct ipg_error *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e) {
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Logging to stderr at three levels, and error messages carried to callers. */
+#ifndef IPGATE_LOG_H
+#define IPGATE_LOG_H
+
+#include <stddef.h>
+
+enum ipg_log_level { IPG_LOG_WARN = 0, IPG_LOG_INFO = 1, IPG_LOG_DEBUG = 2 };
+
+/* -v shows info and debug, -vv adds libbpf's own output. */
+void ipg_log_set_level(int verbosity);
+void ipg_log(enum ipg_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define pr_warn(...) ipg_log(IPG_LOG_WARN, __VA_ARGS__)
+#define pr_info(...) ipg_log(IPG_LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) ipg_log(IPG_LOG_DEBUG, __VA_ARGS__)
+
+/* A message for the operator: what failed, on what, and what to do. */
+struct ipg_error {
+	char msg[512];
+};
+
+/* Formats @fmt into @e (which may be NULL) and returns @code, a negative
+ * errno, so that callers can write `return ipg_fail(e, -EINVAL, ...)`. */
+int ipg_fail(struct ipg_error *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Builds Ethernet frames for probes and tests: VLAN tags, IPv4 options,
+ * IPv6 extension headers, fragments, TCP or UDP. */
+#ifndef IPGATE_PACKET_H
+#define IPGATE_PACKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPG_PKT_MAX 2048
+#define IPG_PKT_VLAN_MAX 4
+#define IPG_PKT_EXT_MAX 16
+
+struct ipg_pkt_spec {
+	int family; /* 4 or 6 */
+	uint8_t src[16], dst[16];
+	uint8_t proto;         /* IPPROTO_TCP, IPPROTO_UDP or any other */
+	uint16_t sport, dport;
+	uint8_t tcp_flags;     /* TCP header byte 13; 0 means SYN */
+	uint32_t tcp_seq;
+	int n_vlan;
+	uint16_t vlan_tpid[IPG_PKT_VLAN_MAX]; /* 0 means 802.1Q */
+	int ip4_optlen;        /* bytes of IPv4 options, a multiple of 4 */
+	/* Fragments: offset in 8-byte units; IPv6 gets a fragment header. */
+	int fragment;
+	uint16_t frag_off;
+	int more_frags;
+	/* IPv6 extension headers, outermost first, before any fragment
+	 * header: IPPROTO_HOPOPTS, _ROUTING, _DSTOPTS, _AH, 135 (mobility). */
+	int n_ext;
+	uint8_t ext[IPG_PKT_EXT_MAX];
+	uint16_t payload_len;  /* bytes after the L4 header */
+};
+
+/* Writes the frame into @buf; returns its length, or 0 if it does not fit. */
+size_t ipg_pkt_build(const struct ipg_pkt_spec *s, uint8_t *buf, size_t cap);
+
+#endif

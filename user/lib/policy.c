@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "policy.h"
+
+void ipg_policy_init(struct ipg_policy_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->kern.mode = IPG_MODE_DROP;
+	s->max_entries = IPG_ENTRIES_DEFAULT;
+}
+
+static uint8_t *port_bits(struct ipg_policy *k, int proto)
+{
+	if (proto == IPPROTO_TCP)
+		return k->tcp_ports;
+	if (proto == IPPROTO_UDP)
+		return k->udp_ports;
+	return NULL;
+}
+
+int ipg_policy_set_port(struct ipg_policy_spec *s, int proto, uint16_t port,
+			bool protect)
+{
+	uint8_t *bits = port_bits(&s->kern, proto);
+
+	if (!bits)
+		return -EPROTONOSUPPORT;
+	if (protect)
+		bits[port >> 3] |= (uint8_t)(1u << (port & 7));
+	else
+		bits[port >> 3] &= (uint8_t)~(1u << (port & 7));
+	return 0;
+}
+
+bool ipg_policy_port_protected(const struct ipg_policy *k, int proto,
+			       uint16_t port)
+{
+	const uint8_t *bits = port_bits((struct ipg_policy *)k, proto);
+
+	return bits && (bits[port >> 3] & (1u << (port & 7)));
+}
+
+int ipg_policy_find(const struct ipg_policy_spec *s, const struct ipg_prefix *p)
+{
+	for (uint32_t i = 0; i < s->n_entries; i++)
+		if (ipg_prefix_equal(&s->entries[i].prefix, p))
+			return (int)i;
+	return -1;
+}
+
+int ipg_policy_add(struct ipg_policy_spec *s, const struct ipg_prefix *p,
+		   const char *label, struct ipg_error *e)
+{
+	char buf[IPG_PREFIX_STRLEN];
+	uint8_t used[IPG_RULES_MAX] = { 0 };
+	struct ipg_entry *ent;
+	uint32_t id;
+
+	ipg_prefix_format(p, buf, sizeof(buf));
+	if (ipg_policy_find(s, p) >= 0)
+		return ipg_fail(e, -EEXIST, "%s is already in the list", buf);
+	if (s->n_entries >= s->max_entries || s->n_entries >= IPG_RULES_MAX)
+		return ipg_fail(e, -ENOSPC,
+				"cannot add %s: the list is full (%u of %u "
+				"entries; max-entries sets the limit)", buf,
+				s->n_entries, s->max_entries);
+	if (label && strlen(label) >= IPG_LABEL_MAX)
+		return ipg_fail(e, -EINVAL,
+				"label of %s is longer than %d characters", buf,
+				IPG_LABEL_MAX - 1);
+	for (uint32_t i = 0; i < s->n_entries; i++)
+		if (s->entries[i].rule_id < IPG_RULES_MAX)
+			used[s->entries[i].rule_id] = 1;
+	for (id = 0; id < IPG_RULES_MAX && used[id]; id++)
+		;
+	ent = &s->entries[s->n_entries++];
+	memset(ent, 0, sizeof(*ent));
+	ent->prefix = *p;
+	ent->rule_id = id;
+	if (label)
+		strcpy(ent->label, label);
+	return 0;
+}
+
+int ipg_policy_match(const struct ipg_policy_spec *s,
+		     const struct ipg_prefix *addr)
+{
+	int best = -1;
+
+	for (uint32_t i = 0; i < s->n_entries; i++) {
+		const struct ipg_prefix *p = &s->entries[i].prefix;
+
+		if (!ipg_prefix_contains(p, addr))
+			continue;
+		if (best < 0 || p->len > s->entries[best].prefix.len)
+			best = (int)i;
+	}
+	return best;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A whole policy as userspace holds it: settings, protected ports, entries. */
+#ifndef IPGATE_POLICY_SPEC_H
+#define IPGATE_POLICY_SPEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "ipgate/policy.h"
+#include "log.h"
+#include "prefix.h"
+
+#define IPG_LABEL_MAX 64
+
+struct ipg_entry {
+	struct ipg_prefix prefix;
+	uint32_t rule_id; /* indexes the per-rule hit counters */
+	char label[IPG_LABEL_MAX];
+};
+
+struct ipg_policy_spec {
+	struct ipg_policy kern; /* enabled, mode, port bitmaps: as the kernel reads them */
+	uint32_t max_entries;
+	uint32_t n_entries;
+	struct ipg_entry entries[IPG_RULES_MAX];
+};
+
+/* An empty, disabled policy with max-entries at its default. */
+void ipg_policy_init(struct ipg_policy_spec *s);
+
+/* Protects (or unprotects) @port of @proto (IPPROTO_TCP or IPPROTO_UDP). */
+int ipg_policy_set_port(struct ipg_policy_spec *s, int proto, uint16_t port,
+			bool protect);
+bool ipg_policy_port_protected(const struct ipg_policy *k, int proto,
+			       uint16_t port);
+
+/* Adds an entry under the lowest free rule id. Refuses a duplicate, an entry
+ * beyond max-entries, and a label that is too long. */
+int ipg_policy_add(struct ipg_policy_spec *s, const struct ipg_prefix *p,
+		   const char *label, struct ipg_error *e);
+
+/* Returns the index of the entry equal to @p, or -1. */
+int ipg_policy_find(const struct ipg_policy_spec *s, const struct ipg_prefix *p);
+
+/* Returns the index of the longest entry covering address @addr (a /32 or
+ * /128), or -1: the allowlist decision for a source. */
+int ipg_policy_match(const struct ipg_policy_spec *s,
+		     const struct ipg_prefix *addr);
+
+#endif
