@@ -25,9 +25,11 @@ TESTLIB_SRC := $(wildcard tests/lib/*.c)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS  := $(patsubst tests/bpf/%.c,$(B)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
+FUZZERS    := $(patsubst tests/fuzz/%.c,$(B)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECS  ?= 30
 TOOLS      := $(B)/ipgate-load
 
-.PHONY: all deps test test-unit test-bpf demo clean format lint
+.PHONY: all deps test tests-build fuzz demo clean format lint
 all: $(B)/ipgate.bpf.o $(B)/libipgate.a $(TOOLS)
 
 deps:
@@ -64,11 +66,22 @@ $(B)/tests/%: tests/%.c $(TESTLIB_SRC) $(wildcard tests/lib/*.h) $(B)/san/libipg
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -Itests/lib $< $(TESTLIB_SRC) \
 		$(B)/san/libipgate.a $(LDLIBS) -lpthread -o $@
 
-tests-build: all $(UNIT_TESTS) $(BPF_TESTS)
+# libFuzzer targets, with the library sources compiled in by clang.
+$(B)/tests/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) -std=gnu11 -g -O1 -Iinclude -Iuser/lib -I$(B) -D_GNU_SOURCE \
+		-fsanitize=fuzzer,address,undefined $< $(LIB_SRC) $(LDLIBS) -o $@
+
+tests-build: all $(UNIT_TESTS) $(BPF_TESTS) $(FUZZERS)
 
 test: deps
 	@$(MAKE) --no-print-directory tests-build
-	@scripts/run-tests.sh $(UNIT_TESTS) $(BPF_TESTS)
+	@scripts/run-tests.sh $(UNIT_TESTS) $(BPF_TESTS) \
+		$(foreach f,$(FUZZERS),"scripts/fuzz-suite.sh $(f) $(FUZZ_SECS)")
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZERS)
+	@scripts/run-tests.sh $(foreach f,$(FUZZERS),"scripts/fuzz-suite.sh $(f) $${FUZZ_SECS:-300}")
 
 demo: deps
 	@$(MAKE) --no-print-directory all

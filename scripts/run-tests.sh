@@ -7,10 +7,12 @@ set -u
 passed=0 failed=0 skipped=0 bad_suites=()
 
 for suite in "$@"; do
+	# A suite is a command line: a test binary, or a runner and its args.
+	read -r -a cmd <<<"$suite"
 	name=${suite#build/}
 	echo "== $name"
 	out=$(mktemp)
-	"$suite" 2>&1 | tee "$out"
+	"${cmd[@]}" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	line=$(grep -E '^RESULT ' "$out" | tail -n 1)
 	rm -f "$out"

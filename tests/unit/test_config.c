@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The config file: grammar, errors with file/line/column, round trips that
+ * keep comments and labels, edits, and atomic saves. No root needed. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "harness.h"
+
+static const char example[] =
+	"# ipgate for the API hosts\n"
+	"interface eth0              # one or more lines\n"
+	"interface eth1 eth2\n"
+	"enabled yes\n"
+	"protect tcp/443 udp/443     # REST API (and HTTP/3)\n"
+	"protect tcp/8443            # MCP server\n"
+	"max-entries 50\n"
+	"mode drop                   # or reject\n"
+	"\n"
+	"allow 203.0.113.45      office-gateway\n"
+	"allow 203.0.113.0/24    \"VPN egress\"\n"
+	"allow 2001:db8::/32\n"
+	"allow 192.0.2.0/24 \"a \\\"quoted\\\" # label\"  # and a comment\n";
+
+static struct ipg_config c;
+
+TEST(test_config_example_parses)
+{
+	struct ipg_error e = { { 0 } };
+
+	ASSERT_OK(ipg_config_parse(&c, example, "ipgate.conf", &e));
+	ASSERT_EQ(c.n_interfaces, 3);
+	ASSERT_STR(c.interfaces[2], "eth2");
+	ASSERT_EQ(c.policy.kern.enabled, 1);
+	ASSERT_EQ(c.policy.kern.mode, IPG_MODE_DROP);
+	ASSERT_EQ(c.policy.max_entries, 50);
+	ASSERT_TRUE(ipg_policy_port_protected(&c.policy.kern, IPPROTO_TCP, 443));
+	ASSERT_TRUE(ipg_policy_port_protected(&c.policy.kern, IPPROTO_UDP, 443));
+	ASSERT_TRUE(ipg_policy_port_protected(&c.policy.kern, IPPROTO_TCP, 8443));
+	ASSERT_TRUE(!ipg_policy_port_protected(&c.policy.kern, IPPROTO_UDP, 8443));
+	ASSERT_EQ(c.policy.n_entries, 4);
+	ASSERT_STR(c.policy.entries[0].label, "office-gateway");
+	ASSERT_STR(c.policy.entries[1].label, "VPN egress");
+	ASSERT_STR(c.policy.entries[2].label, "");
+	ASSERT_STR(c.policy.entries[3].label, "a \"quoted\" # label");
+	ASSERT_EQ(c.override_max_s, 24 * 3600);
+	/* 203.0.113.45 lies inside 203.0.113.0/24: reported, not refused. */
+	ASSERT_EQ(c.n_warnings, 1);
+	ASSERT_TRUE(strstr(c.warnings[0], "203.0.113.45 lies inside 203.0.113.0/24") != NULL);
+	ipg_config_free(&c);
+}
+
+TEST(test_config_round_trip_is_exact)
+{
+	char *out;
+
+	ASSERT_OK(ipg_config_parse(&c, example, "x", NULL));
+	out = ipg_config_render(&c);
+	ASSERT_TRUE(out != NULL);
+	ASSERT_STR(out, example);
+	free(out);
+	ipg_config_free(&c);
+}
+
+TEST(test_config_edits_keep_comments_and_labels)
+{
+	struct ipg_config back;
+	struct ipg_error e = { { 0 } };
+	struct ipg_prefix p;
+	char *out;
+
+	ASSERT_OK(ipg_config_parse(&c, example, "x", NULL));
+	ASSERT_OK(ipg_config_set_enabled(&c, false, &e));
+	ASSERT_OK(ipg_prefix_parse("198.51.100.0/24", &p, NULL));
+	ASSERT_OK(ipg_config_add(&c, &p, "new office", &e));
+	ASSERT_OK(ipg_prefix_parse("203.0.113.45", &p, NULL));
+	ASSERT_OK(ipg_config_remove(&c, &p, &e));
+	out = ipg_config_render(&c);
+	ASSERT_TRUE(strstr(out, "# ipgate for the API hosts\n") != NULL);
+	ASSERT_TRUE(strstr(out, "enabled no\n") != NULL);
+	ASSERT_TRUE(strstr(out, "protect tcp/8443            # MCP server\n") != NULL);
+	ASSERT_TRUE(strstr(out, "\"VPN egress\"") != NULL);
+	ASSERT_TRUE(strstr(out, "office-gateway") == NULL);
+	ASSERT_TRUE(strstr(out, "allow 198.51.100.0/24    \"new office\"\n") != NULL);
+	/* What was written reads back as the same policy. */
+	ASSERT_OK(ipg_config_parse(&back, out, "x", &e));
+	ASSERT_EQ(back.policy.kern.enabled, 0);
+	ASSERT_EQ(back.policy.n_entries, 4);
+	ASSERT_STR(back.policy.entries[3].label, "new office");
+	free(out);
+	ipg_config_free(&back);
+	ipg_config_free(&c);
+}
+
+TEST(test_config_edits_refuse_and_change_nothing)
+{
+	struct ipg_error e = { { 0 } };
+	struct ipg_prefix p;
+	char *before, *after;
+	char buf[32];
+
+	ASSERT_OK(ipg_config_parse(&c, "max-entries 3\nallow 192.0.2.1\n", "x", NULL));
+	ASSERT_OK(ipg_prefix_parse("192.0.2.1", &p, NULL));
+	before = ipg_config_render(&c);
+	ASSERT_EQ(ipg_config_add(&c, &p, NULL, &e), -EEXIST);
+	ASSERT_OK(ipg_prefix_parse("192.0.2.9", &p, NULL));
+	ASSERT_EQ(ipg_config_remove(&c, &p, &e), -ENOENT);
+	ASSERT_TRUE(strstr(e.msg, "192.0.2.9 is not in the list") != NULL);
+	ASSERT_EQ(ipg_config_add(&c, &p, "bad\nlabel", &e), -EINVAL);
+	after = ipg_config_render(&c);
+	ASSERT_STR(after, before);
+	free(after);
+	for (int i = 2; i <= 3; i++) {
+		snprintf(buf, sizeof(buf), "192.0.2.%d", 10 + i);
+		ASSERT_OK(ipg_prefix_parse(buf, &p, NULL));
+		ASSERT_OK(ipg_config_add(&c, &p, NULL, &e));
+	}
+	ASSERT_OK(ipg_prefix_parse("192.0.2.99", &p, NULL));
+	ASSERT_EQ(ipg_config_add(&c, &p, NULL, &e), -ENOSPC);
+	ASSERT_TRUE(strstr(e.msg, "3 of 3") != NULL);
+	ASSERT_EQ(c.policy.n_entries, 3);
+	free(before);
+	ipg_config_free(&c);
+}
+
+static void refused_at(const char *file, int line, const char *text, const char *where,
+		       const char *part)
+{
+	struct ipg_error e = { { 0 } };
+
+	if (ipg_config_parse(&c, text, "ipgate.conf", &e) != -EINVAL)
+		return harness_fail(file, line, "accepted: %s", text);
+	if (strncmp(e.msg, where, strlen(where)) || !strstr(e.msg, part))
+		return harness_fail(file, line, "message \"%s\" lacks \"%s\" or \"%s\"",
+				    e.msg, where, part);
+	if (c.n_lines || c.policy.n_entries || c.n_interfaces)
+		return harness_fail(file, line, "config not left empty on error");
+}
+
+#define REFUSED(text, where, part) CHECK(refused_at(__FILE__, __LINE__, text, where, part))
+
+TEST(test_config_errors_name_file_line_column)
+{
+	REFUSED("enabled yes\nfrobnicate 1\n", "ipgate.conf:2:1:", "unknown setting \"frobnicate\"");
+	REFUSED("protect tcp/443 sctp/9\n", "ipgate.conf:1:17:", "expected tcp/PORT or udp/PORT");
+	REFUSED("protect tcp/0\n", "ipgate.conf:1:13:", "1 to 65535");
+	REFUSED("protect tcp/65536\n", "ipgate.conf:1:13:", "1 to 65535");
+	REFUSED("  allow 203.0.113.7/24\n", "ipgate.conf:1:9:", "did you mean 203.0.113.0/24?");
+	REFUSED("allow *\n", "ipgate.conf:1:7:", "wildcard");
+	REFUSED("allow 192.0.2.1\nallow 192.0.2.1/32\n", "ipgate.conf:2:7:", "already allowed on line 1");
+	REFUSED("allow 192.0.2.1 \"unterminated\n", "ipgate.conf:1:17:", "closing \"");
+	REFUSED("allow 192.0.2.1 two words\n", "ipgate.conf:1:21:", "unexpected \"words\"");
+	REFUSED("allow\n", "ipgate.conf:1:6:", "expected an address or CIDR");
+	REFUSED("enabled yes\nenabled no\n", "ipgate.conf:2:1:", "already set on line 1");
+	REFUSED("enabled maybe\n", "ipgate.conf:1:9:", "not yes or no");
+	REFUSED("mode tarpit\n", "ipgate.conf:1:6:", "expected drop or reject");
+	REFUSED("max-entries 0\n", "ipgate.conf:1:13:", "expected 1 to 1024");
+	REFUSED("max-entries 2\nallow 192.0.2.1\nallow 192.0.2.2\nallow 192.0.2.3\n",
+		"ipgate.conf:4:1:", "more than max-entries (2)");
+	REFUSED("interface eth0 eth0\n", "ipgate.conf:1:16:", "listed twice");
+	REFUSED("override-max 8d\n", "ipgate.conf:1:14:", "up to 7d");
+}
+
+TEST(test_config_default_limit_is_50)
+{
+	char text[64 * 52] = "";
+
+	for (int i = 0; i < 51; i++)
+		snprintf(text + strlen(text), 64, "allow 198.18.0.%d\n", i);
+	REFUSED(text, "ipgate.conf:51:1:", "more than max-entries (50)");
+	*strrchr(text, 'a') = '\0';
+	ASSERT_OK(ipg_config_parse(&c, text, "x", NULL));
+	ASSERT_EQ(c.policy.n_entries, 50);
+	ipg_config_free(&c);
+}
+
+TEST(test_config_save_is_atomic_and_reads_back)
+{
+	char dir[] = "/tmp/ipgate-config-XXXXXX", path[64], bad[96];
+	struct ipg_error e = { { 0 } };
+	struct ipg_config back;
+	struct stat st;
+
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/ipgate.conf", dir);
+	ASSERT_OK(ipg_config_parse(&c, example, "x", NULL));
+	ASSERT_OK(ipg_config_save(&c, path, &e));
+	ASSERT_OK(ipg_config_load(&back, path, &e));
+	ASSERT_EQ(back.policy.n_entries, c.policy.n_entries);
+	ipg_config_free(&back);
+	/* A save that cannot happen leaves nothing behind. */
+	snprintf(bad, sizeof(bad), "%s/missing/ipgate.conf", dir);
+	ASSERT_TRUE(ipg_config_save(&c, bad, &e) < 0);
+	ASSERT_TRUE(strstr(e.msg, "missing/ipgate.conf") != NULL);
+	ASSERT_TRUE(stat(bad, &st) != 0);
+	ipg_config_free(&c);
+	unlink(path);
+	rmdir(dir);
+	ASSERT_EQ(ipg_config_load(&back, path, &e), -ENOENT);
+	ASSERT_TRUE(strstr(e.msg, "cannot open") != NULL);
+}
+
+TEST(test_duration_forms)
+{
+	uint32_t s;
+
+	ASSERT_OK(ipg_duration_parse("30m", &s));
+	ASSERT_EQ(s, 1800);
+	ASSERT_OK(ipg_duration_parse("24h", &s));
+	ASSERT_EQ(s, 86400);
+	ASSERT_OK(ipg_duration_parse("90s", &s));
+	ASSERT_EQ(s, 90);
+	ASSERT_EQ(ipg_duration_parse("0h", &s), -EINVAL);
+	ASSERT_EQ(ipg_duration_parse("2", &s), -EINVAL);
+	ASSERT_EQ(ipg_duration_parse("2hours", &s), -EINVAL);
+	ASSERT_EQ(ipg_duration_parse("-1h", &s), -EINVAL);
+	ASSERT_EQ(ipg_duration_parse("99999999999d", &s), -ERANGE);
+}
+
+int main(int argc, char **argv)
+{
+	return harness_main("unit/config", argc, argv, NULL, NULL);
+}
