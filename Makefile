@@ -12,7 +12,7 @@ CFLAGS_COMMON := -std=gnu11 -g -Wall -Wextra -Werror -Wno-missing-field-initiali
 CFLAGS    ?= -O2
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-LDLIBS    := -lbpf -lelf -lz
+LDLIBS    := -lbpf -lelf -lz -lcrypto
 
 BPF_SRC   := bpf/ipgate.bpf.c
 BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/ipgate/*.h)

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A growing text buffer with JSON string escaping, for the audit log and
+ * machine-readable output. */
+#ifndef IPGATE_BUF_H
+#define IPGATE_BUF_H
+
+#include <stddef.h>
+
+struct ipg_buf {
+	char *s;
+	size_t len, cap;
+	int oom; /* sticky: set once an allocation failed */
+};
+
+void ipg_buf_printf(struct ipg_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Appends @s as a JSON string literal, quotes included. */
+void ipg_buf_json_str(struct ipg_buf *b, const char *s);
+void ipg_buf_free(struct ipg_buf *b);
+
+#endif
