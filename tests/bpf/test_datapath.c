@@ -617,20 +617,6 @@ TEST(test_rule_hits_restart_when_an_id_changes_entry)
 
 /* ---- reject mode ---- */
 
-static uint32_t csum_add(const uint8_t *p, size_t n, uint32_t sum)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	return sum;
-}
-
-static uint16_t csum_fold16(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 /* Checks that @out answers SYN @in: a RST|ACK with addresses, ports and
  * MACs swapped, tags kept, and checksums that verify. */
 static void check_reset(const struct frame *in, const uint8_t *out,
@@ -647,16 +633,16 @@ static void check_reset(const struct frame *in, const uint8_t *out,
 		ASSERT_EQ(out[l3 + 9], IPPROTO_TCP);
 		ASSERT_TRUE(!memcmp(out + l3 + 12, in->b + l3 + 16, 4));
 		ASSERT_TRUE(!memcmp(out + l3 + 16, in->b + l3 + 12, 4));
-		ASSERT_EQ(csum_fold16(csum_add(out + l3, 20, 0)), 0xffff);
-		sum = csum_add(out + l3 + 12, 8, IPPROTO_TCP + 20);
+		ASSERT_EQ(ipg_csum_fold(ipg_csum_add(out + l3, 20, 0)), 0);
+		sum = ipg_csum_add(out + l3 + 12, 8, IPPROTO_TCP + 20);
 	} else {
 		ASSERT_EQ(out[l3] >> 4, 6);
 		ASSERT_EQ(out[l3 + 6], IPPROTO_TCP);
 		ASSERT_TRUE(!memcmp(out + l3 + 8, in->b + l3 + 24, 16));
 		ASSERT_TRUE(!memcmp(out + l3 + 24, in->b + l3 + 8, 16));
-		sum = csum_add(out + l3 + 8, 32, IPPROTO_TCP + 20);
+		sum = ipg_csum_add(out + l3 + 8, 32, IPPROTO_TCP + 20);
 	}
-	ASSERT_EQ(csum_fold16(csum_add(out + l4, 20, sum)), 0xffff);
+	ASSERT_EQ(ipg_csum_fold(ipg_csum_add(out + l4, 20, sum)), 0);
 	ASSERT_TRUE(!memcmp(out + l4, in->b + in_l4 + 2, 2));
 	ASSERT_TRUE(!memcmp(out + l4 + 2, in->b + in_l4, 2));
 	ASSERT_EQ(out[l4 + 13], 0x14); /* RST|ACK */

@@ -18,7 +18,7 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)v);
 }
 
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum)
+uint32_t ipg_csum_add(const uint8_t *p, size_t n, uint32_t sum)
 {
 	for (size_t i = 0; i + 1 < n; i += 2)
 		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
@@ -27,7 +27,7 @@ static uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum)
 	return sum;
 }
 
-static uint16_t fold(uint32_t sum)
+uint16_t ipg_csum_fold(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -88,7 +88,7 @@ size_t ipg_pkt_build(const struct ipg_pkt_spec *s, uint8_t *buf, size_t cap)
 		memcpy(buf + l3 + 16, s->dst, 4);
 		for (int i = 0; i < s->ip4_optlen; i++)
 			buf[l3 + 20 + i] = 1; /* NOP options */
-		put16(buf + l3 + 10, fold(sum16(buf + l3, iphdr, 0)));
+		put16(buf + l3 + 10, ipg_csum_fold(ipg_csum_add(buf + l3, iphdr, 0)));
 	} else {
 		size_t p = l3 + 40;
 
@@ -137,12 +137,12 @@ size_t ipg_pkt_build(const struct ipg_pkt_spec *s, uint8_t *buf, size_t cap)
 		/* The checksum is only right for an unfragmented datagram;
 		 * test frames need it only for the stack's sake. */
 		if (s->family == 4)
-			sum = sum16(buf + l3 + 12, 8, 0);
+			sum = ipg_csum_add(buf + l3 + 12, 8, 0);
 		else
-			sum = sum16(buf + l3 + 8, 32, 0);
+			sum = ipg_csum_add(buf + l3 + 8, 32, 0);
 		sum += s->proto + (uint32_t)l4len;
 		put16(buf + l4 + (s->proto == IPPROTO_TCP ? 16 : 6),
-		      fold(sum16(buf + l4, l4len, sum)));
+		      ipg_csum_fold(ipg_csum_add(buf + l4, l4len, sum)));
 	}
 	return total;
 }

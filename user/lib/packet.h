@@ -32,6 +32,11 @@ struct ipg_pkt_spec {
 	uint16_t payload_len;  /* bytes after the L4 header */
 };
 
+/* The Internet checksum: add 16-bit big-endian words of @p to @sum, then
+ * fold and invert. A header whose checksum is right folds to 0. */
+uint32_t ipg_csum_add(const uint8_t *p, size_t n, uint32_t sum);
+uint16_t ipg_csum_fold(uint32_t sum);
+
 /* Writes the frame into @buf; returns its length, or 0 if it does not fit. */
 size_t ipg_pkt_build(const struct ipg_pkt_spec *s, uint8_t *buf, size_t cap);
 
