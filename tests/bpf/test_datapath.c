@@ -26,7 +26,7 @@ static void apply(void)
 
 	if (ipg_datapath_apply(dp, &pol, &e))
 		FAIL("apply: %s", e.msg);
-	if (ipg_datapath_set_override(dp, override_on ? test_boot_ns() + 3600ull * 1000000000ull : 0))
+	if (ipg_datapath_set_override(dp, override_on ? ipg_boot_ns() + 3600ull * 1000000000ull : 0))
 		FAIL("set override");
 }
 
@@ -534,10 +534,10 @@ TEST(test_override_active_passes_expired_enforces)
 	EXPECT(o, XDP_PASS, IPG_STAT_PASS_OVERRIDE, -1);
 	override_on = 0;
 	/* A deadline in the past: enforcement is back without any change. */
-	ASSERT_OK(ipg_datapath_set_override(dp, test_boot_ns() - 1));
+	ASSERT_OK(ipg_datapath_set_override(dp, ipg_boot_ns() - 1));
 	EXPECT_DROP(o);
 	override_on = 1;
-	ASSERT_OK(ipg_datapath_set_override(dp, test_boot_ns() + 300000000ull));
+	ASSERT_OK(ipg_datapath_set_override(dp, ipg_boot_ns() + 300000000ull));
 	EXPECT(o, XDP_PASS, IPG_STAT_PASS_OVERRIDE, -1);
 	usleep(400000);
 	override_on = 0;

@@ -174,7 +174,7 @@ static int set_policy(int which)
 	if (ipg_datapath_apply(dp, &pol, &e))
 		return -1;
 	return ipg_datapath_set_override(
-		dp, which == P_OVERRIDE ? test_boot_ns() + 3600000000000ull : 0);
+		dp, which == P_OVERRIDE ? ipg_boot_ns() + 3600000000000ull : 0);
 }
 
 TEST(test_differential_xdp_equals_reference_model)

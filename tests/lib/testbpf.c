@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "testbpf.h"
@@ -21,12 +20,4 @@ int test_datapath_open(struct ipg_datapath **dp, const char *suite)
 		return -1;
 	}
 	return 0;
-}
-
-uint64_t test_boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }

@@ -8,7 +8,4 @@
 /* Opens an unpinned datapath for @suite; fails loudly without root. */
 int test_datapath_open(struct ipg_datapath **dp, const char *suite);
 
-/* CLOCK_BOOTTIME in ns: the clock of the override deadline. */
-uint64_t test_boot_ns(void);
-
 #endif

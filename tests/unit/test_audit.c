@@ -6,27 +6,22 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "harness.h"
 
 static char dir[] = "/tmp/ipgate-audit-XXXXXX";
 static char path[96];
 
+/* The log's text; the caller frees it. */
 static char *slurp(const char *p)
 {
-	FILE *f = fopen(p, "re");
-	char *s = calloc(1, 1 << 20);
-	size_t n;
+	struct ipg_buf b = { 0 };
 
-	if (!f || !s) {
-		if (f)
-			fclose(f);
-		free(s);
+	if (ipg_read_file(p, 1 << 20, &b)) {
+		ipg_buf_free(&b);
 		return NULL;
 	}
-	n = fread(s, 1, (1 << 20) - 1, f);
-	s[n] = '\0';
-	fclose(f);
-	return s;
+	return b.s;
 }
 
 static void spit(const char *p, const char *s)

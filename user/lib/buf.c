@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,4 +68,30 @@ void ipg_buf_free(struct ipg_buf *b)
 	b->s = NULL;
 	b->len = b->cap = 0;
 	b->oom = 0;
+}
+
+int ipg_read_file(const char *path, size_t max, struct ipg_buf *b)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	b->len = 0;
+	do {
+		if (reserve(b, 4096)) {
+			r = -ENOMEM;
+			break;
+		}
+		n = fread(b->s + b->len, 1, 4096, f);
+		b->len += n;
+		b->s[b->len] = '\0';
+		if (b->len > max)
+			r = -EFBIG;
+	} while (!r && n == 4096);
+	if (!r && ferror(f))
+		r = -EIO;
+	fclose(f);
+	return r;
 }

@@ -18,4 +18,8 @@ void ipg_buf_printf(struct ipg_buf *b, const char *fmt, ...)
 void ipg_buf_json_str(struct ipg_buf *b, const char *s);
 void ipg_buf_free(struct ipg_buf *b);
 
+/* Reads the whole file at @path (at most @max bytes) into @b, NUL-ended.
+ * Returns 0, or a negative errno (-EFBIG past @max). */
+int ipg_read_file(const char *path, size_t max, struct ipg_buf *b);
+
 #endif

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "config.h"
 
 #define TOKENS_MAX 64
@@ -427,10 +428,6 @@ int ipg_config_parse(struct ipg_config *c, const char *text, const char *name,
 		buf[len] = '\0';
 		if (len && buf[len - 1] == '\r')
 			buf[len - 1] = '\0';
-		if (memchr(s, '\0', len)) {
-			r = fail_at(&p, 1, "NUL byte in the file");
-			break;
-		}
 		kind = parse_line(&p, c, buf, &prefix);
 		if (kind < 0) {
 			r = kind;
@@ -473,50 +470,23 @@ int ipg_config_parse(struct ipg_config *c, const char *text, const char *name,
 int ipg_config_load(struct ipg_config *c, const char *path,
 		    struct ipg_error *e)
 {
-	char *buf = NULL;
-	size_t cap = 0, len = 0;
-	FILE *f;
+	struct ipg_buf b = { 0 };
 	int r;
 
-	f = fopen(path, "re");
-	if (!f) {
+	r = ipg_read_file(path, 16u << 20, &b);
+	if (!r && strlen(b.s) != b.len)
+		r = ipg_fail(e, -EINVAL, "%s: NUL byte in the file", path);
+	else if (r == -EFBIG)
+		ipg_fail(e, r, "%s: larger than 16 MiB", path);
+	else if (r == -ENOENT || r == -EACCES)
+		ipg_fail(e, r, "cannot open %s: %s", path, strerror(-r));
+	else if (r)
+		ipg_fail(e, r, "cannot read %s: %s", path, strerror(-r));
+	if (r)
 		config_reset(c);
-		return ipg_fail(e, -errno, "cannot open %s: %s", path,
-				strerror(errno));
-	}
-	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
-
-			if (!nb || cap > (16u << 20)) {
-				free(nb ? nb : buf);
-				fclose(f);
-				config_reset(c);
-				return ipg_fail(e, -EFBIG, "%s: too large", path);
-			}
-			buf = nb;
-		}
-		size_t n = fread(buf + len, 1, 4096, f);
-
-		len += n;
-		if (n < 4096)
-			break;
-	}
-	r = ferror(f) ? -EIO : 0;
-	fclose(f);
-	if (r) {
-		free(buf);
-		config_reset(c);
-		return ipg_fail(e, r, "cannot read %s", path);
-	}
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		free(buf);
-		config_reset(c);
-		return ipg_fail(e, -EINVAL, "%s: NUL byte in the file", path);
-	}
-	r = ipg_config_parse(c, buf, path, e);
-	free(buf);
+	else
+		r = ipg_config_parse(c, b.s, path, e);
+	ipg_buf_free(&b);
 	return r;
 }
 

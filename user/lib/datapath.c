@@ -124,6 +124,14 @@ static void unpin_all(struct ipg_datapath *dp)
 	unlink(path);
 }
 
+uint64_t ipg_boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static int write_meta(struct ipg_datapath *dp, uint32_t capacity)
 {
 	struct ipg_meta m = {
@@ -131,12 +139,9 @@ static int write_meta(struct ipg_datapath *dp, uint32_t capacity)
 		.rules_max = IPG_RULES_MAX,
 		.trie_capacity = capacity,
 	};
-	struct timespec ts;
 	__u32 zero = 0;
 
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	m.created_boot_ns = (uint64_t)ts.tv_sec * 1000000000ull +
-			    (uint64_t)ts.tv_nsec;
+	m.created_boot_ns = ipg_boot_ns();
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_meta), &zero,
 				&m, BPF_ANY))
 		return -errno;

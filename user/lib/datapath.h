@@ -47,6 +47,10 @@ int ipg_datapath_apply(struct ipg_datapath *dp, const struct ipg_policy_spec *s,
 /* The live slot's settings and generation. */
 int ipg_datapath_active(struct ipg_datapath *dp, struct ipg_policy *out);
 
+/* CLOCK_BOOTTIME in ns: the clock the XDP program's override deadline and
+ * the meta record use (bpf_ktime_get_boot_ns). */
+uint64_t ipg_boot_ns(void);
+
 /* Emergency override deadline in boot-time ns; 0 ends it. */
 int ipg_datapath_set_override(struct ipg_datapath *dp, uint64_t deadline_ns);
 int ipg_datapath_get_override(struct ipg_datapath *dp, uint64_t *deadline_ns);
