@@ -25,12 +25,16 @@ TESTLIB_SRC := $(wildcard tests/lib/*.c)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS  := $(patsubst tests/bpf/%.c,$(B)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
+NET_TESTS  := $(wildcard tests/net/test_*.sh)
 FUZZERS    := $(patsubst tests/fuzz/%.c,$(B)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECS  ?= 30
-TOOLS      := $(B)/ipgate-load
+BINS       := $(B)/ipgated $(B)/ipgate
 
-.PHONY: all deps test tests-build fuzz demo clean format lint
-all: $(B)/ipgate.bpf.o $(B)/libipgate.a $(TOOLS)
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+
+.PHONY: all deps test tests-build fuzz demo clean format lint install
+all: $(B)/ipgate.bpf.o $(B)/libipgate.a $(BINS)
 
 deps:
 	@scripts/deps.sh
@@ -57,8 +61,12 @@ $(B)/libipgate.a: $(LIB_OBJ)
 $(B)/san/libipgate.a: $(SLIB_OBJ)
 	ar rcs $@ $^
 
-$(B)/ipgate-load: tests/tools/ipgate-load.c $(B)/libipgate.a $(LIB_HDRS)
+$(B)/ipgated $(B)/ipgate: $(B)/%: user/%.c $(B)/libipgate.a $(LIB_HDRS)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(B)/libipgate.a $(LDLIBS) -o $@
+
+# The namespace suites run these: the binaries again, with sanitizers.
+$(B)/san/ipgated $(B)/san/ipgate: $(B)/san/%: user/%.c $(B)/san/libipgate.a $(LIB_HDRS)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $< $(B)/san/libipgate.a $(LDLIBS) -o $@
 
 # Tests build with AddressSanitizer and UndefinedBehaviorSanitizer.
 $(B)/tests/%: tests/%.c $(TESTLIB_SRC) $(wildcard tests/lib/*.h) $(B)/san/libipgate.a $(LIB_HDRS)
@@ -72,11 +80,11 @@ $(B)/tests/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(LIB_HDRS)
 	$(CLANG) -std=gnu11 -g -O1 -Iinclude -Iuser/lib -I$(B) -D_GNU_SOURCE \
 		-fsanitize=fuzzer,address,undefined $< $(LIB_SRC) $(LDLIBS) -o $@
 
-tests-build: all $(UNIT_TESTS) $(BPF_TESTS) $(FUZZERS)
+tests-build: all $(B)/san/ipgated $(B)/san/ipgate $(UNIT_TESTS) $(BPF_TESTS) $(FUZZERS)
 
 test: deps
 	@$(MAKE) --no-print-directory tests-build
-	@scripts/run-tests.sh $(UNIT_TESTS) $(BPF_TESTS) \
+	@scripts/run-tests.sh $(UNIT_TESTS) $(BPF_TESTS) $(NET_TESTS) \
 		$(foreach f,$(FUZZERS),"scripts/fuzz-suite.sh $(f) $(FUZZ_SECS)")
 
 fuzz: deps
@@ -86,6 +94,16 @@ fuzz: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
+
+install: all
+	install -D -m 0755 $(B)/ipgated $(DESTDIR)$(PREFIX)/sbin/ipgated
+	install -D -m 0755 $(B)/ipgate $(DESTDIR)$(PREFIX)/sbin/ipgate
+	install -D -m 0644 dist/ipgated.service \
+		$(DESTDIR)/etc/systemd/system/ipgated.service
+	sed -i 's|@SBINDIR@|$(PREFIX)/sbin|' \
+		$(DESTDIR)/etc/systemd/system/ipgated.service
+	[ -e $(DESTDIR)/etc/ipgate/ipgate.conf ] || install -D -m 0644 \
+		dist/ipgate.conf $(DESTDIR)/etc/ipgate/ipgate.conf
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -10,12 +10,14 @@ cd "$(dirname "$0")/.."
 NS_PREFIX=ipgdemo
 API=$NS_PREFIX-api CLIENT=$NS_PREFIX-client OUT=$NS_PREFIX-outsider
 RUN=/run/ipgate-demo
-PINS=$RUN/bpf
-LOAD=build/ipgate-load
+PINS=$RUN/bpf CONF=$RUN/etc/ipgate.conf SOCK=$RUN/ipgate.sock
+ipgate() { build/ipgate --socket "$SOCK" "$@"; }
 
 cleanup() {
 	set +e
 	[ -f "$RUN/nginx.pid" ] && kill "$(cat "$RUN/nginx.pid")" 2>/dev/null
+	[ -f "$RUN/state/ipgated.lock" ] && kill "$(head -n1 "$RUN/state/ipgated.lock")" 2>/dev/null
+	for i in eth0; do ip -n "$API" link set "$i" xdp off 2>/dev/null; done
 	netns_cleanup
 	umount "$PINS" 2>/dev/null
 	rm -rf "$RUN"
@@ -24,7 +26,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@" || true; }
+show() { printf '$'; printf ' %q' "$@"; echo; "$@" || true; }
 
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (namespaces and XDP)"; exit 1; }
 cleanup 2>/dev/null; trap cleanup EXIT
@@ -33,7 +35,7 @@ step "Build: an API host, an allowed client and an outsider on one switch"
 netns_switch
 netns_host api 198.18.0.1/24 2001:db8:d::1/64
 netns_host client 198.18.0.2/24 2001:db8:d::2/64
-netns_host outsider 198.18.0.3/24 2001:db8:d::3/64
+netns_host outsider 198.18.0.3/24 2001:db8:d::99/64
 mkdir -p "$RUN/www"
 echo "REST API: hello" > "$RUN/www/index.html"
 cat > "$RUN/nginx.conf" <<NGX
@@ -48,44 +50,75 @@ http {
 }
 NGX
 ip netns exec "$API" nginx -c "$RUN/nginx.conf" -e "$RUN/error.log"
+ip netns exec "$API" socat UDP6-RECVFROM:443,fork,ipv6only=0 SYSTEM:'echo udp service on udp/443' \
+	</dev/null >/dev/null 2>&1 &
+disown
 sleep 0.3
-echo "api 198.18.0.1 / 2001:db8:d::1: nginx on tcp/443 (REST API), tcp/8443 (MCP), tcp/80 (dashboard), tcp/8080 (widget)"
+echo "api 198.18.0.1 / 2001:db8:d::1: nginx on tcp/443 (REST API), tcp/8443 (MCP), tcp/80 (dashboard), tcp/8080 (widget); socat on udp/443"
 
-step "Load ipgate on the API host's eth0: protect tcp/443, udp/443, tcp/8443; allow only the client"
+step "Start ipgated on the API host with this config"
 bpffs_shared "$PINS"
-show ip netns exec "$API" "$LOAD" --pin-dir "$PINS/ipgate" \
-	--protect tcp/443 --protect udp/443 --protect tcp/8443 \
-	--allow 198.18.0.2 --allow 2001:db8:d::2 attach eth0
-show ip -n "$API" -d link show eth0 | grep -o 'prog/xdp.*' || true
+mkdir -p "$RUN/etc"
+cat > "$CONF" <<CFG
+# ipgate demo: the REST API, its HTTP/3 twin and the MCP server are protected
+interface eth0
+enabled yes
+protect tcp/443 udp/443     # REST API (and HTTP/3)
+protect tcp/8443            # MCP server
+max-entries 50
+mode drop
+allow 198.18.0.2        customer-office
+allow 2001:db8:d::/126  "customer IPv6 range"
+CFG
+sed 's/^/  /' "$CONF"
+ip netns exec "$API" build/ipgated --config "$CONF" --socket "$SOCK" \
+	--pin-dir "$PINS/ipgate" --audit-log "$RUN/audit.jsonl" \
+	--state-dir "$RUN/state" 2>"$RUN/ipgated.log"
+show ipgate status
 
 fetch() { # NS URL
 	local out
 	if out=$(ip netns exec "$1" curl -sS -g --max-time 2 "$2" 2>&1); then
-		printf '  %-10s %-28s -> %s\n' "${1#$NS_PREFIX-}" "$2" "$out"
+		printf '  %-10s %-30s -> %s\n' "${1#$NS_PREFIX-}" "$2" "$out"
 	else
-		printf '  %-10s %-28s -> no answer (%s)\n' "${1#$NS_PREFIX-}" "$2" "${out##*: }"
+		printf '  %-10s %-30s -> no answer (%s)\n' "${1#$NS_PREFIX-}" "$2" "${out##*: }"
 	fi
 }
+udp() { # NS ADDR
+	local out a=$2
+	[[ $a == *:* ]] && a="[$a]"
+	out=$(echo ping | ip netns exec "$1" timeout 2 socat -T1 - "UDP:$a:443" 2>/dev/null)
+	printf '  %-10s %-30s -> %s\n' "${1#$NS_PREFIX-}" "udp $2:443" "${out:-no answer}"
+}
 
-step "The allowed client reaches the API and the MCP server"
+step "The allowed client reaches the API, the MCP server and udp/443"
 fetch "$CLIENT" http://198.18.0.1:443/
 fetch "$CLIENT" "http://[2001:db8:d::1]:8443/"
+udp "$CLIENT" 198.18.0.1
 
 step "The outsider times out on the API, but the dashboard and widget answer"
 fetch "$OUT" http://198.18.0.1:443/
 fetch "$OUT" "http://[2001:db8:d::1]:8443/"
+udp "$OUT" 2001:db8:d::1
 fetch "$OUT" http://198.18.0.1:80/
 fetch "$OUT" "http://[2001:db8:d::1]:8080/"
 
-step "Counters in the kernel"
-ip netns exec "$API" "$LOAD" --pin-dir "$PINS/ipgate" stats | grep -v ' 0$'
+step "Test an IP: the live XDP program answers"
+show ipgate test 198.18.0.2
+show ipgate test 198.18.0.3
+show ipgate test 2001:db8:d::99 --port tcp/8443
+show ipgate test 2001:db8:d::2 --port tcp/8443
+show ipgate test 198.18.0.3 --port tcp/80
 
-step "Add the outsider (198.18.0.3): its access appears at once"
-show ip netns exec "$API" "$LOAD" --pin-dir "$PINS/ipgate" \
-	--protect tcp/443 --protect udp/443 --protect tcp/8443 \
-	--allow 198.18.0.2 --allow 2001:db8:d::2 --allow 198.18.0.3 attach eth0
+step "Add the outsider: its access appears at once"
+show ipgate add 198.18.0.3 --label "new partner"
 fetch "$OUT" http://198.18.0.1:443/
+show ipgate list
 
-step "Clean up"
-ip netns exec "$API" "$LOAD" detach eth0
+step "The audit log: every change, hash-chained"
+show ipgate log
+show ipgate log --verify
+
+step "Clean up: detach (audited), stop the daemon, remove the namespaces"
+show ipgate detach
 echo "demo done"

@@ -220,6 +220,92 @@ TEST(test_duration_forms)
 	ASSERT_EQ(ipg_duration_parse("99999999999d", &s), -ERANGE);
 }
 
+TEST(test_config_diff_names_each_change)
+{
+	static struct ipg_config a, b;
+	struct ipg_config_diff d;
+	struct ipg_error e = { { 0 } };
+
+	ASSERT_OK(ipg_config_parse(&a, example, "a", &e));
+	ASSERT_OK(ipg_config_parse(&b,
+		"interface eth0\n"
+		"enabled no\n"
+		"protect tcp/443 tcp/444 tcp/445 udp/443\n"
+		"mode reject\n"
+		"allow 203.0.113.45 office-gateway\n"
+		"allow 203.0.113.0/24 \"VPN 2\"\n"
+		"allow 198.51.100.0/24\n", "b", &e));
+	ASSERT_OK(ipg_config_diff(&a, &b, &d));
+	ASSERT_TRUE(strstr(d.text.s, "~ enabled: true -> false\n") != NULL);
+	ASSERT_TRUE(strstr(d.text.s, "~ mode: drop -> reject\n") != NULL);
+	ASSERT_TRUE(strstr(d.text.s, "~ protect: tcp/443 tcp/8443 udp/443 -> "
+				     "tcp/443-445 udp/443\n") != NULL);
+	ASSERT_TRUE(strstr(d.text.s, "~ interface: eth0 eth1 eth2 -> eth0\n") != NULL);
+	ASSERT_TRUE(strstr(d.text.s, "- allow 2001:db8::/32") != NULL);
+	ASSERT_TRUE(strstr(d.text.s, "- allow 203.0.113.0/24       \"VPN egress\"") != NULL);
+	ASSERT_TRUE(strstr(d.text.s, "+ allow 203.0.113.0/24       \"VPN 2\"") != NULL);
+	ASSERT_TRUE(strstr(d.text.s, "+ allow 198.51.100.0/24") != NULL);
+	ASSERT_TRUE(strstr(d.text.s, "office-gateway") == NULL);
+	ASSERT_TRUE(strstr(d.before.s, "\"enabled\":true,") != NULL);
+	ASSERT_TRUE(strstr(d.after.s, "\"enabled\":false,") != NULL);
+	ASSERT_TRUE(strstr(d.after.s, "{\"cidr\":\"198.51.100.0/24\",\"label\":\"\"}") != NULL);
+	ASSERT_TRUE(strstr(d.before.s, "\"count\":4}") != NULL);
+	ASSERT_TRUE(strstr(d.after.s, "\"count\":3}") != NULL);
+	ASSERT_EQ(d.entries_changed, 5);
+	ipg_config_diff_free(&d);
+
+	/* No change, no lines. */
+	ASSERT_OK(ipg_config_diff(&a, &a, &d));
+	ASSERT_EQ(d.changes, 0);
+	ASSERT_STR(d.text.s, "");
+	ipg_config_diff_free(&d);
+	ipg_config_free(&a);
+	ipg_config_free(&b);
+}
+
+TEST(test_config_clone_keeps_rule_ids_of_kept_prefixes)
+{
+	static struct ipg_config a, b;
+	struct ipg_prefix p;
+	struct ipg_error e = { { 0 } };
+	uint32_t id_vpn;
+
+	ASSERT_OK(ipg_config_parse(&a, example, "a", &e));
+	id_vpn = a.policy.entries[1].rule_id;
+	ASSERT_OK(ipg_prefix_parse("203.0.113.45", &p, &e));
+	ASSERT_OK(ipg_config_remove(&a, &p, &e));
+	ASSERT_OK(ipg_config_clone(&b, &a, &e));
+	/* The clone is the same document, with the same ids. */
+	char *ta = ipg_config_render(&a), *tb = ipg_config_render(&b);
+
+	ASSERT_STR(tb, ta);
+	free(ta);
+	free(tb);
+	ASSERT_EQ(b.policy.n_entries, 3);
+	ASSERT_EQ(b.policy.entries[0].rule_id, id_vpn);
+	/* A new prefix takes the lowest id left free: the removed one's. */
+	ASSERT_OK(ipg_prefix_parse("198.51.100.0/24", &p, &e));
+	ASSERT_OK(ipg_config_add(&b, &p, "new", &e));
+	ipg_policy_keep_ids(&b.policy, a.policy.entries, a.policy.n_entries);
+	ASSERT_EQ(b.policy.entries[3].rule_id, 0);
+	for (uint32_t i = 0; i < 3; i++)
+		ASSERT_EQ(b.policy.entries[i].rule_id, a.policy.entries[i].rule_id);
+	ipg_config_free(&a);
+	ipg_config_free(&b);
+}
+
+TEST(test_config_shipped_config_parses_disabled)
+{
+	struct ipg_error e = { { 0 } };
+
+	/* make install copies it to /etc/ipgate/ipgate.conf. */
+	ASSERT_OK(ipg_config_load(&c, "dist/ipgate.conf", &e));
+	ASSERT_EQ(c.policy.kern.enabled, 0);
+	ASSERT_EQ(c.policy.max_entries, 50);
+	ASSERT_TRUE(ipg_policy_port_protected(&c.policy.kern, IPPROTO_TCP, 8443));
+	ipg_config_free(&c);
+}
+
 int main(int argc, char **argv)
 {
 	return harness_main("unit/config", argc, argv, NULL, NULL);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -9,6 +10,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <libgen.h>
+#include <limits.h>
+#include <zlib.h>
 #include <openssl/evp.h>
 
 #include "audit.h"
@@ -67,85 +71,524 @@ static int check_line(const char *line, size_t len, const char *prev,
 	return 0;
 }
 
-/* Calls @fn for each line of @path; stops at the first non-zero return. */
-static int each_line(const char *path, int (*fn)(const char *, size_t, void *),
-		     void *arg)
+/* Calls @fn for each line of one file, plain or gzip-compressed; stops at
+ * the first non-zero return. -ENOENT when the file is missing. */
+static int file_lines(const char *path, int (*fn)(const char *, size_t, void *),
+		      void *arg)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	FILE *f;
-	int r = 0;
+	struct ipg_buf b = { 0 };
+	char chunk[65536];
+	size_t start = 0;
+	gzFile gz;
+	int n, r = 0;
 
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (!r && (n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		r = fn(line, (size_t)n, arg);
+	gz = gzopen(path, "rbe");
+	if (!gz)
+		return errno ? -errno : -ENOMEM;
+	while (!r && (n = gzread(gz, chunk, sizeof(chunk))) > 0) {
+		char *nl;
+
+		ipg_buf_append(&b, chunk, (size_t)n);
+		if (b.oom) {
+			r = -ENOMEM;
+			break;
+		}
+		while (!r && (nl = memchr(b.s + start, '\n', b.len - start))) {
+			*nl = '\0';
+			r = fn(b.s + start, (size_t)(nl - b.s - start), arg);
+			start = (size_t)(nl - b.s) + 1;
+		}
+		memmove(b.s, b.s + start, b.len - start);
+		b.len -= start;
+		start = 0;
 	}
-	free(line);
-	fclose(f);
+	if (!r && n < 0)
+		r = -EIO;
+	if (!r && b.len) { /* a last line without its newline */
+		b.s[b.len] = '\0';
+		r = fn(b.s, b.len, arg);
+	}
+	gzclose(gz);
+	ipg_buf_free(&b);
 	return r;
 }
 
+static void rotated_name(char *out, size_t size, const char *path, unsigned i)
+{
+	snprintf(out, size, "%s.%u.gz", path, i);
+}
+
+static void rotating_name(char *out, size_t size, const char *path)
+{
+	snprintf(out, size, "%s.rotating", path);
+}
+
+/* The highest N for which @path.N.gz exists (0 when none does). Files
+ * below it that are missing show up as gaps when the log is walked. */
+static unsigned rotated_count(const char *path)
+{
+	char dir[PATH_MAX], base[PATH_MAX];
+	struct dirent *de;
+	unsigned max = 0;
+	size_t blen;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(base, sizeof(base), "%s", path);
+	d = opendir(dirname(dir));
+	if (!d)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", basename(base));
+	blen = strlen(dir);
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+		char *end;
+		unsigned long i;
+
+		if (strncmp(n, dir, blen) || n[blen] != '.' ||
+		    n[blen + 1] < '1' || n[blen + 1] > '9')
+			continue;
+		i = strtoul(n + blen + 1, &end, 10);
+		if (!strcmp(end, ".gz") && i <= IPG_AUDIT_KEEP_MAX && i > max)
+			max = (unsigned)i;
+	}
+	closedir(d);
+	return max;
+}
+
+struct each_ctx {
+	int (*fn)(const char *, size_t, void *);
+	void *arg;
+	const char *file; /* the file being walked, for messages */
+	uint64_t line;    /* line number within it */
+	unsigned files;
+};
+
+static int each_counted(const char *line, size_t len, void *arg)
+{
+	struct each_ctx *c = arg;
+
+	c->line++;
+	return c->fn(line, len, c->arg);
+}
+
+static int each_file(struct each_ctx *c, const char *name, int must_exist)
+{
+	int r;
+
+	c->file = name;
+	c->line = 0;
+	r = file_lines(name, each_counted, c);
+	if (r == -ENOENT && !must_exist)
+		return 0;
+	if (!r)
+		c->files++;
+	return r;
+}
+
+/* Walks every file of the log, oldest first. */
+static int each_all(const char *path, struct each_ctx *c)
+{
+	static __thread char name[PATH_MAX];
+	unsigned n = rotated_count(path);
+	int r = 0;
+
+	for (unsigned i = n; !r && i > 0; i--) {
+		rotated_name(name, sizeof(name), path, i);
+		r = each_file(c, name, 1);
+	}
+	if (!r) {
+		rotating_name(name, sizeof(name), path);
+		r = each_file(c, name, 0);
+	}
+	if (!r)
+		r = each_file(c, path, 0);
+	return r;
+}
+
+int ipg_audit_each(const char *path,
+		   int (*fn)(const char *line, size_t len, void *arg), void *arg)
+{
+	struct each_ctx c = { .fn = fn, .arg = arg };
+
+	return each_all(path, &c);
+}
+
 struct walk {
-	uint64_t seq;
+	uint64_t seq, lines, first_seq;
 	char hash[IPG_HASH_HEX];
 	const char *why;
 };
+
+/* The "prev" link a line claims, for the first line after rotation. */
+static int line_link(const char *line, size_t len, char prev[IPG_HASH_HEX],
+		     uint64_t *seq)
+{
+	const char *p = memmem(line, len, PREV_KEY, strlen(PREV_KEY));
+
+	if (!p || (size_t)(line + len - p) < strlen(PREV_KEY) + 64 ||
+	    sscanf(line, "{\"seq\":%" SCNu64 ",", seq) != 1 || !*seq)
+		return -EBADMSG;
+	memcpy(prev, p + strlen(PREV_KEY), 64);
+	prev[64] = '\0';
+	return 0;
+}
 
 static int walk_line(const char *line, size_t len, void *arg)
 {
 	struct walk *w = arg;
 	char hash[IPG_HASH_HEX];
+	uint64_t seq;
 	int r;
 
+	/* The oldest kept line links to a record rotated away: start there. */
+	if (!w->lines && !line_link(line, len, hash, &seq) && seq > 1) {
+		w->seq = seq - 1;
+		memcpy(w->hash, hash, sizeof(hash));
+	}
 	r = check_line(line, len, w->hash, w->seq + 1, hash, &w->why);
 	if (r)
 		return r;
+	if (!w->lines)
+		w->first_seq = w->seq + 1;
 	w->seq++;
+	w->lines++;
 	memcpy(w->hash, hash, sizeof(hash));
 	return 0;
 }
 
-int ipg_audit_verify(const char *path, uint64_t *lines, struct ipg_error *e)
+#define HEAD_LEN (20 + 1 + 64 + 1 + 20 + 1)
+
+/* The head record: "LAST_SEQ HASH FIRST_SEQ\n", fixed width. */
+static int read_head(const char *head_path, uint64_t *seq,
+		     char hash[IPG_HASH_HEX], uint64_t *first)
+{
+	char buf[HEAD_LEN + 1] = { 0 };
+	FILE *f = fopen(head_path, "re");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fread(buf, 1, HEAD_LEN, f) == HEAD_LEN &&
+	     sscanf(buf, "%20" SCNu64 " %64[0-9a-f] %20" SCNu64, seq, hash,
+		    first) == 3;
+	fclose(f);
+	return ok ? 0 : -EBADMSG;
+}
+
+int ipg_audit_verify(const char *path, const char *head_path,
+		     struct ipg_audit_report *rep, struct ipg_error *e)
 {
 	struct walk w = { .hash = ZERO_HASH };
-	int r = each_line(path, walk_line, &w);
+	struct each_ctx c = { .fn = walk_line, .arg = &w };
+	struct ipg_audit_report out = { 0 };
+	char head_hash[IPG_HASH_HEX];
+	uint64_t head_seq, head_first;
+	int r = each_all(path, &c);
 
 	if (r == -EBADMSG)
-		return ipg_fail(e, r, "%s: line %" PRIu64 ": %s", path,
-				w.seq + 1, w.why);
+		return ipg_fail(e, r, "%s: line %" PRIu64 ": %s", c.file,
+				c.line, w.why);
+	if (r == -ENOENT && c.file && strcmp(c.file, path))
+		return ipg_fail(e, -EBADMSG, "%s is missing: rotated files run "
+				"from .1.gz up without gaps", c.file);
 	if (r)
-		return ipg_fail(e, r, "cannot read %s: %s", path, strerror(-r));
-	if (lines)
-		*lines = w.seq;
+		return ipg_fail(e, r, "cannot read %s: %s", c.file ? c.file : path,
+				strerror(-r));
+	if (!c.files)
+		return ipg_fail(e, -ENOENT, "no audit log at %s", path);
+	out.lines = w.lines;
+	out.first_seq = w.first_seq;
+	out.last_seq = w.seq;
+	out.files = c.files;
+	if (head_path) {
+		r = read_head(head_path, &head_seq, head_hash, &head_first);
+		if (r == -EBADMSG)
+			return ipg_fail(e, r, "%s: not an ipgate audit head record",
+					head_path);
+		if (!r) {
+			out.head_checked = 1;
+			if (head_seq > w.seq)
+				return ipg_fail(e, -EBADMSG, "%s ends at record %"
+						PRIu64 " but ipgated wrote up to "
+						"record %" PRIu64 ": records at "
+						"the end were removed", path,
+						w.seq, head_seq);
+			if (head_seq < w.seq)
+				return ipg_fail(e, -EBADMSG, "%s has records after "
+						"record %" PRIu64 ", the last "
+						"one ipgated wrote", path,
+						head_seq);
+			if (w.lines && w.first_seq > head_first)
+				return ipg_fail(e, -EBADMSG, "%s starts at record %"
+						PRIu64 " but ipgated kept records "
+						"from %" PRIu64 ": records at the "
+						"start were removed", path,
+						w.first_seq, head_first);
+			if (strcmp(head_hash, w.hash))
+				return ipg_fail(e, -EBADMSG, "%s: record %" PRIu64
+						" is not the one ipgated wrote",
+						path, w.seq);
+		}
+	}
+	if (rep)
+		*rep = out;
 	return 0;
 }
 
-int ipg_audit_open(struct ipg_audit *a, const char *path, struct ipg_error *e)
+/* Compresses @src into @dst (written to a temporary name, synced, then
+ * renamed) and removes @src. */
+static int gzip_file(const char *src, const char *dst)
 {
-	struct walk w = { .hash = ZERO_HASH };
+	char tmp[PATH_MAX + 8], chunk[65536];
+	int in, out, r = 0;
+	ssize_t n;
+	gzFile gz;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (out < 0) {
+		r = -errno;
+		close(in);
+		return r;
+	}
+	gz = gzdopen(dup(out), "wb9");
+	if (!gz)
+		r = -ENOMEM;
+	while (!r && (n = read(in, chunk, sizeof(chunk))) > 0)
+		if (gzwrite(gz, chunk, (unsigned)n) != n)
+			r = -EIO;
+	if (!r && n < 0)
+		r = -errno;
+	if (gz && gzclose(gz) != Z_OK && !r)
+		r = -EIO;
+	if (!r && fsync(out))
+		r = -errno;
+	close(out);
+	close(in);
+	if (!r && rename(tmp, dst))
+		r = -errno;
+	if (r)
+		unlink(tmp);
+	else
+		unlink(src);
+	return r;
+}
+
+static void sync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Second half of a rotation: shift the compressed files up and compress the
+ * file set aside. Also finishes a rotation cut short by a crash. */
+static int finish_rotation(const char *path, unsigned keep, int *dropped)
+{
+	char from[PATH_MAX], to[PATH_MAX], aside[PATH_MAX];
+	unsigned n;
 	int r;
 
-	memset(a, 0, sizeof(*a));
-	a->fd = -1;
-	a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	rotating_name(aside, sizeof(aside), path);
+	if (access(aside, F_OK))
+		return 0;
+	n = rotated_count(path);
+	for (unsigned i = n; i > 0; i--) {
+		rotated_name(from, sizeof(from), path, i);
+		if (i + 1 > keep) {
+			unlink(from);
+			*dropped = 1;
+			continue;
+		}
+		rotated_name(to, sizeof(to), path, i + 1);
+		if (rename(from, to))
+			return -errno;
+	}
+	rotated_name(to, sizeof(to), path, 1);
+	if (!keep) {
+		r = unlink(aside) ? -errno : 0;
+		*dropped = 1;
+	} else {
+		r = gzip_file(aside, to);
+	}
+	sync_dir_of(path);
+	return r;
+}
+
+/* Records the last record's seq and hash, fixed width, in place. */
+static int write_head(struct ipg_audit *a)
+{
+	char buf[HEAD_LEN + 1];
+
+	if (a->head_fd < 0)
+		return 0;
+	snprintf(buf, sizeof(buf), "%020" PRIu64 " %s %020" PRIu64 "\n",
+		 a->seq, a->last_hash, a->first_seq);
+	if (pwrite(a->head_fd, buf, HEAD_LEN, 0) != HEAD_LEN ||
+	    fdatasync(a->head_fd))
+		return -errno ? -errno : -EIO;
+	return 0;
+}
+
+static int first_record(const char *line, size_t len, void *arg)
+{
+	char prev[IPG_HASH_HEX];
+
+	return line_link(line, len, prev, arg) ? 0 : 1;
+}
+
+/* The seq of the oldest record kept, or @fallback when there is none. */
+static uint64_t oldest_seq(const char *path, uint64_t fallback)
+{
+	uint64_t seq = 0;
+
+	return ipg_audit_each(path, first_record, &seq) == 1 ? seq : fallback;
+}
+
+static int open_current(struct ipg_audit *a)
+{
+	struct stat st;
+
+	a->fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (a->fd < 0)
-		return ipg_fail(e, -errno, "cannot open the audit log %s: %s",
-				path, strerror(errno));
-	/* Continue the chain from the last good line; a broken log is
-	 * reported, and new lines still chain to what is there. */
-	r = each_line(path, walk_line, &w);
-	if (r == -EBADMSG)
-		pr_warn("audit log %s: line %" PRIu64 ": %s; run 'ipgate log "
-			"--verify'", path, w.seq + 1, w.why);
-	else if (r)
+		return -errno;
+	a->size = fstat(a->fd, &st) ? 0 : (uint64_t)st.st_size;
+	return 0;
+}
+
+int ipg_audit_rotate(struct ipg_audit *a, struct ipg_error *e)
+{
+	char aside[PATH_MAX];
+	int dropped = 0, r;
+
+	rotating_name(aside, sizeof(aside), a->path);
+	/* One rename sets the records aside; they stay readable (and
+	 * verifiable) under that name until compressed. */
+	if (!access(aside, F_OK)) {
+		r = finish_rotation(a->path, a->opts.keep, &dropped);
+		if (r)
+			return ipg_fail(e, r, "cannot finish rotating %s: %s",
+					a->path, strerror(-r));
+	}
+	if (rename(a->path, aside))
+		return ipg_fail(e, -errno, "cannot rotate %s: %s", a->path,
+				strerror(errno));
+	close(a->fd);
+	r = open_current(a);
+	if (r)
+		return ipg_fail(e, r, "cannot reopen %s: %s", a->path,
+				strerror(-r));
+	sync_dir_of(a->path);
+	r = finish_rotation(a->path, a->opts.keep, &dropped);
+	if (dropped) {
+		a->first_seq = oldest_seq(a->path, a->seq + 1);
+		write_head(a);
+	}
+	if (r)
+		return ipg_fail(e, r, "cannot compress %s: %s", aside,
+				strerror(-r));
+	return 0;
+}
+
+struct last_line {
+	uint64_t seq;
+	char hash[IPG_HASH_HEX];
+	const char *why;
+	int bad;
+	uint64_t bad_line, line;
+};
+
+/* Keeps the link to the last record that checks; counts broken ones. */
+static int last_line(const char *line, size_t len, void *arg)
+{
+	struct last_line *l = arg;
+	char hash[IPG_HASH_HEX], prev[IPG_HASH_HEX];
+	uint64_t seq;
+
+	l->line++;
+	if (line_link(line, len, prev, &seq) ||
+	    check_line(line, len, prev, seq, hash, &l->why)) {
+		if (!l->bad++)
+			l->bad_line = l->line;
+		return 0;
+	}
+	l->seq = seq;
+	memcpy(l->hash, hash, sizeof(hash));
+	return 0;
+}
+
+int ipg_audit_open(struct ipg_audit *a, const char *path,
+		   const struct ipg_audit_opts *opts, struct ipg_error *e)
+{
+	struct last_line l = { .hash = ZERO_HASH };
+	char name[PATH_MAX], hash[IPG_HASH_HEX];
+	int dropped = 0, r;
+	uint64_t seq;
+
+	memset(a, 0, sizeof(*a));
+	a->fd = a->head_fd = -1;
+	if (opts)
+		a->opts = *opts;
+	a->opts.head_path = NULL;
+	a->path = strdup(path);
+	if (!a->path)
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	r = finish_rotation(path, a->opts.keep, &dropped);
+	if (r)
+		pr_warn("audit log %s: cannot finish an earlier rotation: %s",
+			path, strerror(-r));
+	r = open_current(a);
+	if (r) {
+		ipg_audit_close(a);
+		return ipg_fail(e, r, "cannot open the audit log %s: %s", path,
+				strerror(-r));
+	}
+	if (opts && opts->head_path) {
+		a->head_fd = open(opts->head_path, O_RDWR | O_CREAT | O_CLOEXEC,
+				  0640);
+		if (a->head_fd < 0) {
+			r = -errno;
+			ipg_audit_close(a);
+			return ipg_fail(e, r, "cannot open %s: %s",
+					opts->head_path, strerror(-r));
+		}
+	}
+	/* Continue the chain from the last record: the current file's, or
+	 * when it is empty, the newest rotated file's. Only one file is read,
+	 * so a start costs at most one rotation's worth. */
+	r = file_lines(path, last_line, &l);
+	if (!r && !l.line) {
+		rotated_name(name, sizeof(name), path, 1);
+		r = file_lines(name, last_line, &l);
+		if (r == -ENOENT)
+			r = 0;
+	}
+	if (r)
 		pr_warn("audit log %s: %s", path, strerror(-r));
-	a->seq = w.seq;
-	memcpy(a->last_hash, w.hash, sizeof(a->last_hash));
+	else if (l.bad)
+		pr_warn("audit log %s: line %" PRIu64 ": %s; run 'ipgate log "
+			"--verify'", path, l.bad_line, l.why);
+	a->seq = l.seq;
+	memcpy(a->last_hash, l.hash, sizeof(a->last_hash));
+	if (!opts || !opts->head_path ||
+	    read_head(opts->head_path, &seq, hash, &a->first_seq)) {
+		a->first_seq = oldest_seq(path, a->seq + 1);
+	} else if (seq != a->seq || strcmp(hash, a->last_hash)) {
+		pr_warn("audit log %s ends at record %" PRIu64 ", but the last "
+			"record written was %" PRIu64 "; run 'ipgate log "
+			"--verify'", path, a->seq, seq);
+		a->head_mismatch = seq ? seq : 1;
+	}
 	return 0;
 }
 
@@ -153,7 +596,11 @@ void ipg_audit_close(struct ipg_audit *a)
 {
 	if (a->fd >= 0)
 		close(a->fd);
-	a->fd = -1;
+	if (a->head_fd >= 0)
+		close(a->head_fd);
+	free(a->path);
+	a->fd = a->head_fd = -1;
+	a->path = NULL;
 }
 
 int ipg_audit_append(struct ipg_audit *a, const struct ipg_actor *who,
@@ -212,11 +659,23 @@ int ipg_audit_append(struct ipg_audit *a, const struct ipg_actor *who,
 	}
 	if (!r && fsync(a->fd))
 		r = -errno;
+	if (r && ftruncate(a->fd, (off_t)a->size) == 0)
+		off = 0; /* no half record stays behind to break the chain */
+	a->size += off;
 	ipg_buf_free(&b);
 	if (r)
 		return ipg_fail(e, r, "cannot write the audit log: %s",
 				strerror(-r));
 	a->seq++;
 	memcpy(a->last_hash, hash, sizeof(hash));
+	r = write_head(a);
+	if (r)
+		pr_warn("cannot record the audit head: %s", strerror(-r));
+	if (a->opts.rotate_size && a->size >= a->opts.rotate_size) {
+		struct ipg_error re;
+
+		if (ipg_audit_rotate(a, &re))
+			pr_warn("audit log: %s", re.msg);
+	}
 	return 0;
 }

@@ -19,14 +19,36 @@ struct ipg_actor {
 	const char *client; /* client address, or NULL */
 };
 
+#define IPG_AUDIT_ROTATE_DEFAULT (10u << 20)
+#define IPG_AUDIT_KEEP_DEFAULT 5
+#define IPG_AUDIT_KEEP_MAX 1000
+
+struct ipg_audit_opts {
+	uint64_t rotate_size;  /* rotate once the log reaches it; 0: never */
+	unsigned keep;         /* rotated files kept, gzip-compressed */
+	const char *head_path; /* where the last record's seq and hash are
+				* kept, so a truncated tail shows; or NULL */
+};
+
 struct ipg_audit {
-	int fd;
+	int fd, head_fd;
+	char *path;
+	struct ipg_audit_opts opts;
+	uint64_t size;               /* of the current file */
 	uint64_t seq;                /* of the last line written */
+	uint64_t first_seq;          /* of the oldest record kept */
+	/* Set by open when the head file names a record the log no longer
+	 * ends with (a cut or edited tail): that record's seq. The owner
+	 * should write an audit record about it. */
+	uint64_t head_mismatch;
 	char last_hash[IPG_HASH_HEX]; /* of the last line, or all zeros */
 };
 
-/* Opens (creating, mode 0640) the log at @path and continues its chain. */
-int ipg_audit_open(struct ipg_audit *a, const char *path, struct ipg_error *e);
+/* Opens (creating, mode 0640) the log at @path and continues its chain from
+ * its last record (in the newest rotated file when the current one is
+ * empty). Finishes a rotation that was cut short. @opts may be NULL. */
+int ipg_audit_open(struct ipg_audit *a, const char *path,
+		   const struct ipg_audit_opts *opts, struct ipg_error *e);
 void ipg_audit_close(struct ipg_audit *a);
 
 /* Appends one record; @before and @after are JSON values (or NULL for
@@ -35,8 +57,28 @@ int ipg_audit_append(struct ipg_audit *a, const struct ipg_actor *who,
 		     const char *action, const char *before, const char *after,
 		     struct ipg_error *e);
 
-/* Walks the whole log; returns 0 and the number of lines when every line's
- * hash and link hold, else -EBADMSG naming the first bad line. */
-int ipg_audit_verify(const char *path, uint64_t *lines, struct ipg_error *e);
+/* Moves the current file to @path.1.gz (older ones shift up, beyond
+ * opts.keep are removed) and starts an empty one; the chain continues.
+ * Append calls it when the log reaches opts.rotate_size. */
+int ipg_audit_rotate(struct ipg_audit *a, struct ipg_error *e);
+
+struct ipg_audit_report {
+	uint64_t lines;     /* records checked */
+	uint64_t first_seq; /* > 1 when older files were rotated away */
+	uint64_t last_seq;
+	unsigned files;
+	int head_checked;   /* the head record was present and compared */
+};
+
+/* Walks the log and its rotated files, oldest first. Returns 0 when every
+ * line's hash and link hold and the last record is the one the head file
+ * names, else -EBADMSG naming the first problem (file and line). */
+int ipg_audit_verify(const char *path, const char *head_path,
+		     struct ipg_audit_report *rep, struct ipg_error *e);
+
+/* Calls @fn for every record, oldest first, across rotated files; stops at
+ * the first non-zero return, which it returns. */
+int ipg_audit_each(const char *path,
+		   int (*fn)(const char *line, size_t len, void *arg), void *arg);
 
 #endif

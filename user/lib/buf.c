@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 
@@ -42,6 +44,15 @@ void ipg_buf_printf(struct ipg_buf *b, const char *fmt, ...)
 	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
+}
+
+void ipg_buf_append(struct ipg_buf *b, const void *data, size_t n)
+{
+	if (reserve(b, n))
+		return;
+	memcpy(b->s + b->len, data, n);
+	b->len += n;
+	b->s[b->len] = '\0';
 }
 
 void ipg_buf_json_str(struct ipg_buf *b, const char *s)
@@ -94,4 +105,105 @@ int ipg_read_file(const char *path, size_t max, struct ipg_buf *b)
 		r = -EIO;
 	fclose(f);
 	return r;
+}
+
+/* Skips one JSON value at @s; returns the byte after it, or NULL. */
+static const char *json_skip(const char *s)
+{
+	int depth = 0;
+
+	do {
+		while (*s == ' ')
+			s++;
+		if (*s == '"') {
+			for (s++; *s && *s != '"'; s++)
+				if (*s == '\\' && s[1])
+					s++;
+			if (!*s)
+				return NULL;
+			s++;
+		} else if (*s == '{' || *s == '[') {
+			depth++;
+			s++;
+			continue;
+		} else if (*s == '}' || *s == ']') {
+			if (!depth)
+				return s;
+			depth--;
+			s++;
+		} else if (*s == ',' || *s == ':') {
+			s++;
+			continue;
+		} else {
+			while (*s && !strchr(",}] ", *s))
+				s++;
+		}
+		if (!*s)
+			return depth ? NULL : s;
+	} while (depth);
+	return s;
+}
+
+const char *ipg_json_field(const char *obj, const char *key, size_t *len)
+{
+	const char *s = obj, *end;
+	size_t klen = strlen(key);
+
+	while (*s == ' ')
+		s++;
+	if (*s++ != '{')
+		return NULL;
+	while (*s) {
+		while (*s == ' ' || *s == ',')
+			s++;
+		if (*s != '"')
+			return NULL;
+		const char *k = s + 1;
+
+		end = json_skip(s);
+		if (!end || *end != ':')
+			return NULL;
+		bool match = (size_t)(end - 1 - k) == klen &&
+			     !memcmp(k, key, klen);
+		s = end + 1;
+		while (*s == ' ')
+			s++;
+		end = json_skip(s);
+		if (!end)
+			return NULL;
+		if (match) {
+			*len = (size_t)(end - s);
+			return s;
+		}
+		s = end;
+		if (*s == '}')
+			return NULL;
+	}
+	return NULL;
+}
+
+void ipg_json_string(const char *v, size_t len, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (len < 2 || *v != '"') {
+		snprintf(out, size, "%.*s", (int)len, v);
+		return;
+	}
+	for (size_t i = 1; i + 1 < len && n + 1 < size; i++) {
+		char c = v[i];
+
+		if (c == '\\' && i + 2 < len) {
+			c = v[++i];
+			if (c == 'n')
+				c = '\n';
+			else if (c == 'u' && i + 4 < len) {
+				c = (char)strtol((char[]){ v[i + 3], v[i + 4], 0 },
+						 NULL, 16);
+				i += 4;
+			}
+		}
+		out[n++] = c;
+	}
+	out[n] = '\0';
 }

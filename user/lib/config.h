@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "log.h"
 #include "policy.h"
 
@@ -69,6 +70,26 @@ int ipg_config_add(struct ipg_config *c, const struct ipg_prefix *p,
 		   const char *label, struct ipg_error *e);
 int ipg_config_remove(struct ipg_config *c, const struct ipg_prefix *p,
 		      struct ipg_error *e);
+
+/* A deep copy of @src, made by rendering and parsing it again, so that it
+ * is what a reload of the saved file gives; rule ids are kept. */
+int ipg_config_clone(struct ipg_config *dst, const struct ipg_config *src,
+		     struct ipg_error *e);
+
+/* What changed from @a to @b: text lines ("+ allow ...", "- allow ...",
+ * "~ enabled: false -> true"), and two JSON objects for the audit log
+ * holding the changed settings, the removed (before) or added (after)
+ * entries, and the entry count. */
+struct ipg_config_diff {
+	struct ipg_buf text, before, after;
+	int changes, entries_changed;
+};
+int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
+		    struct ipg_config_diff *d);
+void ipg_config_diff_free(struct ipg_config_diff *d);
+
+/* The protected ports as the config writes them: "tcp/443 udp/443". */
+void ipg_config_ports(const struct ipg_policy *k, struct ipg_buf *b);
 
 /* Parses a duration such as 30m, 2h, 24h, 90s, 1d into seconds. */
 int ipg_duration_parse(const char *s, uint32_t *seconds);

@@ -728,3 +728,29 @@ int ipg_datapath_detach(const char *ifname, struct ipg_error *e)
 				strerror(-r));
 	return 0;
 }
+
+int ipg_datapath_rules(struct ipg_datapath *dp, struct ipg_entry *out)
+{
+	__u32 slot;
+	int r = read_active(dp, &slot);
+
+	return r ? r : read_slot_rules(dp, slot, out);
+}
+
+int ipg_datapath_lookup(struct ipg_datapath *dp, const struct ipg_prefix *addr,
+			uint32_t *rule_id)
+{
+	struct ipg_lpm_v6 k = { .prefixlen = addr->len };
+	ipg_rule_id id;
+	__u32 slot;
+	int r = read_active(dp, &slot);
+
+	if (r)
+		return r;
+	memcpy(k.addr, addr->addr, addr->family == 4 ? 4 : 16);
+	if (bpf_map_lookup_elem(dp->trie[addr->family == 4 ? 0 : 1][slot], &k,
+				&id))
+		return -errno;
+	*rule_id = id;
+	return 0;
+}

@@ -44,6 +44,14 @@ bool ipg_datapath_adopted(const struct ipg_datapath *dp);
 int ipg_datapath_apply(struct ipg_datapath *dp, const struct ipg_policy_spec *s,
 		       struct ipg_error *e);
 
+/* The live slot's entries (prefix and rule id; no labels) into @out, room
+ * for IPG_RULES_MAX; returns how many, or a negative errno. */
+int ipg_datapath_rules(struct ipg_datapath *dp, struct ipg_entry *out);
+/* Looks @addr up in the live slot's trie as the program does; returns 0
+ * and the rule id, or -ENOENT when no entry covers it. */
+int ipg_datapath_lookup(struct ipg_datapath *dp, const struct ipg_prefix *addr,
+			uint32_t *rule_id);
+
 /* The live slot's settings and generation. */
 int ipg_datapath_active(struct ipg_datapath *dp, struct ipg_policy *out);
 

@@ -6,6 +6,12 @@
 #include "log.h"
 
 static int log_verbosity;
+static const char *log_ident = "ipgate";
+
+void ipg_log_set_ident(const char *ident)
+{
+	log_ident = ident;
+}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
@@ -30,7 +36,7 @@ void ipg_log(enum ipg_log_level level, const char *fmt, ...)
 
 	if ((int)level > log_verbosity && level != IPG_LOG_WARN)
 		return;
-	fprintf(stderr, "ipgate: %s: ", tag[level]);
+	fprintf(stderr, "%s: %s: ", log_ident, tag[level]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

@@ -9,6 +9,8 @@ enum ipg_log_level { IPG_LOG_WARN = 0, IPG_LOG_INFO = 1, IPG_LOG_DEBUG = 2 };
 
 /* -v shows info and debug, -vv adds libbpf's own output. */
 void ipg_log_set_level(int verbosity);
+/* The program name that starts each line (default "ipgate"). */
+void ipg_log_set_ident(const char *ident);
 void ipg_log(enum ipg_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

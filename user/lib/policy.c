@@ -100,3 +100,35 @@ int ipg_policy_match(const struct ipg_policy_spec *s,
 	}
 	return best;
 }
+
+void ipg_policy_keep_ids(struct ipg_policy_spec *s,
+			 const struct ipg_entry *live, uint32_t n_live)
+{
+	uint8_t used[IPG_RULES_MAX] = { 0 };
+	uint32_t next = 0;
+
+	for (uint32_t i = 0; i < s->n_entries; i++) {
+		struct ipg_entry *ent = &s->entries[i];
+
+		ent->rule_id = IPG_RULES_MAX;
+		for (uint32_t j = 0; j < n_live; j++) {
+			if (live[j].rule_id < IPG_RULES_MAX &&
+			    !used[live[j].rule_id] &&
+			    ipg_prefix_equal(&live[j].prefix, &ent->prefix)) {
+				ent->rule_id = live[j].rule_id;
+				used[ent->rule_id] = 1;
+				break;
+			}
+		}
+	}
+	for (uint32_t i = 0; i < s->n_entries; i++) {
+		struct ipg_entry *ent = &s->entries[i];
+
+		if (ent->rule_id < IPG_RULES_MAX)
+			continue;
+		while (next < IPG_RULES_MAX && used[next])
+			next++;
+		ent->rule_id = next;
+		used[next] = 1;
+	}
+}

@@ -43,6 +43,11 @@ int ipg_policy_add(struct ipg_policy_spec *s, const struct ipg_prefix *p,
 /* Returns the index of the entry equal to @p, or -1. */
 int ipg_policy_find(const struct ipg_policy_spec *s, const struct ipg_prefix *p);
 
+/* Gives each entry of @s the rule id its prefix has in @live (so its hit
+ * count carries over), and new prefixes the lowest ids left free. */
+void ipg_policy_keep_ids(struct ipg_policy_spec *s,
+			 const struct ipg_entry *live, uint32_t n_live);
+
 /* Returns the index of the longest entry covering address @addr (a /32 or
  * /128), or -1: the allowlist decision for a source. */
 int ipg_policy_match(const struct ipg_policy_spec *s,

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ipgate: the CLI. Parses one subcommand, sends one request to ipgated,
+ * prints the answer. It never touches maps or the config file itself. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "ctl.h"
+
+#define EXIT_USAGE 2
+
+/* Options a subcommand accepts, as a mask. */
+enum {
+	O_LABEL = 1 << 0,
+	O_FORCE = 1 << 1,
+	O_CLIENT = 1 << 2,
+	O_DRYRUN = 1 << 3,
+	O_PORT = 1 << 4,
+	O_LINES = 1 << 5,
+	O_VERIFY = 1 << 6,
+	O_CHANGE = O_FORCE | O_CLIENT,
+};
+
+struct cli {
+	const char *socket, *label, *client, *client_source, *port, *lines;
+	int json, force, dry_run, verify;
+	int argc;
+	char **argv; /* the subcommand's positional arguments */
+	struct ipg_ctl_msg req;
+};
+
+struct command {
+	const char *name, *args;
+	int opts, nargs;
+	int (*fn)(struct cli *c);
+	const char *help;
+};
+
+static const struct command *find_command(const char *name);
+static void usage(FILE *f);
+
+/* Sends the request, prints the answer; returns the reply or NULL. */
+static int call(struct cli *c, struct ipg_ctl_msg *rep)
+{
+	struct ipg_error e = { { 0 } };
+	const char *code, *msg, *out;
+	int r;
+
+	if (c->json)
+		ipg_ctl_set(&c->req, "json", "1");
+	if (c->force)
+		ipg_ctl_set(&c->req, "force", "1");
+	if (c->client) {
+		ipg_ctl_set(&c->req, "client", c->client);
+		ipg_ctl_set(&c->req, "client-source", c->client_source);
+	}
+	r = ipg_ctl_call(c->socket, &c->req, rep, &e);
+	if (r) {
+		fprintf(stderr, "ipgate: %s\n", e.msg);
+		if (c->json) {
+			printf("{\"error\":{\"code\":\"%s\",\"message\":",
+			       ipg_ctl_code_name(r));
+			struct ipg_buf b = { 0 };
+
+			ipg_buf_json_str(&b, e.msg);
+			printf("%s}}\n", b.s ? b.s : "\"\"");
+			ipg_buf_free(&b);
+		}
+		return r;
+	}
+	code = ipg_ctl_get(rep, "code");
+	msg = ipg_ctl_get(rep, "message");
+	out = ipg_ctl_get(rep, "out");
+	if (out)
+		fputs(out, stdout);
+	if (!code || strcmp(code, "ok")) {
+		fprintf(stderr, "ipgate: %s\n", msg ? msg : "ipgated refused "
+			"the request without saying why");
+		if (c->json) {
+			struct ipg_buf b = { 0 };
+
+			ipg_buf_printf(&b, "{\"error\":{\"code\":");
+			ipg_buf_json_str(&b, code ? code : "EIO");
+			ipg_buf_printf(&b, ",\"message\":");
+			ipg_buf_json_str(&b, msg ? msg : "");
+			ipg_buf_printf(&b, "}}\n");
+			fputs(b.s, stdout);
+			ipg_buf_free(&b);
+		}
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Runs a command whose whole request is its name and an optional field. */
+static int simple(struct cli *c, const char *cmd, const char *key)
+{
+	struct ipg_ctl_msg rep;
+	int r;
+
+	ipg_ctl_set(&c->req, "cmd", cmd);
+	if (key)
+		ipg_ctl_set(&c->req, key, c->argv[0]);
+	r = call(c, &rep);
+	ipg_ctl_free(&rep);
+	return r ? 1 : 0;
+}
+
+static int cmd_status(struct cli *c) { return simple(c, "status", NULL); }
+static int cmd_list(struct cli *c) { return simple(c, "list", NULL); }
+static int cmd_enable(struct cli *c) { return simple(c, "enable", NULL); }
+static int cmd_disable(struct cli *c) { return simple(c, "disable", NULL); }
+static int cmd_detach(struct cli *c) { return simple(c, "detach", NULL); }
+static int cmd_attach(struct cli *c) { return simple(c, "attach", NULL); }
+static int cmd_remove(struct cli *c) { return simple(c, "remove", "cidr"); }
+
+static int cmd_add(struct cli *c)
+{
+	if (c->label)
+		ipg_ctl_set(&c->req, "label", c->label);
+	return simple(c, "add", "cidr");
+}
+
+static int cmd_apply(struct cli *c)
+{
+	const char *path = c->argv[0];
+	struct ipg_buf text = { 0 };
+	int r;
+
+	r = ipg_read_file(strcmp(path, "-") ? path : "/dev/stdin",
+			  IPG_CTL_VALUE_MAX, &text);
+	if (r) {
+		fprintf(stderr, "ipgate: cannot read %s: %s\n", path,
+			r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+		ipg_buf_free(&text);
+		return 1;
+	}
+	ipg_ctl_setn(&c->req, "text", text.s ? text.s : "", text.len);
+	ipg_ctl_set(&c->req, "name", strcmp(path, "-") ? path : "stdin");
+	if (c->dry_run)
+		ipg_ctl_set(&c->req, "dry-run", "1");
+	ipg_buf_free(&text);
+	return simple(c, "apply", NULL);
+}
+
+static int cmd_test(struct cli *c)
+{
+	struct ipg_ctl_msg rep;
+	const char *v;
+	int r;
+
+	ipg_ctl_set(&c->req, "cmd", "test");
+	ipg_ctl_set(&c->req, "ip", c->argv[0]);
+	if (c->port)
+		ipg_ctl_set(&c->req, "port", c->port);
+	r = call(c, &rep);
+	v = ipg_ctl_get(&rep, "verdict");
+	r = r || !v ? 2 : strcmp(v, "allowed") ? 1 : 0;
+	ipg_ctl_free(&rep);
+	return r;
+}
+
+static int cmd_log(struct cli *c)
+{
+	if (c->verify)
+		ipg_ctl_set(&c->req, "verify", "1");
+	if (c->lines)
+		ipg_ctl_set(&c->req, "lines", c->lines);
+	return simple(c, "log", NULL);
+}
+
+static int cmd_help(struct cli *c)
+{
+	(void)c;
+	usage(stdout);
+	return 0;
+}
+
+static const struct command commands[] = {
+	{ "status", "", 0, 0, cmd_status,
+	  "interfaces, XDP mode, enabled, entries, override, counters" },
+	{ "list", "", 0, 0, cmd_list, "entries with labels and hit counts" },
+	{ "add", "CIDR [--label TEXT]", O_LABEL | O_CHANGE, 1, cmd_add,
+	  "allow an address or CIDR" },
+	{ "remove", "CIDR", O_CHANGE, 1, cmd_remove, "remove an entry" },
+	{ "enable", "", O_CHANGE, 0, cmd_enable, "enforce the allowlist" },
+	{ "disable", "", O_CHANGE, 0, cmd_disable,
+	  "stop enforcing (every source passes)" },
+	{ "apply", "FILE [--dry-run]", O_DRYRUN | O_CHANGE, 1, cmd_apply,
+	  "replace entries and settings with FILE at once (- for stdin)" },
+	{ "test", "IP [--port tcp/443]", O_PORT, 1, cmd_test,
+	  "would IP be allowed? exit 0 allowed, 1 blocked, 2 error" },
+	{ "log", "[-n N] [--verify]", O_LINES | O_VERIFY, 0, cmd_log,
+	  "the audit log's last N records (20; 0: all), or verify it" },
+	{ "detach", "", 0, 0, cmd_detach,
+	  "remove the filter from every interface" },
+	{ "attach", "", 0, 0, cmd_attach, "put the filter back after detach" },
+	{ "help", "", 0, 0, cmd_help, "this text" },
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ipgate [--socket PATH] [--json] COMMAND [ARGS]\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		char head[48];
+
+		snprintf(head, sizeof(head), "%s %s", commands[i].name,
+			 commands[i].args);
+		fprintf(f, "  %-30s %s\n", head, commands[i].help);
+	}
+	fprintf(f, "\noptions:\n"
+		   "  --socket PATH   ipgated's control socket (" IPG_SOCKET_DEFAULT ")\n"
+		   "  --json          machine-readable output (see the README)\n"
+		   "  --force         make a change the guards refuse (empty list, "
+		   "your own address)\n"
+		   "  --client IP     your address, for the lockout guard "
+		   "(default: from SSH_CONNECTION)\n");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "ipgate: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nRun 'ipgate help' for usage.\n");
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "client", required_argument, NULL, 'C' },
+		{ "dry-run", no_argument, NULL, 'D' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "lines", required_argument, NULL, 'n' },
+		{ "verify", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	static const struct { int opt, mask; const char *name; } owned[] = {
+		{ 'l', O_LABEL, "--label" },   { 'F', O_FORCE, "--force" },
+		{ 'C', O_CLIENT, "--client" }, { 'D', O_DRYRUN, "--dry-run" },
+		{ 'P', O_PORT, "--port" },     { 'n', O_LINES, "-n/--lines" },
+		{ 'V', O_VERIFY, "--verify" },
+	};
+	struct cli c = { .socket = IPG_SOCKET_DEFAULT };
+	const struct command *cmd = NULL;
+	char *pos[8];
+	int npos = 0, opt, seen = 0, r;
+	const char *ssh;
+	static char ssh_client[64];
+
+	if (getenv("IPGATE_SOCKET"))
+		c.socket = getenv("IPGATE_SOCKET");
+	/* Options may come before or after the subcommand. */
+	opterr = 0;
+	while (optind < argc) {
+		opt = getopt_long(argc, argv, "-:n:h", lo, NULL);
+		if (opt == -1)
+			break;
+		switch (opt) {
+		case 1:
+			if (npos >= 8)
+				return usage_error("too many arguments%s", "");
+			pos[npos++] = optarg;
+			break;
+		case 's': c.socket = optarg; break;
+		case 'j': c.json = 1; break;
+		case 'l': c.label = optarg; break;
+		case 'F': c.force = 1; break;
+		case 'C': c.client = optarg; c.client_source = "--client"; break;
+		case 'D': c.dry_run = 1; break;
+		case 'P': c.port = optarg; break;
+		case 'n': c.lines = optarg; break;
+		case 'V': c.verify = 1; break;
+		case 'h': usage(stdout); return 0;
+		case ':':
+			return usage_error("%s needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+		for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+			if (owned[i].opt == opt)
+				seen |= owned[i].mask;
+	}
+	if (!npos) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = find_command(pos[0]);
+	if (!cmd)
+		return usage_error("unknown command \"%s\"", pos[0]);
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+		if ((seen & owned[i].mask) && !(cmd->opts & owned[i].mask)) {
+			fprintf(stderr, "ipgate: %s does not take %s\n",
+				cmd->name, owned[i].name);
+			return EXIT_USAGE;
+		}
+	if (npos - 1 != cmd->nargs) {
+		fprintf(stderr, "ipgate: usage: ipgate %s %s\n", cmd->name,
+			cmd->args);
+		return EXIT_USAGE;
+	}
+	if (c.lines) {
+		char *end;
+
+		errno = 0;
+		strtoul(c.lines, &end, 10);
+		if (errno || *end || !*c.lines || *c.lines == '-')
+			return usage_error("-n: \"%s\" is not a number", c.lines);
+	}
+	/* The lockout guard needs the requester's address: an SSH session
+	 * says it, unless --client already did. */
+	ssh = getenv("SSH_CONNECTION");
+	if (!c.client && ssh && (cmd->opts & O_CLIENT) &&
+	    sscanf(ssh, "%63s", ssh_client) == 1) {
+		c.client = ssh_client;
+		c.client_source = "SSH_CONNECTION";
+	}
+	c.argc = npos - 1;
+	c.argv = pos + 1;
+	r = cmd->fn(&c);
+	ipg_ctl_free(&c.req);
+	return r;
+}

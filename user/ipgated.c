@@ -1,0 +1,1759 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ipgated: owns the policy. One event loop over a signalfd, an inotify
+ * watch on the config directory, timers and the control socket. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "config.h"
+#include "ctl.h"
+#include "datapath.h"
+#include "packet.h"
+#include "verdict.h"
+
+#define STATE_DIR_DEFAULT "/var/lib/ipgate"
+#define GROUP_DEFAULT "ipgate"
+#define CONNS_MAX 16
+#define CONN_TIMEOUT_S 5
+#define RELOAD_DEBOUNCE_MS 100
+
+struct opts {
+	const char *config, *socket, *pin_dir, *audit_log, *state_dir, *group;
+	uint64_t audit_rotate;
+	unsigned audit_keep;
+	int foreground, verbose;
+};
+
+struct conn {
+	int fd;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	time_t deadline;
+	struct ipg_buf in;
+};
+
+struct daemon {
+	struct opts o;
+	struct ipg_config cfg; /* the running config; the file agrees */
+	char *cfg_text;        /* the file's text as last loaded or saved */
+	char file_error[512];  /* why the file on disk is not running */
+	struct ipg_datapath *dp;
+	struct ipg_audit audit;
+	char head_path[PATH_MAX], detached_path[PATH_MAX], lock_path[PATH_MAX];
+	int epfd, sigfd, inofd, debounce_fd, tick_fd, lfd, lock_fd;
+	gid_t group_gid;
+	int have_group, detached, stop;
+	struct conn conns[CONNS_MAX];
+};
+
+/* Everything one request needs to say who asked and how to answer. */
+struct req {
+	struct daemon *d;
+	const struct ipg_ctl_msg *m;
+	struct ipg_ctl_msg *rep;
+	struct ipg_actor who;
+	char user[64], client[64];
+	int json, force;
+	struct ipg_buf out; /* what the CLI prints */
+};
+
+/* ---- helpers ---- */
+
+static int reply_err(struct req *q, int err, const char *msg)
+{
+	ipg_ctl_set(q->rep, "code", ipg_ctl_code_name(err));
+	ipg_ctl_set(q->rep, "message", msg);
+	return err;
+}
+
+static int reply_errf(struct req *q, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int reply_errf(struct req *q, int err, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return reply_err(q, err, msg);
+}
+
+static const char *mode_name(uint8_t mode)
+{
+	return mode == IPG_MODE_REJECT ? "reject" : "drop";
+}
+
+static const char *xdp_mode_name(enum ipg_xdp_mode m)
+{
+	return m == IPG_XDP_NATIVE ? "native" : m == IPG_XDP_GENERIC ? "generic"
+								    : "auto";
+}
+
+static void format_duration(uint64_t s, char *out, size_t size)
+{
+	if (s >= 3600)
+		snprintf(out, size, "%" PRIu64 "h%02" PRIu64 "m", s / 3600,
+			 s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(out, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+	else
+		snprintf(out, size, "%" PRIu64 "s", s);
+}
+
+static void format_utc(time_t t, char *out, size_t size)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Seconds of emergency override left, 0 when none runs. */
+static uint64_t override_left(struct daemon *d)
+{
+	uint64_t deadline = 0, now = ipg_boot_ns();
+
+	if (ipg_datapath_get_override(d->dp, &deadline) || deadline <= now)
+		return 0;
+	return (deadline - now + 999999999ull) / 1000000000ull;
+}
+
+static const struct ipg_entry *entry_by_rule(const struct ipg_config *c,
+					     uint32_t id)
+{
+	for (uint32_t i = 0; i < c->policy.n_entries; i++)
+		if (c->policy.entries[i].rule_id == id)
+			return &c->policy.entries[i];
+	return NULL;
+}
+
+/* ---- interfaces ---- */
+
+static int has_iface(const struct ipg_config *c, const char *name)
+{
+	for (int i = 0; i < c->n_interfaces; i++)
+		if (!strcmp(c->interfaces[i], name))
+			return 1;
+	return 0;
+}
+
+/* Attaches to every interface of @next that @prev lacks (all of them when
+ * @prev is NULL). On failure detaches what it attached. */
+static int attach_new(struct daemon *d, const struct ipg_config *prev,
+		      const struct ipg_config *next, struct ipg_error *e)
+{
+	int done[IPG_IFACES_MAX] = { 0 }, r = 0, i;
+
+	if (d->detached)
+		return 0;
+	for (i = 0; i < next->n_interfaces && !r; i++) {
+		enum ipg_xdp_mode m;
+
+		if (prev && has_iface(prev, next->interfaces[i]))
+			continue;
+		r = ipg_datapath_attach(d->dp, next->interfaces[i], IPG_XDP_AUTO,
+					&m, e);
+		if (!r) {
+			done[i] = 1;
+			pr_info("attached to %s (%s)", next->interfaces[i],
+				xdp_mode_name(m));
+		}
+	}
+	if (r)
+		for (i = 0; i < next->n_interfaces; i++)
+			if (done[i])
+				ipg_datapath_detach(next->interfaces[i], NULL);
+	return r;
+}
+
+/* Detaches from every interface of @prev that @next lacks. */
+static void detach_gone(const struct ipg_config *prev,
+			const struct ipg_config *next)
+{
+	struct ipg_error e;
+
+	for (int i = 0; i < prev->n_interfaces; i++) {
+		if (has_iface(next, prev->interfaces[i]))
+			continue;
+		if (ipg_datapath_detach(prev->interfaces[i], &e))
+			pr_warn("%s", e.msg);
+		else
+			pr_info("detached from %s", prev->interfaces[i]);
+	}
+}
+
+/* ---- changes ---- */
+
+/* Whether @addr may reach protected ports under @c (ignoring overrides). */
+static int addr_allowed(const struct ipg_config *c, const struct ipg_prefix *addr)
+{
+	return !c->policy.kern.enabled || ipg_policy_match(&c->policy, addr) >= 0;
+}
+
+/* The guards of DESIGN.md's change order: an enabled empty list and the
+ * requester's own address. Returns 0 or a refusal. */
+static int guard(struct req *q, const struct ipg_config *cur,
+		 const struct ipg_config *next)
+{
+	const struct ipg_policy_spec *p = &next->policy;
+	const char *src = ipg_ctl_get(q->m, "client-source");
+	struct ipg_prefix addr;
+	struct ipg_error e;
+
+	if (q->force)
+		return 0;
+	if (p->kern.enabled && !p->n_entries &&
+	    !(cur->policy.kern.enabled && !cur->policy.n_entries)) {
+		struct ipg_buf ports = { 0 };
+
+		ipg_config_ports(&p->kern, &ports);
+		reply_errf(q, -EPERM, "refused: an enabled, empty allowlist "
+			   "blocks every source on %s; add entries first, or "
+			   "repeat with --force", ports.s ? ports.s : "");
+		ipg_buf_free(&ports);
+		return -EPERM;
+	}
+	if (!*q->client)
+		return 0;
+	if (ipg_addr_parse(q->client, &addr, &e))
+		return reply_errf(q, -EINVAL, "client address: %s", e.msg);
+	if (addr_allowed(cur, &addr) && !addr_allowed(next, &addr))
+		return reply_errf(q, -EPERM, "refused: this change would block "
+				  "your own address %s (from %s); add an entry "
+				  "that covers it first, or repeat with --force",
+				  q->client, src ? src : "--client");
+	return 0;
+}
+
+static int save_config(struct daemon *d, const struct ipg_config *c,
+		       struct ipg_error *e)
+{
+	char *text = ipg_config_render(c);
+	int r;
+
+	if (!text)
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	r = ipg_config_save(c, d->o.config, e);
+	if (!r) {
+		free(d->cfg_text);
+		d->cfg_text = text;
+		d->file_error[0] = '\0';
+	} else {
+		free(text);
+	}
+	return r;
+}
+
+/* Puts back the running config after a failed change to @next, so that
+ * kernel, file and log agree again. */
+static void rollback(struct daemon *d, const struct ipg_config *next,
+		     int persist)
+{
+	struct ipg_error e;
+
+	if (ipg_datapath_apply(d->dp, &d->cfg.policy, &e))
+		pr_warn("rollback: %s", e.msg);
+	if (!d->detached)
+		detach_gone(next, &d->cfg);
+	if (persist && save_config(d, &d->cfg, &e))
+		pr_warn("rollback: %s", e.msg);
+}
+
+/* Makes @next the running config: DESIGN.md's change order after the
+ * candidate is built. @persist says whether the file must be written (not
+ * for a reload, which read it). Takes @next over on success. */
+static int commit(struct req *q, struct ipg_config *next, const char *action,
+		  int persist)
+{
+	struct daemon *d = q->d;
+	struct ipg_config_diff diff;
+	struct ipg_error e = { { 0 } };
+	int r;
+
+	/* Kept prefixes keep their rule ids, and so their hit counts. */
+	ipg_policy_keep_ids(&next->policy, d->cfg.policy.entries,
+			    d->cfg.policy.n_entries);
+	r = ipg_config_diff(&d->cfg, next, &diff);
+	if (r) {
+		ipg_config_free(next);
+		return reply_err(q, r, "out of memory");
+	}
+	if (!diff.changes) {
+		ipg_config_diff_free(&diff);
+		ipg_buf_printf(&q->out, "nothing to change\n");
+		ipg_config_free(next);
+		return 0;
+	}
+	r = guard(q, &d->cfg, next);
+	if (r)
+		goto out;
+	if (ipg_ctl_flag(q->m, "dry-run")) {
+		ipg_buf_printf(&q->out, "%svalid: %u of %u entries; nothing "
+			       "applied (dry run)\n", diff.text.s,
+			       next->policy.n_entries, next->policy.max_entries);
+		ipg_config_free(next);
+		goto out;
+	}
+	if (persist) {
+		r = save_config(d, next, &e);
+		if (r) {
+			reply_err(q, r, e.msg);
+			goto out;
+		}
+	}
+	r = attach_new(d, &d->cfg, next, &e);
+	if (!r)
+		r = ipg_datapath_apply(d->dp, &next->policy, &e);
+	if (r) {
+		reply_err(q, r, e.msg);
+		rollback(d, next, persist);
+		goto out;
+	}
+	r = ipg_audit_append(&d->audit, &q->who, action, diff.before.s,
+			     diff.after.s, &e);
+	if (r) {
+		reply_errf(q, r, "%s; the change was undone", e.msg);
+		rollback(d, next, persist);
+		goto out;
+	}
+	detach_gone(&d->cfg, next);
+	pr_info("%s by %s (uid %u): %d change(s), %u entries", action,
+		q->who.user, (unsigned)q->who.uid, diff.changes,
+		next->policy.n_entries);
+	ipg_buf_printf(&q->out, "%s", diff.text.s);
+	for (int i = 0; i < next->n_warnings; i++)
+		ipg_buf_printf(&q->out, "note: %s\n", next->warnings[i]);
+	ipg_config_free(&d->cfg);
+	d->cfg = *next;
+	memset(next, 0, sizeof(*next));
+out:
+	ipg_config_diff_free(&diff);
+	if (r)
+		ipg_config_free(next);
+	return r;
+}
+
+/* A candidate: a copy of the running config to edit. */
+static int candidate(struct req *q, struct ipg_config *c)
+{
+	struct ipg_error e;
+	int r = ipg_config_clone(c, &q->d->cfg, &e);
+
+	return r ? reply_err(q, r, e.msg) : 0;
+}
+
+static int parse_cidr_arg(struct req *q, struct ipg_prefix *p)
+{
+	const char *s = ipg_ctl_get(q->m, "cidr");
+	struct ipg_error e;
+
+	if (!s)
+		return reply_err(q, -EINVAL, "missing the address or CIDR");
+	if (ipg_prefix_parse(s, p, &e))
+		return reply_err(q, -EINVAL, e.msg);
+	return 0;
+}
+
+/* add and remove: one entry changes. */
+static int edit_entry(struct req *q, int add)
+{
+	static struct ipg_config next;
+	struct ipg_prefix p;
+	struct ipg_error e;
+	int r;
+
+	r = parse_cidr_arg(q, &p);
+	if (!r)
+		r = candidate(q, &next);
+	if (r)
+		return r;
+	r = add ? ipg_config_add(&next, &p, ipg_ctl_get(q->m, "label"), &e)
+		: ipg_config_remove(&next, &p, &e);
+	if (r) {
+		ipg_config_free(&next);
+		return reply_err(q, r, e.msg);
+	}
+	return commit(q, &next, add ? "add" : "remove", 1);
+}
+
+static int do_add(struct req *q)
+{
+	return edit_entry(q, 1);
+}
+
+static int do_remove(struct req *q)
+{
+	return edit_entry(q, 0);
+}
+
+static int set_enabled(struct req *q, int on)
+{
+	static struct ipg_config next;
+	struct ipg_error e;
+	int r = candidate(q, &next);
+
+	if (r)
+		return r;
+	if (!!q->d->cfg.policy.kern.enabled == on) {
+		ipg_config_free(&next);
+		ipg_buf_printf(&q->out, "already %s\n", on ? "enabled" : "disabled");
+		return 0;
+	}
+	r = ipg_config_set_enabled(&next, on, &e);
+	if (r) {
+		ipg_config_free(&next);
+		return reply_err(q, r, e.msg);
+	}
+	return commit(q, &next, on ? "enable" : "disable", 1);
+}
+
+static int do_enable(struct req *q)
+{
+	return set_enabled(q, 1);
+}
+
+static int do_disable(struct req *q)
+{
+	return set_enabled(q, 0);
+}
+
+static int do_apply(struct req *q)
+{
+	static struct ipg_config next;
+	const char *text = ipg_ctl_get(q->m, "text");
+	const char *name = ipg_ctl_get(q->m, "name");
+	struct ipg_error e;
+	int r;
+
+	size_t len;
+
+	if (!text)
+		return reply_err(q, -EINVAL, "missing the config text");
+	ipg_ctl_getn(q->m, "text", &len);
+	if (strlen(text) != len)
+		return reply_errf(q, -EINVAL, "%s: contains a NUL byte; not a "
+				  "config file; nothing applied",
+				  name ? name : "apply");
+	r = ipg_config_parse(&next, text, name ? name : "apply", &e);
+	if (r)
+		return reply_errf(q, r, "%s; nothing applied", e.msg);
+	return commit(q, &next, "apply", 1);
+}
+
+/* ---- reading ---- */
+
+static void json_counters(struct ipg_buf *b, const uint64_t st[IPG_STAT_MAX])
+{
+	ipg_buf_printf(b, "{");
+	for (int s = 0; s < IPG_STAT_MAX; s++)
+		ipg_buf_printf(b, "%s\"%s\":%" PRIu64, s ? "," : "",
+			       ipg_stat_name((enum ipg_stat)s), st[s]);
+	ipg_buf_printf(b, "}");
+}
+
+static int do_status(struct req *q)
+{
+	struct daemon *d = q->d;
+	const struct ipg_config *c = &d->cfg;
+	struct ipg_buf ports = { 0 }, *b = &q->out;
+	uint64_t st[IPG_STAT_MAX] = { 0 }, left = override_left(d), deadline = 0;
+	struct ipg_policy live;
+	char when[64] = "", dur[32];
+
+	ipg_datapath_stats(d->dp, st);
+	ipg_datapath_get_override(d->dp, &deadline);
+	if (ipg_datapath_active(d->dp, &live))
+		memset(&live, 0, sizeof(live));
+	ipg_config_ports(&c->policy.kern, &ports);
+	if (left)
+		format_utc(time(NULL) + (time_t)left, when, sizeof(when));
+	if (q->json) {
+		ipg_buf_printf(b, "{\"enabled\":%s,\"mode\":\"%s\",\"entries\":%u,"
+			       "\"max_entries\":%u,\"protect\":\"%s\","
+			       "\"attached\":%s,\"interfaces\":[",
+			       c->policy.kern.enabled ? "true" : "false",
+			       mode_name(c->policy.kern.mode), c->policy.n_entries,
+			       c->policy.max_entries, ports.s,
+			       d->detached ? "false" : "true");
+		for (int i = 0; i < c->n_interfaces; i++) {
+			enum ipg_xdp_mode m;
+			int r = ipg_datapath_attached(c->interfaces[i], &m);
+
+			ipg_buf_printf(b, "%s{\"name\":", i ? "," : "");
+			ipg_buf_json_str(b, c->interfaces[i]);
+			ipg_buf_printf(b, ",\"xdp\":\"%s\"}",
+				       r ? "none" : xdp_mode_name(m));
+		}
+		ipg_buf_printf(b, "],\"override\":{\"active\":%s,\"until\":",
+			       left ? "true" : "false");
+		if (left)
+			ipg_buf_printf(b, "\"%s\"", when);
+		else
+			ipg_buf_printf(b, "null");
+		ipg_buf_printf(b, ",\"seconds_left\":%" PRIu64 "},"
+			       "\"generation\":%u,\"config_error\":", left,
+			       live.generation);
+		if (*d->file_error)
+			ipg_buf_json_str(b, d->file_error);
+		else
+			ipg_buf_printf(b, "null");
+		ipg_buf_printf(b, ",\"counters\":");
+		json_counters(b, st);
+		ipg_buf_printf(b, "}\n");
+		ipg_buf_free(&ports);
+		return 0;
+	}
+	ipg_buf_printf(b, "%-14s %s (%s mode)\n", "allowlist",
+		       c->policy.kern.enabled ? "enabled" : "DISABLED",
+		       mode_name(c->policy.kern.mode));
+	ipg_buf_printf(b, "%-14s %u of %u\n", "entries", c->policy.n_entries,
+		       c->policy.max_entries);
+	ipg_buf_printf(b, "%-14s %s\n", "protected", ports.s);
+	for (int i = 0; i < c->n_interfaces; i++) {
+		enum ipg_xdp_mode m;
+		int r = ipg_datapath_attached(c->interfaces[i], &m);
+
+		ipg_buf_printf(b, "%-14s %s, %s\n", i ? "" : "interfaces",
+			       c->interfaces[i],
+			       r ? "NOT ATTACHED" : xdp_mode_name(m));
+	}
+	if (!c->n_interfaces)
+		ipg_buf_printf(b, "%-14s none\n", "interfaces");
+	if (d->detached)
+		ipg_buf_printf(b, "%-14s detached by 'ipgate detach'; "
+			       "'ipgate attach' puts it back\n", "");
+	if (left) {
+		format_duration(left, dur, sizeof(dur));
+		ipg_buf_printf(b, "%-14s ACTIVE until %s (%s left)\n", "override",
+			       when, dur);
+	} else {
+		ipg_buf_printf(b, "%-14s none\n", "override");
+	}
+	ipg_buf_printf(b, "%-14s generation %u\n", "policy", live.generation);
+	if (*d->file_error)
+		ipg_buf_printf(b, "%-14s %s (running the last good config)\n",
+			       "config file", d->file_error);
+	ipg_buf_printf(b, "counters\n");
+	for (int s = 0; s < IPG_STAT_MAX; s++)
+		ipg_buf_printf(b, "  %-20s %12" PRIu64 "\n",
+			       ipg_stat_name((enum ipg_stat)s), st[s]);
+	ipg_buf_free(&ports);
+	return 0;
+}
+
+static int do_list(struct req *q)
+{
+	const struct ipg_policy_spec *p = &q->d->cfg.policy;
+	struct ipg_buf *b = &q->out;
+
+	if (q->json)
+		ipg_buf_printf(b, "{\"count\":%u,\"max_entries\":%u,\"entries\":[",
+			       p->n_entries, p->max_entries);
+	else if (p->n_entries)
+		ipg_buf_printf(b, "%-43s %12s  %s\n", "ENTRY", "HITS", "LABEL");
+	for (uint32_t i = 0; i < p->n_entries; i++) {
+		const struct ipg_entry *ent = &p->entries[i];
+		char cidr[IPG_PREFIX_STRLEN];
+		uint64_t hits = 0;
+
+		ipg_datapath_rule_hits(q->d->dp, ent->rule_id, &hits);
+		ipg_prefix_format(&ent->prefix, cidr, sizeof(cidr));
+		if (q->json) {
+			ipg_buf_printf(b, "%s{\"cidr\":\"%s\",\"label\":",
+				       i ? "," : "", cidr);
+			ipg_buf_json_str(b, ent->label);
+			ipg_buf_printf(b, ",\"rule_id\":%u,\"hits\":%" PRIu64 "}",
+				       ent->rule_id, hits);
+		} else {
+			ipg_buf_printf(b, "%-43s %12" PRIu64 "  %s\n", cidr,
+				       hits, ent->label);
+		}
+	}
+	if (q->json)
+		ipg_buf_printf(b, "]}\n");
+	else
+		ipg_buf_printf(b, "%u of %u entries\n", p->n_entries,
+			       p->max_entries);
+	return 0;
+}
+
+/* Parses "tcp/443" or "udp/53". */
+static int parse_proto_port(const char *s, int *proto, uint16_t *port)
+{
+	char *end;
+	unsigned long v;
+
+	if (!strncmp(s, "tcp/", 4))
+		*proto = IPPROTO_TCP;
+	else if (!strncmp(s, "udp/", 4))
+		*proto = IPPROTO_UDP;
+	else
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s + 4, &end, 10);
+	if (s[4] < '1' || s[4] > '9' || *end || errno || v > 65535)
+		return -EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* The port `test` probes when none is given: the first protected one. */
+static void default_port(const struct ipg_policy *k, int *proto,
+			 uint16_t *port)
+{
+	for (int pr = 0; pr < 2; pr++)
+		for (uint32_t p = 1; p <= 65535; p++)
+			if (ipg_policy_port_protected(k, pr ? IPPROTO_UDP : IPPROTO_TCP,
+						      (uint16_t)p)) {
+				*proto = pr ? IPPROTO_UDP : IPPROTO_TCP;
+				*port = (uint16_t)p;
+				return;
+			}
+	*proto = IPPROTO_TCP;
+	*port = 443;
+}
+
+static int do_test(struct req *q)
+{
+	struct daemon *d = q->d;
+	const char *ip = ipg_ctl_get(q->m, "ip"), *ps = ipg_ctl_get(q->m, "port");
+	struct ipg_pkt_spec spec = { 0 };
+	const struct ipg_entry *ent = NULL;
+	struct ipg_verdict model;
+	uint8_t pkt[256];
+	char why[256], cidr[IPG_PREFIX_STRLEN] = "", pname[16];
+	struct ipg_prefix addr;
+	struct ipg_error e;
+	uint32_t rule = 0;
+	uint16_t port;
+	int proto, action, r, allowed, found;
+	size_t len;
+
+	if (!ip)
+		return reply_err(q, -EINVAL, "missing the address to test");
+	if (ipg_addr_parse(ip, &addr, &e))
+		return reply_err(q, -EINVAL, e.msg);
+	if (ps) {
+		if (parse_proto_port(ps, &proto, &port))
+			return reply_errf(q, -EINVAL, "\"%s\" is not a port; "
+					  "expected tcp/PORT or udp/PORT, e.g. "
+					  "tcp/443", ps);
+	} else {
+		default_port(&d->cfg.policy.kern, &proto, &port);
+	}
+	spec.family = addr.family;
+	memcpy(spec.src, addr.addr, 16);
+	if (addr.family == 4)
+		memcpy(spec.dst, (uint8_t[]){ 198, 18, 0, 1 }, 4);
+	else
+		memcpy(spec.dst, (uint8_t[]){ 0x20, 0x01, 0x0d, 0xb8, [15] = 1 },
+		       16);
+	spec.proto = (uint8_t)proto;
+	spec.sport = 40000;
+	spec.dport = port;
+	len = ipg_pkt_build(&spec, pkt, sizeof(pkt));
+	r = ipg_datapath_run(d->dp, pkt, len, true, &action, NULL, NULL);
+	if (r)
+		return reply_errf(q, r, "cannot run the datapath: %s",
+				  strerror(-r));
+	/* The allowing entry, as the live trie answers it. */
+	found = !ipg_datapath_lookup(d->dp, &addr, &rule);
+	if (found)
+		ent = entry_by_rule(&d->cfg, rule);
+	ipg_verdict_eval(&d->cfg.policy, override_left(d) > 0, pkt, len, &model);
+	allowed = action == XDP_PASS;
+	if (model.action != action ||
+	    (model.stat == IPG_STAT_PASS_ALLOWED &&
+	     (!ent || ent != &d->cfg.policy.entries[model.entry])))
+		return reply_errf(q, -EIO, "the datapath (%s) and the reference "
+				  "model (%s, %s) disagree on %s; please report "
+				  "this", ipg_action_name(action),
+				  ipg_action_name(model.action),
+				  ipg_stat_name(model.stat), ip);
+	snprintf(pname, sizeof(pname), "%s/%u", proto == IPPROTO_TCP ? "tcp" : "udp",
+		 port);
+	switch (model.stat) {
+	case IPG_STAT_PASS_ALLOWED:
+		ipg_prefix_format(&ent->prefix, cidr, sizeof(cidr));
+		if (*ent->label)
+			snprintf(why, sizeof(why), "%s \"%s\"", cidr, ent->label);
+		else
+			snprintf(why, sizeof(why), "%s", cidr);
+		break;
+	case IPG_STAT_PASS_UNPROTECTED:
+		snprintf(why, sizeof(why), "%s is not protected", pname);
+		break;
+	case IPG_STAT_PASS_DISABLED:
+		snprintf(why, sizeof(why), "the allowlist is disabled");
+		break;
+	case IPG_STAT_PASS_OVERRIDE:
+		snprintf(why, sizeof(why), "emergency override running");
+		break;
+	case IPG_STAT_TX_RESET:
+		snprintf(why, sizeof(why), "no entry matches; answered with a "
+			 "TCP reset");
+		break;
+	default:
+		snprintf(why, sizeof(why), "no entry matches");
+	}
+	ipg_ctl_set(q->rep, "verdict", allowed ? "allowed" : "blocked");
+	if (q->json) {
+		ipg_buf_printf(&q->out, "{\"ip\":\"%s\",\"port\":\"%s\","
+			       "\"verdict\":\"%s\",\"reason\":\"%s\","
+			       "\"entry\":", ip, pname,
+			       allowed ? "allowed" : "blocked",
+			       ipg_stat_name(model.stat));
+		if (model.stat == IPG_STAT_PASS_ALLOWED) {
+			ipg_buf_printf(&q->out, "{\"cidr\":\"%s\",\"label\":", cidr);
+			ipg_buf_json_str(&q->out, ent->label);
+			ipg_buf_printf(&q->out, "}");
+		} else {
+			ipg_buf_printf(&q->out, "null");
+		}
+		ipg_buf_printf(&q->out, ",\"action\":\"%s\"}\n",
+			       ipg_action_name(action));
+	} else {
+		ipg_buf_printf(&q->out, "%s (%s)\n",
+			       allowed ? "allowed" : "blocked", why);
+	}
+	return 0;
+}
+
+/* ---- the audit log ---- */
+
+struct tail {
+	char **lines;
+	size_t n, max, next;
+};
+
+static int keep_line(const char *line, size_t len, void *arg)
+{
+	struct tail *t = arg;
+	char *s = strndup(line, len);
+
+	if (!s)
+		return -ENOMEM;
+	if (t->n < t->max) {
+		t->lines[t->n++] = s;
+	} else {
+		free(t->lines[t->next]);
+		t->lines[t->next] = s;
+		t->next = (t->next + 1) % t->max;
+	}
+	return 0;
+}
+
+static void field_text(const char *line, const char *key, char *out,
+		       size_t size)
+{
+	size_t len;
+	const char *v = ipg_json_field(line, key, &len);
+
+	if (v)
+		ipg_json_string(v, len, out, size);
+	else
+		snprintf(out, size, "?");
+}
+
+static void render_record(struct ipg_buf *b, const char *line)
+{
+	char seq[24], time_[40], action[40], user[64], client[64];
+	const char *actor, *before, *after;
+	size_t alen, blen, aflen;
+
+	field_text(line, "seq", seq, sizeof(seq));
+	field_text(line, "time", time_, sizeof(time_));
+	field_text(line, "action", action, sizeof(action));
+	actor = ipg_json_field(line, "actor", &alen);
+	before = ipg_json_field(line, "before", &blen);
+	after = ipg_json_field(line, "after", &aflen);
+	if (actor) {
+		char *a = strndup(actor, alen);
+
+		field_text(a ? a : "{}", "user", user, sizeof(user));
+		field_text(a ? a : "{}", "client", client, sizeof(client));
+		free(a);
+	} else {
+		snprintf(user, sizeof(user), "?");
+		snprintf(client, sizeof(client), "?");
+	}
+	ipg_buf_printf(b, "%6s  %s  %-10s %-15s %-16s %.*s -> %.*s\n", seq,
+		       time_, user, strcmp(client, "null") ? client : "-",
+		       action, before ? (int)blen : 4, before ? before : "null",
+		       after ? (int)aflen : 4, after ? after : "null");
+}
+
+static int do_log(struct req *q)
+{
+	struct daemon *d = q->d;
+	const char *ls = ipg_ctl_get(q->m, "lines");
+	struct tail t = { 0 };
+	struct ipg_error e;
+	int r;
+
+	if (ipg_ctl_flag(q->m, "verify")) {
+		struct ipg_audit_report rep;
+
+		r = ipg_audit_verify(d->o.audit_log, d->head_path, &rep, &e);
+		if (r)
+			return reply_errf(q, r, "audit log does NOT verify: %s",
+					  e.msg);
+		if (q->json) {
+			ipg_buf_printf(&q->out, "{\"verified\":true,\"records\":%"
+				       PRIu64 ",\"first_seq\":%" PRIu64
+				       ",\"last_seq\":%" PRIu64 ",\"files\":%u,"
+				       "\"head_checked\":%s}\n", rep.lines,
+				       rep.first_seq, rep.last_seq, rep.files,
+				       rep.head_checked ? "true" : "false");
+			return 0;
+		}
+		ipg_buf_printf(&q->out, "audit log verified: %" PRIu64 " records",
+			       rep.lines);
+		if (rep.lines)
+			ipg_buf_printf(&q->out, " (%" PRIu64 "-%" PRIu64 ")",
+				       rep.first_seq, rep.last_seq);
+		ipg_buf_printf(&q->out, " in %u file%s%s\n", rep.files,
+			       rep.files == 1 ? "" : "s",
+			       rep.head_checked ? "; the last record is the one "
+						  "ipgated wrote" : "");
+		if (rep.first_seq > 1)
+			ipg_buf_printf(&q->out, "records before %" PRIu64
+				       " were rotated away\n", rep.first_seq);
+		return 0;
+	}
+	t.max = ls ? strtoul(ls, NULL, 10) : 20;
+	if (!t.max || t.max > 100000)
+		t.max = 100000;
+	t.lines = calloc(t.max, sizeof(*t.lines));
+	if (!t.lines)
+		return reply_err(q, -ENOMEM, "out of memory");
+	r = ipg_audit_each(d->o.audit_log, keep_line, &t);
+	if (r && r != -ENOENT) {
+		reply_errf(q, r, "cannot read %s: %s", d->o.audit_log,
+			   strerror(-r));
+	} else {
+		r = 0;
+		if (!q->json && t.n)
+			ipg_buf_printf(&q->out, "%6s  %-24s  %-10s %-15s %-16s %s\n",
+				       "SEQ", "TIME", "USER", "CLIENT", "ACTION",
+				       "BEFORE -> AFTER");
+		for (size_t i = 0; i < t.n; i++) {
+			const char *l = t.lines[(t.next + i) % t.n];
+
+			if (q->json)
+				ipg_buf_printf(&q->out, "%s\n", l);
+			else
+				render_record(&q->out, l);
+		}
+	}
+	for (size_t i = 0; i < t.n; i++)
+		free(t.lines[i]);
+	free(t.lines);
+	return r;
+}
+
+/* ---- attach and detach ---- */
+
+static int mark_detached(struct daemon *d, int on)
+{
+	int fd;
+
+	if (!on)
+		return unlink(d->detached_path) && errno != ENOENT ? -errno : 0;
+	fd = open(d->detached_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	fsync(fd);
+	close(fd);
+	return 0;
+}
+
+static void json_ifaces(struct ipg_buf *b, const struct ipg_config *c, int on)
+{
+	ipg_buf_printf(b, "{\"interfaces\":[");
+	for (int i = 0; on && i < c->n_interfaces; i++) {
+		ipg_buf_printf(b, "%s", i ? "," : "");
+		ipg_buf_json_str(b, c->interfaces[i]);
+	}
+	ipg_buf_printf(b, "]}");
+}
+
+static int do_detach(struct req *q)
+{
+	struct daemon *d = q->d;
+	struct ipg_buf before = { 0 }, after = { 0 };
+	struct ipg_error e;
+	int r;
+
+	if (d->detached) {
+		ipg_buf_printf(&q->out, "already detached\n");
+		return 0;
+	}
+	r = mark_detached(d, 1);
+	if (r)
+		return reply_errf(q, r, "cannot record the detach in %s: %s",
+				  d->detached_path, strerror(-r));
+	json_ifaces(&before, &d->cfg, 1);
+	json_ifaces(&after, &d->cfg, 0);
+	r = ipg_audit_append(&d->audit, &q->who, "detach", before.s, after.s, &e);
+	if (r) {
+		mark_detached(d, 0);
+		reply_err(q, r, e.msg);
+		goto out;
+	}
+	d->detached = 1;
+	for (int i = 0; i < d->cfg.n_interfaces; i++) {
+		if (ipg_datapath_detach(d->cfg.interfaces[i], &e)) {
+			ipg_buf_printf(&q->out, "warning: %s\n", e.msg);
+			continue;
+		}
+		ipg_buf_printf(&q->out, "detached from %s\n",
+			       d->cfg.interfaces[i]);
+	}
+	pr_info("detached by %s (uid %u)", q->who.user, (unsigned)q->who.uid);
+out:
+	ipg_buf_free(&before);
+	ipg_buf_free(&after);
+	return r;
+}
+
+static int do_attach(struct req *q)
+{
+	struct daemon *d = q->d;
+	struct ipg_buf before = { 0 }, after = { 0 };
+	struct ipg_error e;
+	int r;
+
+	if (!d->detached) {
+		ipg_buf_printf(&q->out, "already attached\n");
+		return 0;
+	}
+	d->detached = 0;
+	r = attach_new(d, NULL, &d->cfg, &e);
+	if (r) {
+		d->detached = 1;
+		return reply_err(q, r, e.msg);
+	}
+	json_ifaces(&before, &d->cfg, 0);
+	json_ifaces(&after, &d->cfg, 1);
+	r = ipg_audit_append(&d->audit, &q->who, "attach", before.s, after.s, &e);
+	if (!r)
+		r = mark_detached(d, 0);
+	if (r) {
+		for (int i = 0; i < d->cfg.n_interfaces; i++)
+			ipg_datapath_detach(d->cfg.interfaces[i], NULL);
+		d->detached = 1;
+		reply_err(q, r, e.msg);
+	} else {
+		for (int i = 0; i < d->cfg.n_interfaces; i++)
+			ipg_buf_printf(&q->out, "attached to %s\n",
+				       d->cfg.interfaces[i]);
+	}
+	ipg_buf_free(&before);
+	ipg_buf_free(&after);
+	return r;
+}
+
+/* ---- requests ---- */
+
+static const struct command {
+	const char *name;
+	int (*fn)(struct req *q);
+} commands[] = {
+	{ "status", do_status }, { "list", do_list },
+	{ "add", do_add },       { "remove", do_remove },
+	{ "enable", do_enable }, { "disable", do_disable },
+	{ "apply", do_apply },   { "test", do_test },
+	{ "log", do_log },       { "detach", do_detach },
+	{ "attach", do_attach },
+};
+
+static void handle(struct daemon *d, struct conn *c,
+		   const struct ipg_ctl_msg *m, struct ipg_ctl_msg *rep)
+{
+	const char *cmd = ipg_ctl_get(m, "cmd"), *client;
+	struct req q = { .d = d, .m = m, .rep = rep };
+	struct passwd *pw = getpwuid(c->uid);
+	int r = -EINVAL;
+
+	snprintf(q.user, sizeof(q.user), "%s", pw ? pw->pw_name : "?");
+	client = ipg_ctl_get(m, "client");
+	if (client)
+		snprintf(q.client, sizeof(q.client), "%s", client);
+	q.who = (struct ipg_actor){ .uid = c->uid, .pid = c->pid,
+				    .user = q.user,
+				    .client = *q.client ? q.client : NULL };
+	q.json = ipg_ctl_flag(m, "json");
+	q.force = ipg_ctl_flag(m, "force");
+	for (size_t i = 0; cmd && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name)) {
+			r = commands[i].fn(&q);
+			goto done;
+		}
+	reply_errf(&q, -EINVAL, "unknown command \"%s\"", cmd ? cmd : "");
+done:
+	if (!ipg_ctl_get(rep, "code"))
+		ipg_ctl_set(rep, "code", ipg_ctl_code_name(r));
+	if (q.out.oom)
+		reply_err(&q, -ENOMEM, "out of memory");
+	else if (q.out.s)
+		ipg_ctl_setn(rep, "out", q.out.s, q.out.len);
+	if (r && ipg_ctl_get(rep, "message"))
+		pr_info("refused %s from %s (uid %u): %s", cmd ? cmd : "?",
+			q.user, (unsigned)c->uid, ipg_ctl_get(rep, "message"));
+	ipg_buf_free(&q.out);
+}
+
+/* ---- connections ---- */
+
+static void conn_close(struct daemon *d, struct conn *c)
+{
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	ipg_buf_free(&c->in);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+static void send_reply(struct conn *c, const struct ipg_ctl_msg *rep)
+{
+	struct ipg_buf out = { 0 };
+	size_t off = 0;
+
+	if (ipg_ctl_encode(rep, &out))
+		return;
+	/* Replies are small; a client that does not read them is cut off
+	 * by the socket's send timeout. */
+	while (off < out.len) {
+		ssize_t n = send(c->fd, out.s + off, out.len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	ipg_buf_free(&out);
+}
+
+static int authorized(struct daemon *d, uid_t uid, gid_t gid)
+{
+	struct passwd *pw;
+	gid_t groups[256];
+	int n = 256;
+
+	if (uid == 0)
+		return 1;
+	if (!d->have_group)
+		return 0;
+	if (gid == d->group_gid)
+		return 1;
+	pw = getpwuid(uid);
+	if (!pw || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == d->group_gid)
+			return 1;
+	return 0;
+}
+
+static void on_accept(struct daemon *d)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	struct timeval tv = { .tv_sec = 2 };
+	struct conn *c = NULL;
+	int fd;
+
+	fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl)) {
+		close(fd);
+		return;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (!authorized(d, cred.uid, cred.gid)) {
+		struct ipg_ctl_msg rep = { 0 };
+		struct conn tmp = { .fd = fd };
+
+		pr_warn("refused a control connection from uid %u gid %u pid %d: "
+			"only root and the %s group may use ipgated",
+			(unsigned)cred.uid, (unsigned)cred.gid, (int)cred.pid,
+			d->o.group);
+		ipg_ctl_set(&rep, "code", "EACCES");
+		ipg_ctl_setf(&rep, "message", "permission denied: only root and "
+			     "the %s group may use ipgated", d->o.group);
+		send_reply(&tmp, &rep);
+		ipg_ctl_free(&rep);
+		close(fd);
+		return;
+	}
+	for (int i = 0; i < CONNS_MAX && !c; i++)
+		if (d->conns[i].fd < 0)
+			c = &d->conns[i];
+	if (!c) {
+		pr_warn("too many control connections; refusing pid %d",
+			(int)cred.pid);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->pid = cred.pid;
+	c->deadline = time(NULL) + CONN_TIMEOUT_S;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd,
+		  &(struct epoll_event){ .events = EPOLLIN,
+					 .data.ptr = c });
+}
+
+static void on_conn(struct daemon *d, struct conn *c)
+{
+	struct ipg_ctl_msg m, rep = { 0 };
+	struct ipg_error e = { { 0 } };
+	char chunk[65536];
+	size_t used;
+	ssize_t n;
+	int r;
+
+	n = recv(c->fd, chunk, sizeof(chunk), 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(d, c);
+		return;
+	}
+	ipg_buf_append(&c->in, chunk, (size_t)n);
+	if (c->in.oom) {
+		conn_close(d, c);
+		return;
+	}
+	r = ipg_ctl_decode(c->in.s, c->in.len, &m, &used, &e);
+	if (r == -EAGAIN)
+		return;
+	if (r) {
+		ipg_ctl_set(&rep, "code", "EBADMSG");
+		ipg_ctl_setf(&rep, "message", "bad request: %s", e.msg);
+		pr_warn("bad request from pid %d: %s", (int)c->pid, e.msg);
+	} else {
+		handle(d, c, &m, &rep);
+		ipg_ctl_free(&m);
+	}
+	send_reply(c, &rep);
+	ipg_ctl_free(&rep);
+	conn_close(d, c);
+}
+
+/* ---- reload ---- */
+
+static void actor_self(struct ipg_actor *who, const char *user)
+{
+	*who = (struct ipg_actor){ .uid = getuid(), .pid = getpid(),
+				   .user = user };
+}
+
+/* Reads the config file and applies it when its text changed. */
+static void reload(struct daemon *d, const char *why)
+{
+	static struct ipg_config next;
+	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
+	struct req q = { .d = d, .m = &m, .rep = &rep, .force = 1 };
+	struct ipg_buf text = { 0 };
+	struct ipg_error e = { { 0 } };
+	int r;
+
+	r = ipg_read_file(d->o.config, IPG_CTL_VALUE_MAX, &text);
+	if (r) {
+		pr_warn("reload (%s): cannot read %s: %s; the running policy "
+			"stays", why, d->o.config, strerror(-r));
+		ipg_buf_free(&text);
+		return;
+	}
+	if (d->cfg_text && !strcmp(text.s, d->cfg_text)) {
+		/* Our own save, or a broken edit put back: the file is what
+		 * runs. */
+		if (*d->file_error)
+			pr_info("%s agrees with the running policy again",
+				d->o.config);
+		d->file_error[0] = '\0';
+		ipg_buf_free(&text);
+		return;
+	}
+	snprintf(q.user, sizeof(q.user), "ipgated");
+	actor_self(&q.who, "ipgated");
+	r = ipg_config_parse(&next, text.s, d->o.config, &e);
+	if (r) {
+		struct ipg_buf after = { 0 };
+
+		pr_warn("reload (%s): %s; the running policy stays", why, e.msg);
+		if (strcmp(d->file_error, e.msg)) {
+			snprintf(d->file_error, sizeof(d->file_error), "%s", e.msg);
+			ipg_buf_printf(&after, "{\"error\":");
+			ipg_buf_json_str(&after, e.msg);
+			ipg_buf_printf(&after, "}");
+			if (ipg_audit_append(&d->audit, &q.who, "rejected-change",
+					     NULL, after.s, &e))
+				pr_warn("%s", e.msg);
+			ipg_buf_free(&after);
+		}
+		ipg_buf_free(&text);
+		return;
+	}
+	r = commit(&q, &next, "reload", 0);
+	if (r) {
+		pr_warn("reload (%s): %s; the running policy stays", why,
+			ipg_ctl_get(&rep, "message"));
+		snprintf(d->file_error, sizeof(d->file_error), "%s",
+			 ipg_ctl_get(&rep, "message"));
+	} else {
+		free(d->cfg_text);
+		d->cfg_text = text.s;
+		text.s = NULL;
+		d->file_error[0] = '\0';
+		pr_info("reloaded %s (%s)", d->o.config, why);
+	}
+	ipg_ctl_free(&m);
+	ipg_ctl_free(&rep);
+	ipg_buf_free(&q.out);
+	ipg_buf_free(&text);
+}
+
+static void arm(int tfd, long ms)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = ms / 1000,
+						.tv_nsec = (ms % 1000) * 1000000 } };
+
+	timerfd_settime(tfd, 0, &its, NULL);
+}
+
+static void on_inotify(struct daemon *d)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	while (read(d->inofd, buf, sizeof(buf)) > 0)
+		;
+	/* Editors write in several steps; settle first, then compare. */
+	arm(d->debounce_fd, RELOAD_DEBOUNCE_MS);
+}
+
+static void on_tick(struct daemon *d)
+{
+	time_t now = time(NULL);
+	uint64_t x;
+
+	if (read(d->tick_fd, &x, sizeof(x)) < 0)
+		return;
+	for (int i = 0; i < CONNS_MAX; i++)
+		if (d->conns[i].fd >= 0 && d->conns[i].deadline < now)
+			conn_close(d, &d->conns[i]);
+}
+
+static void on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			/* An explicit reload reads the file even if unchanged
+			 * text was seen before. */
+			free(d->cfg_text);
+			d->cfg_text = NULL;
+			reload(d, "SIGHUP");
+			if (!d->cfg_text)
+				d->cfg_text = ipg_config_render(&d->cfg);
+		} else {
+			pr_info("signal %d: stopping; the filter stays attached "
+				"and enforcing", si.ssi_signo);
+			d->stop = 1;
+		}
+	}
+}
+
+/* ---- start ---- */
+
+static int mkdir_p(const char *dir, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int mkdir_of(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	return mkdir_p(dirname(buf), mode);
+}
+
+static int open_socket(struct daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(d->o.socket) >= sizeof(sa.sun_path)) {
+		pr_warn("socket path %s is too long", d->o.socket);
+		return -ENAMETOOLONG;
+	}
+	r = mkdir_of(d->o.socket, 0755);
+	if (r) {
+		pr_warn("cannot create the directory of %s: %s", d->o.socket,
+			strerror(-r));
+		return r;
+	}
+	strcpy(sa.sun_path, d->o.socket);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(d->o.socket); /* a stale one; the lock says none is live */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    chmod(d->o.socket, 0660) ||
+	    chown(d->o.socket, 0, d->have_group ? d->group_gid : 0) ||
+	    listen(fd, 16)) {
+		r = -errno;
+		pr_warn("cannot serve the control socket %s: %s", d->o.socket,
+			strerror(-r));
+		close(fd);
+		return r;
+	}
+	d->lfd = fd;
+	return 0;
+}
+
+static int take_lock(struct daemon *d)
+{
+	char buf[32];
+	int n;
+
+	d->lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0)
+		return -errno;
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB)) {
+		n = (int)pread(d->lock_fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		pr_warn("another ipgated holds %s (pid %s); stop it first",
+			d->lock_path, n > 0 ? strtok(buf, "\n") : "?");
+		return -EBUSY;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(d->lock_fd, 0) || pwrite(d->lock_fd, buf, (size_t)n, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* What the kernel runs now, as a config, to audit what a start changes. */
+static void kernel_config(struct daemon *d, struct ipg_config *k)
+{
+	static struct ipg_entry live[IPG_RULES_MAX];
+	int n = ipg_datapath_rules(d->dp, live);
+
+	memset(k, 0, sizeof(*k));
+	ipg_policy_init(&k->policy);
+	if (!ipg_datapath_adopted(d->dp) || n < 0)
+		return;
+	ipg_datapath_active(d->dp, &k->policy.kern);
+	for (int i = 0; i < n; i++) {
+		k->policy.entries[i] = live[i];
+		/* Labels are not in the kernel; take them from the file. */
+		int j = ipg_policy_find(&d->cfg.policy, &live[i].prefix);
+
+		if (j >= 0)
+			strcpy(k->policy.entries[i].label,
+			       d->cfg.policy.entries[j].label);
+	}
+	k->policy.n_entries = (uint32_t)n;
+}
+
+static int start(struct daemon *d)
+{
+	static struct ipg_entry live[IPG_RULES_MAX];
+	static struct ipg_config kern;
+	struct ipg_datapath_opts dopts = { .pin_dir = d->o.pin_dir };
+	struct ipg_audit_opts aopts = { .rotate_size = d->o.audit_rotate,
+					.keep = d->o.audit_keep,
+					.head_path = d->head_path };
+	struct ipg_config_diff diff;
+	struct ipg_actor who;
+	struct ipg_error e = { { 0 } };
+	struct group *gr;
+	int r, n;
+
+	r = mkdir_p(d->o.state_dir, 0700);
+	if (!r)
+		r = mkdir_of(d->o.audit_log, 0750);
+	if (r) {
+		pr_warn("cannot create %s or the audit log's directory: %s",
+			d->o.state_dir, strerror(-r));
+		return r;
+	}
+	snprintf(d->head_path, sizeof(d->head_path), "%s/audit.head",
+		 d->o.state_dir);
+	snprintf(d->detached_path, sizeof(d->detached_path), "%s/detached",
+		 d->o.state_dir);
+	snprintf(d->lock_path, sizeof(d->lock_path), "%s/ipgated.lock",
+		 d->o.state_dir);
+	r = take_lock(d);
+	if (r)
+		return r;
+	gr = getgrnam(d->o.group);
+	if (gr) {
+		d->have_group = 1;
+		d->group_gid = gr->gr_gid;
+	} else {
+		pr_info("no group \"%s\": only root may use the control socket",
+			d->o.group);
+	}
+	r = ipg_config_load(&d->cfg, d->o.config, &e);
+	if (r) {
+		pr_warn("%s", e.msg);
+		return r;
+	}
+	for (int i = 0; i < d->cfg.n_warnings; i++)
+		pr_info("%s: %s", d->o.config, d->cfg.warnings[i]);
+	d->cfg_text = ipg_config_render(&d->cfg);
+	r = ipg_datapath_open(&d->dp, &dopts, &e);
+	if (r) {
+		pr_warn("%s", e.msg);
+		return r;
+	}
+	n = ipg_datapath_rules(d->dp, live);
+	if (n > 0)
+		ipg_policy_keep_ids(&d->cfg.policy, live, (uint32_t)n);
+	r = ipg_audit_open(&d->audit, d->o.audit_log, &aopts, &e);
+	if (r) {
+		pr_warn("%s", e.msg);
+		return r;
+	}
+	actor_self(&who, "ipgated");
+	if (d->audit.head_mismatch) {
+		char before[96], after[96];
+
+		snprintf(before, sizeof(before), "{\"last_seq\":%" PRIu64 "}",
+			 d->audit.head_mismatch);
+		snprintf(after, sizeof(after), "{\"last_seq\":%" PRIu64 "}",
+			 d->audit.seq);
+		if (ipg_audit_append(&d->audit, &who, "audit-tail-lost", before,
+				     after, &e))
+			pr_warn("%s", e.msg);
+	}
+	d->detached = !access(d->detached_path, F_OK);
+	r = attach_new(d, NULL, &d->cfg, &e);
+	if (r) {
+		pr_warn("%s", e.msg);
+		return r;
+	}
+	/* Reconcile: the file wins; what it changes in the kernel is
+	 * audited like any other change. */
+	kernel_config(d, &kern);
+	kern.n_interfaces = d->cfg.n_interfaces;
+	memcpy(kern.interfaces, d->cfg.interfaces, sizeof(kern.interfaces));
+	kern.override_max_s = d->cfg.override_max_s;
+	kern.policy.max_entries = d->cfg.policy.max_entries;
+	r = ipg_datapath_apply(d->dp, &d->cfg.policy, &e);
+	if (r) {
+		pr_warn("%s", e.msg);
+		return r;
+	}
+	if (!ipg_config_diff(&kern, &d->cfg, &diff)) {
+		if (diff.changes &&
+		    ipg_audit_append(&d->audit, &who, "reload", diff.before.s,
+				     diff.after.s, &e))
+			pr_warn("%s", e.msg);
+		ipg_config_diff_free(&diff);
+	}
+	r = open_socket(d);
+	if (r)
+		return r;
+	pr_info("%s the datapath; %u entries, %s; serving %s",
+		ipg_datapath_adopted(d->dp) ? "adopted" : "loaded",
+		d->cfg.policy.n_entries,
+		d->cfg.policy.kern.enabled ? "enabled" : "disabled", d->o.socket);
+	return 0;
+}
+
+static int setup_loop(struct daemon *d)
+{
+	char dir[PATH_MAX];
+	sigset_t ss;
+	struct itimerspec tick = { .it_interval = { .tv_sec = 1 },
+				   .it_value = { .tv_sec = 1 } };
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGHUP);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	d->debounce_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->epfd < 0 || d->sigfd < 0 || d->inofd < 0 || d->debounce_fd < 0 ||
+	    d->tick_fd < 0)
+		return -errno;
+	snprintf(dir, sizeof(dir), "%s", d->o.config);
+	/* The directory, not the file: editors rename over it, and config
+	 * maps swap a symlink. */
+	if (inotify_add_watch(d->inofd, dirname(dir),
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+				      IN_CREATE | IN_DELETE | IN_ATTRIB) < 0)
+		pr_warn("cannot watch %s: %s; reload with SIGHUP", dir,
+			strerror(errno));
+	timerfd_settime(d->tick_fd, 0, &tick, NULL);
+	int fds[] = { d->sigfd, d->inofd, d->debounce_fd, d->tick_fd, d->lfd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fds[i],
+			      &(struct epoll_event){ .events = EPOLLIN,
+						     .data.fd = fds[i] }))
+			return -errno;
+	return 0;
+}
+
+static int in_conns(struct daemon *d, void *p)
+{
+	return (char *)p >= (char *)d->conns &&
+	       (char *)p < (char *)(d->conns + CONNS_MAX);
+}
+
+static void run(struct daemon *d)
+{
+	struct epoll_event ev[16];
+
+	while (!d->stop) {
+		int n = epoll_wait(d->epfd, ev, 16, -1);
+
+		for (int i = 0; i < n; i++) {
+			void *p = ev[i].data.ptr;
+			int fd = ev[i].data.fd;
+
+			if (in_conns(d, p))
+				on_conn(d, p);
+			else if (fd == d->lfd)
+				on_accept(d);
+			else if (fd == d->sigfd)
+				on_signal(d);
+			else if (fd == d->inofd)
+				on_inotify(d);
+			else if (fd == d->tick_fd)
+				on_tick(d);
+			else if (fd == d->debounce_fd) {
+				uint64_t x;
+
+				if (read(fd, &x, sizeof(x)) > 0)
+					reload(d, "file changed");
+			}
+		}
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ipgated [options]\n"
+		"  -c, --config FILE       config file (" IPG_CONFIG_DEFAULT ")\n"
+		"  -s, --socket PATH       control socket (" IPG_SOCKET_DEFAULT ")\n"
+		"  -p, --pin-dir DIR       bpffs pin directory (" IPG_PIN_DIR_DEFAULT ")\n"
+		"  -a, --audit-log FILE    audit log (" IPG_AUDIT_DEFAULT ")\n"
+		"      --audit-rotate SIZE rotate the audit log at SIZE bytes "
+		"(K/M/G suffixes; 10M; 0: never)\n"
+		"      --audit-keep N      rotated audit files kept, gzipped (5)\n"
+		"  -d, --state-dir DIR     state directory (" STATE_DIR_DEFAULT ")\n"
+		"  -g, --group NAME        group allowed on the socket (" GROUP_DEFAULT ")\n"
+		"  -f, --foreground        do not go to the background\n"
+		"  -v, --verbose           more log output (-vv adds libbpf's)\n"
+		"  -h, --help              this text\n");
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k': v <<= 10; end++; break;
+	case 'M': case 'm': v <<= 20; end++; break;
+	case 'G': case 'g': v <<= 30; end++; break;
+	}
+	if (*end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Goes to the background; the parent exits once the child is serving (0)
+ * or has failed (1), so that scripts can rely on the exit status. */
+static int daemonize(int *ready_fd)
+{
+	int p[2];
+	pid_t pid;
+	char c = 1;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) != 1)
+			c = 1;
+		_exit(c ? 1 : 0);
+	}
+	close(p[0]);
+	setsid();
+	*ready_fd = p[1];
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "audit-log", required_argument, NULL, 'a' },
+		{ "audit-rotate", required_argument, NULL, 'R' },
+		{ "audit-keep", required_argument, NULL, 'K' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	static struct daemon d;
+	int opt, ready_fd = -1, r;
+	char *end;
+
+	d.o = (struct opts){ .config = IPG_CONFIG_DEFAULT,
+			     .socket = IPG_SOCKET_DEFAULT,
+			     .pin_dir = IPG_PIN_DIR_DEFAULT,
+			     .audit_log = IPG_AUDIT_DEFAULT,
+			     .state_dir = STATE_DIR_DEFAULT,
+			     .group = GROUP_DEFAULT,
+			     .audit_rotate = IPG_AUDIT_ROTATE_DEFAULT,
+			     .audit_keep = IPG_AUDIT_KEEP_DEFAULT,
+			     .verbose = 1 };
+	while ((opt = getopt_long(argc, argv, "c:s:p:a:d:g:fvh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'c': d.o.config = optarg; break;
+		case 's': d.o.socket = optarg; break;
+		case 'p': d.o.pin_dir = optarg; break;
+		case 'a': d.o.audit_log = optarg; break;
+		case 'd': d.o.state_dir = optarg; break;
+		case 'g': d.o.group = optarg; break;
+		case 'f': d.o.foreground = 1; break;
+		case 'v': d.o.verbose++; break;
+		case 'R':
+			if (parse_size(optarg, &d.o.audit_rotate)) {
+				fprintf(stderr, "ipgated: --audit-rotate: \"%s\" "
+					"is not a size such as 10M\n", optarg);
+				return 2;
+			}
+			break;
+		case 'K':
+			errno = 0;
+			d.o.audit_keep = (unsigned)strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg ||
+			    d.o.audit_keep > IPG_AUDIT_KEEP_MAX) {
+				fprintf(stderr, "ipgated: --audit-keep: expected "
+					"0 to %d\n", IPG_AUDIT_KEEP_MAX);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ipgated: unexpected argument \"%s\"\n",
+			argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	ipg_log_set_ident("ipgated");
+	ipg_log_set_level(d.o.verbose);
+	d.lfd = d.lock_fd = -1;
+	for (int i = 0; i < CONNS_MAX; i++)
+		d.conns[i].fd = -1;
+	if (!d.o.foreground && daemonize(&ready_fd)) {
+		pr_warn("cannot go to the background: %s", strerror(errno));
+		return 1;
+	}
+	r = start(&d);
+	if (!r)
+		r = setup_loop(&d);
+	if (ready_fd >= 0) {
+		char c = r ? 1 : 0;
+
+		if (write(ready_fd, &c, 1) != 1)
+			r = r ? r : -EIO;
+		close(ready_fd);
+		if (!r) {
+			int null = open("/dev/null", O_RDWR);
+
+			dup2(null, 0);
+			dup2(null, 1);
+			if (null > 2)
+				close(null);
+		}
+	}
+	if (r) {
+		pr_warn("not started: %s", strerror(-r));
+		return 1;
+	}
+	run(&d);
+	/* The filter stays attached and enforcing; only userspace state and
+	 * the socket go. */
+	unlink(d.o.socket);
+	ipg_audit_close(&d.audit);
+	ipg_datapath_close(d.dp);
+	ipg_config_free(&d.cfg);
+	free(d.cfg_text);
+	return 0;
+}
