@@ -94,6 +94,21 @@ struct {
 	.values = { (void *)&ipg_v6_slot0, (void *)&ipg_v6_slot1 },
 };
 
+/* Break-glass grants: a single source address (/32 or /128) and the
+ * boot-time ns until which it may pass, so grants lapse without a daemon. */
+#define IPG_GRANT_TRIE(name, keytype)                       \
+	struct {                                            \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);        \
+		__uint(max_entries, IPG_GRANTS_MAX);        \
+		__uint(map_flags, BPF_F_NO_PREALLOC);       \
+		__type(key, keytype);                       \
+		__type(value, __u64);                       \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);        \
+	} name SEC(".maps")
+
+IPG_GRANT_TRIE(ipg_bg_v4, struct ipg_lpm_v4);
+IPG_GRANT_TRIE(ipg_bg_v6, struct ipg_lpm_v6);
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, IPG_STAT_MAX);
@@ -258,31 +273,27 @@ static __always_inline int port_protected(const struct ipg_policy *pol,
 	return bits[p->dport >> 3] & (1 << (p->dport & 7));
 }
 
-/* Returns the rule id allowing the source of @p in @slot, or -1. An
- * IPv4-mapped IPv6 source is looked up as the IPv4 address it maps. */
-static __always_inline long lookup_source(const struct pkt *p, __u32 slot)
+/* Looks the source of @p up in trie @v4 or @v6 (either may be NULL); an
+ * IPv4-mapped IPv6 source is looked up as the IPv4 address it maps.
+ * Returns the value found, or NULL. */
+static __always_inline void *lookup_source(const struct pkt *p, void *v4,
+					   void *v6)
 {
 	const __u32 *w = (const __u32 *)p->saddr;
-	ipg_rule_id *rule = NULL;
-	void *trie;
 
 	if (p->family == 6 &&
 	    !(w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff))) {
 		struct ipg_lpm_v6 key = { .prefixlen = 128 };
 
 		__builtin_memcpy(key.addr, p->saddr, 16);
-		trie = bpf_map_lookup_elem(&ipg_v6_tries, &slot);
-		if (trie)
-			rule = bpf_map_lookup_elem(trie, &key);
+		return v6 ? bpf_map_lookup_elem(v6, &key) : NULL;
 	} else if (p->family) {
 		struct ipg_lpm_v4 key = { .prefixlen = 32 };
 
 		__builtin_memcpy(key.addr, p->family == 6 ? &w[3] : &w[0], 4);
-		trie = bpf_map_lookup_elem(&ipg_v4_tries, &slot);
-		if (trie)
-			rule = bpf_map_lookup_elem(trie, &key);
+		return v4 ? bpf_map_lookup_elem(v4, &key) : NULL;
 	}
-	return rule ? (long)*rule : -1;
+	return NULL;
 }
 
 static __always_inline __u16 csum_fold(__u64 sum)
@@ -418,10 +429,10 @@ int ipgate_xdp(struct xdp_md *ctx)
 	const struct ipg_policy *pol;
 	struct pkt p = {};
 	__u32 zero = 0, slot;
-	__u64 *deadline;
+	__u64 *deadline, *grant;
+	ipg_rule_id *rule;
 	__u32 *active;
 	int probe, r;
-	long rule;
 
 	probe = is_probe(ctx);
 	r = parse_packet(ctx, &p);
@@ -456,10 +467,16 @@ int ipgate_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 
-	rule = lookup_source(&p, slot);
-	if (rule >= 0) {
+	rule = lookup_source(&p, bpf_map_lookup_elem(&ipg_v4_tries, &slot),
+			     bpf_map_lookup_elem(&ipg_v6_tries, &slot));
+	if (rule) {
 		count_stat(probe, IPG_STAT_PASS_ALLOWED);
-		count_rule(probe, (__u32)rule);
+		count_rule(probe, *rule);
+		return XDP_PASS;
+	}
+	grant = lookup_source(&p, &ipg_bg_v4, &ipg_bg_v6);
+	if (grant && bpf_ktime_get_boot_ns() < *grant) {
+		count_stat(probe, IPG_STAT_PASS_BREAKGLASS);
 		return XDP_PASS;
 	}
 	if (p.unparseable) {

@@ -7,8 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netdb.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <openssl/rand.h>
+
 #include "buf.h"
+#include "config.h"
 #include "ctl.h"
+#include "knock.h"
 
 #define EXIT_USAGE 2
 
@@ -21,12 +31,19 @@ enum {
 	O_PORT = 1 << 4,
 	O_LINES = 1 << 5,
 	O_VERIFY = 1 << 6,
+	O_FOR = 1 << 7,
+	O_REASON = 1 << 8,
+	O_CANCEL = 1 << 9,
+	O_ID = 1 << 10,
+	O_KEY = 1 << 11,
+	O_SOURCE = 1 << 12,
 	O_CHANGE = O_FORCE | O_CLIENT,
 };
 
 struct cli {
 	const char *socket, *label, *client, *client_source, *port, *lines;
-	int json, force, dry_run, verify;
+	const char *dur, *reason, *id, *key, *source;
+	int json, force, dry_run, verify, cancel;
 	int argc;
 	char **argv; /* the subcommand's positional arguments */
 	struct ipg_ctl_msg req;
@@ -34,7 +51,7 @@ struct cli {
 
 struct command {
 	const char *name, *args;
-	int opts, nargs;
+	int opts, min_args, max_args;
 	int (*fn)(struct cli *c);
 	const char *help;
 };
@@ -172,6 +189,155 @@ static int cmd_log(struct cli *c)
 	return simple(c, "log", NULL);
 }
 
+static int cmd_override(struct cli *c)
+{
+	if (c->cancel == !!(c->dur || c->reason)) {
+		fprintf(stderr, "ipgate: usage: ipgate override --for DURATION "
+			"--reason TEXT, or ipgate override --cancel\n");
+		return EXIT_USAGE;
+	}
+	if (c->cancel)
+		ipg_ctl_set(&c->req, "cancel", "1");
+	if (c->dur)
+		ipg_ctl_set(&c->req, "for", c->dur);
+	if (c->reason)
+		ipg_ctl_set(&c->req, "reason", c->reason);
+	return simple(c, "override", NULL);
+}
+
+static int cmd_breakglass(struct cli *c)
+{
+	const char *op = c->argv[0];
+	int want = !strcmp(op, "revoke") ? 2 : 1;
+
+	if ((strcmp(op, "keygen") && strcmp(op, "list") && strcmp(op, "revoke")) ||
+	    c->argc != want || (c->id && strcmp(op, "keygen"))) {
+		fprintf(stderr, "ipgate: usage: ipgate breakglass keygen [--id "
+			"NAME] | list | revoke ID\n");
+		return EXIT_USAGE;
+	}
+	ipg_ctl_set(&c->req, "op", op);
+	if (c->id)
+		ipg_ctl_set(&c->req, "id", c->id);
+	if (want == 2)
+		ipg_ctl_set(&c->req, "id", c->argv[1]);
+	if (!strcmp(op, "keygen") && !c->json)
+		fprintf(stderr, "Store this key now (in a password manager, or a "
+			"file for 'ipgate knock --key FILE'); it is not shown "
+			"again.\n");
+	return simple(c, "breakglass", NULL);
+}
+
+/* The local address the kernel would send from to reach @to. */
+static int source_for(const struct sockaddr *to, socklen_t len,
+		      struct sockaddr_storage *src)
+{
+	socklen_t sl = sizeof(*src);
+	int fd = socket(to->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, to, len) || getsockname(fd, (struct sockaddr *)src, &sl))
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static void sockaddr_to_prefix(const struct sockaddr_storage *ss,
+			       struct ipg_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (ss->ss_family == AF_INET) {
+		p->family = 4;
+		memcpy(p->addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else {
+		p->family = 6;
+		memcpy(p->addr, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	}
+	p->len = (uint8_t)ipg_prefix_maxlen(p);
+}
+
+/* Client side of break-glass: runs anywhere, needs no daemon. */
+static int cmd_knock(struct cli *c)
+{
+	const char *host = c->argv[0], *port = c->port ? c->port : "62201";
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai = NULL;
+	uint8_t key[IPG_KNOCK_KEY_BYTES], pkt[IPG_KNOCK_MAX_LEN];
+	struct ipg_error e = { { 0 } };
+	struct ipg_knock k = { 0 };
+	struct sockaddr_storage src;
+	struct ipg_buf kf = { 0 };
+	char addr[IPG_PREFIX_STRLEN];
+	size_t len;
+	int fd, r;
+
+	if (!c->key) {
+		fprintf(stderr, "ipgate: knock needs --key FILE (from 'ipgate "
+			"breakglass keygen')\n");
+		return EXIT_USAGE;
+	}
+	if (c->dur && (ipg_duration_parse(c->dur, &k.duration_s) ||
+		       !k.duration_s || k.duration_s > IPG_GRANT_MAX_S)) {
+		fprintf(stderr, "ipgate: --for: \"%s\" is not a duration from 1s "
+			"to 60m\n", c->dur);
+		return EXIT_USAGE;
+	}
+	r = ipg_read_file(c->key, 4096, &kf);
+	if (!r)
+		r = ipg_knock_key_parse(kf.s, k.key_id, key, &e);
+	else
+		ipg_fail(&e, r, "cannot read %s: %s", c->key, strerror(-r));
+	ipg_buf_free(&kf);
+	if (r) {
+		fprintf(stderr, "ipgate: %s\n", e.msg);
+		return 1;
+	}
+	r = getaddrinfo(host, port, &hints, &ai);
+	if (r) {
+		fprintf(stderr, "ipgate: cannot resolve %s port %s: %s\n", host,
+			port, gai_strerror(r));
+		return 1;
+	}
+	if (c->source) {
+		if (ipg_addr_parse(c->source, &k.source, &e)) {
+			fprintf(stderr, "ipgate: --source: %s\n", e.msg);
+			freeaddrinfo(ai);
+			return EXIT_USAGE;
+		}
+	} else if (source_for(ai->ai_addr, ai->ai_addrlen, &src)) {
+		fprintf(stderr, "ipgate: no route to %s; give --source IP\n",
+			host);
+		freeaddrinfo(ai);
+		return 1;
+	} else {
+		sockaddr_to_prefix(&src, &k.source);
+	}
+	k.timestamp = (uint64_t)time(NULL);
+	if (RAND_bytes(k.nonce, sizeof(k.nonce)) != 1) {
+		fprintf(stderr, "ipgate: no random bytes for the nonce\n");
+		freeaddrinfo(ai);
+		return 1;
+	}
+	len = ipg_knock_encode(&k, key, pkt, sizeof(pkt));
+	explicit_bzero(key, sizeof(key));
+	fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	r = fd < 0 || !len ||
+	    sendto(fd, pkt, len, 0, ai->ai_addr, ai->ai_addrlen) != (ssize_t)len;
+	if (r)
+		fprintf(stderr, "ipgate: cannot send the knock to %s: %s\n", host,
+			strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	if (r)
+		return 1;
+	ipg_prefix_format(&k.source, addr, sizeof(addr));
+	printf("knocked on %s udp/%s for %s (key %s, %s asked); no reply comes. "
+	       "If the key is good, %s can reach the API in a moment.\n", host,
+	       port, addr, k.key_id, c->dur ? c->dur : "15m", addr);
+	return 0;
+}
+
 static int cmd_help(struct cli *c)
 {
 	(void)c;
@@ -180,25 +346,33 @@ static int cmd_help(struct cli *c)
 }
 
 static const struct command commands[] = {
-	{ "status", "", 0, 0, cmd_status,
+	{ "status", "", 0, 0, 0, cmd_status,
 	  "interfaces, XDP mode, enabled, entries, override, counters" },
-	{ "list", "", 0, 0, cmd_list, "entries with labels and hit counts" },
-	{ "add", "CIDR [--label TEXT]", O_LABEL | O_CHANGE, 1, cmd_add,
+	{ "list", "", 0, 0, 0, cmd_list, "entries with labels and hit counts" },
+	{ "add", "CIDR [--label TEXT]", O_LABEL | O_CHANGE, 1, 1, cmd_add,
 	  "allow an address or CIDR" },
-	{ "remove", "CIDR", O_CHANGE, 1, cmd_remove, "remove an entry" },
-	{ "enable", "", O_CHANGE, 0, cmd_enable, "enforce the allowlist" },
-	{ "disable", "", O_CHANGE, 0, cmd_disable,
+	{ "remove", "CIDR", O_CHANGE, 1, 1, cmd_remove, "remove an entry" },
+	{ "enable", "", O_CHANGE, 0, 0, cmd_enable, "enforce the allowlist" },
+	{ "disable", "", O_CHANGE, 0, 0, cmd_disable,
 	  "stop enforcing (every source passes)" },
-	{ "apply", "FILE [--dry-run]", O_DRYRUN | O_CHANGE, 1, cmd_apply,
+	{ "apply", "FILE [--dry-run]", O_DRYRUN | O_CHANGE, 1, 1, cmd_apply,
 	  "replace entries and settings with FILE at once (- for stdin)" },
-	{ "test", "IP [--port tcp/443]", O_PORT, 1, cmd_test,
+	{ "test", "IP [--port tcp/443]", O_PORT, 1, 1, cmd_test,
 	  "would IP be allowed? exit 0 allowed, 1 blocked, 2 error" },
-	{ "log", "[-n N] [--verify]", O_LINES | O_VERIFY, 0, cmd_log,
+	{ "log", "[-n N] [--verify]", O_LINES | O_VERIFY, 0, 0, cmd_log,
 	  "the audit log's last N records (20; 0: all), or verify it" },
-	{ "detach", "", 0, 0, cmd_detach,
+	{ "detach", "", 0, 0, 0, cmd_detach,
 	  "remove the filter from every interface" },
-	{ "attach", "", 0, 0, cmd_attach, "put the filter back after detach" },
-	{ "help", "", 0, 0, cmd_help, "this text" },
+	{ "attach", "", 0, 0, 0, cmd_attach, "put the filter back after detach" },
+	{ "override", "--for 2h --reason TEXT | --cancel",
+	  O_FOR | O_REASON | O_CANCEL, 0, 0, cmd_override,
+	  "suspend enforcement for a bounded time (at most override-max)" },
+	{ "breakglass", "keygen [--id NAME] | list | revoke ID", O_ID, 1, 2,
+	  cmd_breakglass, "manage the onboarding keys for 'knock'" },
+	{ "knock", "HOST --key FILE [--port N] [--for 15m] [--source IP]",
+	  O_KEY | O_PORT | O_FOR | O_SOURCE, 1, 1, cmd_knock,
+	  "locked out? let your address in for a while (runs anywhere)" },
+	{ "help", "", 0, 0, 0, cmd_help, "this text" },
 };
 
 static const struct command *find_command(const char *name)
@@ -214,11 +388,15 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ipgate [--socket PATH] [--json] COMMAND [ARGS]\n\n"
 		   "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		char head[48];
+		char head[96];
 
 		snprintf(head, sizeof(head), "%s %s", commands[i].name,
 			 commands[i].args);
-		fprintf(f, "  %-30s %s\n", head, commands[i].help);
+		if (strlen(head) > 30)
+			fprintf(f, "  %s\n  %-30s %s\n", head, "",
+				commands[i].help);
+		else
+			fprintf(f, "  %-30s %s\n", head, commands[i].help);
 	}
 	fprintf(f, "\noptions:\n"
 		   "  --socket PATH   ipgated's control socket (" IPG_SOCKET_DEFAULT ")\n"
@@ -249,6 +427,12 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'P' },
 		{ "lines", required_argument, NULL, 'n' },
 		{ "verify", no_argument, NULL, 'V' },
+		{ "for", required_argument, NULL, 'f' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "cancel", no_argument, NULL, 'c' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "source", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -256,7 +440,10 @@ int main(int argc, char **argv)
 		{ 'l', O_LABEL, "--label" },   { 'F', O_FORCE, "--force" },
 		{ 'C', O_CLIENT, "--client" }, { 'D', O_DRYRUN, "--dry-run" },
 		{ 'P', O_PORT, "--port" },     { 'n', O_LINES, "-n/--lines" },
-		{ 'V', O_VERIFY, "--verify" },
+		{ 'V', O_VERIFY, "--verify" },  { 'f', O_FOR, "--for" },
+		{ 'r', O_REASON, "--reason" },  { 'c', O_CANCEL, "--cancel" },
+		{ 'i', O_ID, "--id" },          { 'k', O_KEY, "--key" },
+		{ 'S', O_SOURCE, "--source" },
 	};
 	struct cli c = { .socket = IPG_SOCKET_DEFAULT };
 	const struct command *cmd = NULL;
@@ -288,6 +475,12 @@ int main(int argc, char **argv)
 		case 'P': c.port = optarg; break;
 		case 'n': c.lines = optarg; break;
 		case 'V': c.verify = 1; break;
+		case 'f': c.dur = optarg; break;
+		case 'r': c.reason = optarg; break;
+		case 'c': c.cancel = 1; break;
+		case 'i': c.id = optarg; break;
+		case 'k': c.key = optarg; break;
+		case 'S': c.source = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case ':':
 			return usage_error("%s needs a value", argv[optind - 1]);
@@ -311,7 +504,7 @@ int main(int argc, char **argv)
 				cmd->name, owned[i].name);
 			return EXIT_USAGE;
 		}
-	if (npos - 1 != cmd->nargs) {
+	if (npos - 1 < cmd->min_args || npos - 1 > cmd->max_args) {
 		fprintf(stderr, "ipgate: usage: ipgate %s %s\n", cmd->name,
 			cmd->args);
 		return EXIT_USAGE;

@@ -27,12 +27,15 @@
 #include <arpa/inet.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
+#include <dirent.h>
+#include <openssl/rand.h>
 
 #include "audit.h"
 #include "buf.h"
 #include "config.h"
 #include "ctl.h"
 #include "datapath.h"
+#include "knock.h"
 #include "packet.h"
 #include "verdict.h"
 
@@ -41,6 +44,10 @@
 #define CONNS_MAX 16
 #define CONN_TIMEOUT_S 5
 #define RELOAD_DEBOUNCE_MS 100
+#define REPLAY_MAX 4096
+#define RATE_SLOTS 1024
+#define RATE_WINDOW_S 10
+#define RATE_MAX 10 /* knocks a source may send per window */
 
 struct opts {
 	const char *config, *socket, *pin_dir, *audit_log, *state_dir, *group;
@@ -70,6 +77,40 @@ struct daemon {
 	gid_t group_gid;
 	int have_group, detached, stop;
 	struct conn conns[CONNS_MAX];
+
+	/* The emergency override, as last started (persisted in the state
+	 * dir, so an end while the daemon is down is still audited). */
+	struct {
+		int active;
+		uint64_t deadline_ns; /* boot time */
+		time_t until;         /* wall clock, for people */
+		char reason[256], user[64];
+	} ovr;
+	char ovr_path[PATH_MAX], keys_dir[PATH_MAX - 512];
+
+	/* Break-glass: the UDP socket, what was refused and why, the nonces
+	 * seen within the skew window, and per-source knock counts. */
+	int kfd;
+	uint16_t kport;
+	struct {
+		uint64_t granted, malformed, unknown_key, bad_mac, stale,
+			replayed, wrong_source, rate_limited;
+	} kstat;
+	struct {
+		uint8_t nonce[IPG_KNOCK_NONCE_BYTES];
+		uint64_t ts;
+	} replay[REPLAY_MAX];
+	struct {
+		struct ipg_prefix addr;
+		time_t start;
+		int n;
+	} rate[RATE_SLOTS];
+	/* Which key made each live grant (the kernel holds address and
+	 * expiry). */
+	struct {
+		struct ipg_prefix addr;
+		char key_id[IPG_KNOCK_ID_MAX + 1];
+	} grant_keys[IPG_GRANTS_MAX];
 };
 
 /* Everything one request needs to say who asked and how to answer. */
@@ -82,6 +123,10 @@ struct req {
 	int json, force;
 	struct ipg_buf out; /* what the CLI prints */
 };
+
+static int knock_listen(struct daemon *d);
+static size_t live_grants(struct daemon *d, struct ipg_prefix *out);
+static void bg_render(struct daemon *d, struct ipg_buf *b, int json);
 
 /* ---- helpers ---- */
 
@@ -353,6 +398,8 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 	ipg_config_free(&d->cfg);
 	d->cfg = *next;
 	memset(next, 0, sizeof(*next));
+	if (d->epfd >= 0)
+		knock_listen(d);
 out:
 	ipg_config_diff_free(&diff);
 	if (r)
@@ -524,6 +571,17 @@ static int do_status(struct req *q)
 			ipg_buf_json_str(b, d->file_error);
 		else
 			ipg_buf_printf(b, "null");
+		ipg_buf_printf(b, ",\"breakglass\":{\"port\":%u,", d->kport);
+		bg_render(d, b, 1);
+		ipg_buf_printf(b, ",\"granted\":%" PRIu64 ",\"refused\":{"
+			       "\"malformed\":%" PRIu64 ",\"unknown_key\":%" PRIu64
+			       ",\"bad_mac\":%" PRIu64 ",\"stale\":%" PRIu64
+			       ",\"replayed\":%" PRIu64 ",\"wrong_source\":%" PRIu64
+			       ",\"rate_limited\":%" PRIu64 "}}",
+			       d->kstat.granted, d->kstat.malformed,
+			       d->kstat.unknown_key, d->kstat.bad_mac,
+			       d->kstat.stale, d->kstat.replayed,
+			       d->kstat.wrong_source, d->kstat.rate_limited);
 		ipg_buf_printf(b, ",\"counters\":");
 		json_counters(b, st);
 		ipg_buf_printf(b, "}\n");
@@ -555,6 +613,32 @@ static int do_status(struct req *q)
 			       when, dur);
 	} else {
 		ipg_buf_printf(b, "%-14s none\n", "override");
+	}
+	if (d->ovr.active && left)
+		ipg_buf_printf(b, "%-14s by %s: %s\n", "", d->ovr.user,
+			       d->ovr.reason);
+	{
+		static struct ipg_prefix g[IPG_GRANTS_MAX];
+		size_t ng = live_grants(d, g);
+		uint64_t refused = d->kstat.malformed + d->kstat.unknown_key +
+				   d->kstat.bad_mac + d->kstat.stale +
+				   d->kstat.replayed + d->kstat.wrong_source +
+				   d->kstat.rate_limited;
+
+		if (d->kport)
+			ipg_buf_printf(b, "%-14s udp/%u; %zu grant%s live; %"
+				       PRIu64 " granted, %" PRIu64 " refused "
+				       "since start\n", "break-glass", d->kport,
+				       ng, ng == 1 ? "" : "s",
+				       d->kstat.granted, refused);
+		else
+			ipg_buf_printf(b, "%-14s off\n", "break-glass");
+		for (size_t i = 0; i < ng; i++) {
+			char a[IPG_PREFIX_STRLEN];
+
+			ipg_prefix_format(&g[i], a, sizeof(a));
+			ipg_buf_printf(b, "%-14s grant: %s\n", "", a);
+		}
 	}
 	ipg_buf_printf(b, "%-14s generation %u\n", "policy", live.generation);
 	if (*d->file_error)
@@ -596,11 +680,15 @@ static int do_list(struct req *q)
 				       hits, ent->label);
 		}
 	}
-	if (q->json)
-		ipg_buf_printf(b, "]}\n");
-	else
+	if (q->json) {
+		ipg_buf_printf(b, "],\"breakglass\":{");
+		bg_render(q->d, b, 1);
+		ipg_buf_printf(b, "}}\n");
+	} else {
 		ipg_buf_printf(b, "%u of %u entries\n", p->n_entries,
 			       p->max_entries);
+		bg_render(q->d, b, 0);
+	}
 	return 0;
 }
 
@@ -687,7 +775,12 @@ static int do_test(struct req *q)
 	found = !ipg_datapath_lookup(d->dp, &addr, &rule);
 	if (found)
 		ent = entry_by_rule(&d->cfg, rule);
-	ipg_verdict_eval(&d->cfg.policy, override_left(d) > 0, pkt, len, &model);
+	static struct ipg_prefix grants[IPG_GRANTS_MAX];
+	struct ipg_verdict_env env = { .override_active = override_left(d) > 0,
+				       .grants = grants };
+
+	env.n_grants = live_grants(d, grants);
+	ipg_verdict_eval(&d->cfg.policy, &env, pkt, len, &model);
 	allowed = action == XDP_PASS;
 	if (model.action != action ||
 	    (model.stat == IPG_STAT_PASS_ALLOWED &&
@@ -715,6 +808,9 @@ static int do_test(struct req *q)
 		break;
 	case IPG_STAT_PASS_OVERRIDE:
 		snprintf(why, sizeof(why), "emergency override running");
+		break;
+	case IPG_STAT_PASS_BREAKGLASS:
+		snprintf(why, sizeof(why), "break-glass grant");
 		break;
 	case IPG_STAT_TX_RESET:
 		snprintf(why, sizeof(why), "no entry matches; answered with a "
@@ -981,6 +1077,614 @@ static int do_attach(struct req *q)
 	return r;
 }
 
+/* ---- emergency override ---- */
+
+static int ovr_save(struct daemon *d)
+{
+	char text[512];
+	int n;
+
+	if (!d->ovr.active)
+		return unlink(d->ovr_path) && errno != ENOENT ? -errno : 0;
+	n = snprintf(text, sizeof(text), "%" PRIu64 "\n%lld\n%s\n%s\n",
+		     d->ovr.deadline_ns, (long long)d->ovr.until, d->ovr.user,
+		     d->ovr.reason);
+	return ipg_write_atomic(d->ovr_path, text, (size_t)n, 0600);
+}
+
+static void ovr_load(struct daemon *d)
+{
+	FILE *f = fopen(d->ovr_path, "re");
+	long long until = 0;
+
+	memset(&d->ovr, 0, sizeof(d->ovr));
+	if (!f)
+		return;
+	if (fscanf(f, "%" SCNu64 "\n%lld\n%63[^\n]\n%255[^\n]", &d->ovr.deadline_ns,
+		   &until, d->ovr.user, d->ovr.reason) >= 2) {
+		d->ovr.active = 1;
+		d->ovr.until = (time_t)until;
+	}
+	fclose(f);
+}
+
+static void json_override(struct ipg_buf *b, struct daemon *d)
+{
+	char when[64];
+
+	if (!d->ovr.active) {
+		ipg_buf_printf(b, "{\"override\":null}");
+		return;
+	}
+	format_utc(d->ovr.until, when, sizeof(when));
+	ipg_buf_printf(b, "{\"override\":{\"until\":\"%s\",\"by\":", when);
+	ipg_buf_json_str(b, d->ovr.user);
+	ipg_buf_printf(b, ",\"reason\":");
+	ipg_buf_json_str(b, d->ovr.reason);
+	ipg_buf_printf(b, "}}");
+}
+
+/* Ends the override in the kernel and the state dir, and audits how. */
+static int ovr_end(struct daemon *d, const struct ipg_actor *who,
+		   const char *how, struct ipg_error *e)
+{
+	struct ipg_buf before = { 0 }, after = { 0 };
+	int r;
+
+	json_override(&before, d);
+	ipg_buf_printf(&after, "{\"override\":null,\"how\":\"%s\"}", how);
+	r = ipg_datapath_set_override(d->dp, 0);
+	if (r) {
+		ipg_fail(e, r, "cannot end the override: %s", strerror(-r));
+		goto out;
+	}
+	d->ovr.active = 0;
+	ovr_save(d);
+	r = ipg_audit_append(&d->audit, who, "override-end", before.s, after.s, e);
+	pr_info("emergency override ended (%s)", how);
+out:
+	ipg_buf_free(&before);
+	ipg_buf_free(&after);
+	return r;
+}
+
+static int do_override(struct req *q)
+{
+	struct daemon *d = q->d;
+	const char *dur = ipg_ctl_get(q->m, "for"), *reason = ipg_ctl_get(q->m, "reason");
+	struct ipg_buf before = { 0 }, after = { 0 };
+	struct ipg_error e = { { 0 } };
+	uint64_t prev_deadline = 0;
+	char when[64], cap[32];
+	uint32_t secs;
+	int r;
+
+	if (ipg_ctl_flag(q->m, "cancel")) {
+		if (!d->ovr.active && !override_left(d)) {
+			ipg_buf_printf(&q->out, "no override is running\n");
+			return 0;
+		}
+		r = ovr_end(d, &q->who, "cancelled", &e);
+		if (r)
+			return reply_err(q, r, e.msg);
+		ipg_buf_printf(&q->out, "override cancelled: the allowlist is "
+			       "enforced again\n");
+		return 0;
+	}
+	format_duration(d->cfg.override_max_s, cap, sizeof(cap));
+	if (!dur || ipg_duration_parse(dur, &secs) || !secs)
+		return reply_errf(q, -EINVAL, "\"%s\" is not a duration; expected "
+				  "e.g. 30m, 2h, 24h (at most %s)",
+				  dur ? dur : "", cap);
+	if (secs > d->cfg.override_max_s)
+		return reply_errf(q, -EINVAL, "an override of %s is longer than "
+				  "override-max (%s); ask for less, or raise "
+				  "override-max in the config", dur, cap);
+	if (!reason || !*reason)
+		return reply_err(q, -EINVAL, "an override needs --reason TEXT "
+				 "(it goes to the audit log)");
+	if (strlen(reason) >= sizeof(d->ovr.reason))
+		return reply_errf(q, -EINVAL, "--reason is longer than %zu "
+				  "characters", sizeof(d->ovr.reason) - 1);
+	ipg_datapath_get_override(d->dp, &prev_deadline);
+	json_override(&before, d);
+	d->ovr.active = 1;
+	d->ovr.deadline_ns = ipg_boot_ns() + (uint64_t)secs * 1000000000ull;
+	d->ovr.until = time(NULL) + secs;
+	snprintf(d->ovr.user, sizeof(d->ovr.user), "%s", q->who.user);
+	snprintf(d->ovr.reason, sizeof(d->ovr.reason), "%s", reason);
+	json_override(&after, d);
+	r = ovr_save(d);
+	if (r) {
+		reply_errf(q, r, "cannot record the override in %s: %s",
+			   d->ovr_path, strerror(-r));
+		goto undo;
+	}
+	r = ipg_datapath_set_override(d->dp, d->ovr.deadline_ns);
+	if (r) {
+		reply_errf(q, r, "cannot start the override: %s", strerror(-r));
+		goto undo;
+	}
+	r = ipg_audit_append(&d->audit, &q->who, "override-start", before.s,
+			     after.s, &e);
+	if (r) {
+		reply_errf(q, r, "%s; the override was not started", e.msg);
+		ipg_datapath_set_override(d->dp, prev_deadline);
+		goto undo;
+	}
+	format_utc(d->ovr.until, when, sizeof(when));
+	format_duration(secs, cap, sizeof(cap));
+	ipg_buf_printf(&q->out, "emergency override: every source passes until "
+		       "%s (%s); 'ipgate override --cancel' ends it early\n",
+		       when, cap);
+	pr_info("emergency override started by %s for %s: %s", q->who.user, cap,
+		reason);
+	goto out;
+undo:
+	ovr_load(d);
+out:
+	ipg_buf_free(&before);
+	ipg_buf_free(&after);
+	return r;
+}
+
+/* An override that ran out (the kernel already enforces again) is
+ * audited once, also when it ran out while the daemon was down. */
+static void ovr_check(struct daemon *d)
+{
+	struct ipg_actor who = { .uid = getuid(), .pid = getpid(),
+				 .user = "ipgated" };
+	struct ipg_error e;
+
+	if (d->ovr.active && !override_left(d) && ovr_end(d, &who, "expired", &e))
+		pr_warn("%s", e.msg);
+}
+
+/* ---- break-glass ---- */
+
+static void key_path(struct daemon *d, const char *id, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s.key", d->keys_dir, id);
+}
+
+static int key_load(struct daemon *d, const char *id,
+		    uint8_t key[IPG_KNOCK_KEY_BYTES])
+{
+	char path[PATH_MAX], got[IPG_KNOCK_ID_MAX + 1];
+	struct ipg_buf b = { 0 };
+	int r;
+
+	if (!ipg_knock_id_valid(id))
+		return -ENOENT;
+	key_path(d, id, path, sizeof(path));
+	r = ipg_read_file(path, 4096, &b);
+	if (!r)
+		r = ipg_knock_key_parse(b.s, got, key, NULL);
+	if (!r && strcmp(got, id))
+		r = -EINVAL;
+	ipg_buf_free(&b);
+	return r;
+}
+
+static int bg_keygen(struct req *q)
+{
+	struct daemon *d = q->d;
+	const char *id = ipg_ctl_get(q->m, "id");
+	uint8_t key[IPG_KNOCK_KEY_BYTES], rnd[4];
+	char gen[IPG_KNOCK_ID_MAX + 1], path[PATH_MAX];
+	char line[160], after[128];
+	struct ipg_error e;
+	int r = 0;
+
+	if (!id) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return reply_err(q, -EIO, "no random bytes");
+		snprintf(gen, sizeof(gen), "key-%02x%02x%02x%02x", rnd[0],
+			 rnd[1], rnd[2], rnd[3]);
+		id = gen;
+	}
+	if (!ipg_knock_id_valid(id))
+		return reply_errf(q, -EINVAL, "\"%s\" is not a key id; expected 1 "
+				  "to %d of A-Z a-z 0-9 _ . -", id,
+				  IPG_KNOCK_ID_MAX);
+	key_path(d, id, path, sizeof(path));
+	if (!access(path, F_OK))
+		return reply_errf(q, -EEXIST, "a key \"%s\" exists; revoke it "
+				  "first or choose another --id", id);
+	if (RAND_bytes(key, sizeof(key)) != 1)
+		return reply_err(q, -EIO, "no random bytes for the key");
+	ipg_knock_key_format(id, key, line, sizeof(line));
+	strcat(line, "\n");
+	r = ipg_write_atomic(path, line, strlen(line), 0600);
+	line[strlen(line) - 1] = '\0';
+	if (r)
+		return reply_errf(q, r, "cannot write %s: %s", path, strerror(-r));
+	snprintf(after, sizeof(after), "{\"key\":\"%s\"}", id);
+	r = ipg_audit_append(&d->audit, &q->who, "breakglass-keygen", NULL,
+			     after, &e);
+	if (r) {
+		unlink(path);
+		return reply_errf(q, r, "%s; no key was made", e.msg);
+	}
+	explicit_bzero(key, sizeof(key));
+	ipg_buf_printf(&q->out, "%s\n", line);
+	ipg_ctl_set(q->rep, "key", line);
+	explicit_bzero(line, sizeof(line));
+	return 0;
+}
+
+/* Ends a grant in the kernel and audits why. */
+static void grant_end(struct daemon *d, const struct ipg_grant *g,
+		      const char *how)
+{
+	struct ipg_actor who = { .uid = getuid(), .pid = getpid(),
+				 .user = "ipgated" };
+	char addr[IPG_PREFIX_STRLEN], before[160], after[64];
+	const char *key = "?";
+	struct ipg_error e;
+
+	for (int i = 0; i < IPG_GRANTS_MAX; i++)
+		if (d->grant_keys[i].addr.family &&
+		    ipg_prefix_equal(&d->grant_keys[i].addr, &g->addr)) {
+			key = d->grant_keys[i].key_id;
+			d->grant_keys[i].addr.family = 0;
+		}
+	ipg_prefix_format(&g->addr, addr, sizeof(addr));
+	if (ipg_datapath_ungrant(d->dp, &g->addr) && errno != ENOENT)
+		pr_warn("cannot remove the grant of %s", addr);
+	snprintf(before, sizeof(before), "{\"address\":\"%s\",\"key\":\"%s\"}",
+		 addr, key);
+	snprintf(after, sizeof(after), "{\"address\":null,\"how\":\"%s\"}", how);
+	if (ipg_audit_append(&d->audit, &who, "breakglass-expire", before, after,
+			     &e))
+		pr_warn("%s", e.msg);
+	pr_info("break-glass grant of %s ended (%s)", addr, how);
+}
+
+static int bg_revoke(struct req *q)
+{
+	struct daemon *d = q->d;
+	const char *id = ipg_ctl_get(q->m, "id");
+	static struct ipg_grant g[IPG_GRANTS_MAX];
+	char path[PATH_MAX], before[96];
+	struct ipg_error e;
+	int n, r;
+
+	if (!id || !ipg_knock_id_valid(id))
+		return reply_errf(q, -EINVAL, "\"%s\" is not a key id",
+				  id ? id : "");
+	key_path(d, id, path, sizeof(path));
+	if (access(path, F_OK))
+		return reply_errf(q, -ENOENT, "no break-glass key \"%s\" "
+				  "('ipgate breakglass list' shows them)", id);
+	snprintf(before, sizeof(before), "{\"key\":\"%s\"}", id);
+	r = ipg_audit_append(&d->audit, &q->who, "breakglass-revoke", before,
+			     "{\"key\":null}", &e);
+	if (r)
+		return reply_err(q, r, e.msg);
+	if (unlink(path))
+		return reply_errf(q, -errno, "cannot remove %s: %s", path,
+				  strerror(errno));
+	/* Grants made with the key end with it. */
+	n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_MAX);
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < IPG_GRANTS_MAX; k++)
+			if (d->grant_keys[k].addr.family &&
+			    !strcmp(d->grant_keys[k].key_id, id) &&
+			    ipg_prefix_equal(&d->grant_keys[k].addr, &g[i].addr)) {
+				grant_end(d, &g[i], "revoked");
+				break;
+			}
+	ipg_buf_printf(&q->out, "revoked break-glass key %s\n", id);
+	return 0;
+}
+
+/* Lists keys and live grants into @b (text or JSON). */
+static void bg_render(struct daemon *d, struct ipg_buf *b, int json)
+{
+	static struct ipg_grant g[IPG_GRANTS_MAX];
+	uint64_t now = ipg_boot_ns();
+	int n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_MAX), first = 1;
+	DIR *dir = opendir(d->keys_dir);
+	struct dirent *de;
+
+	ipg_buf_printf(b, json ? "\"keys\":[" : "break-glass keys\n");
+	while (dir && (de = readdir(dir))) {
+		size_t len = strlen(de->d_name);
+		char path[PATH_MAX], when[64];
+		struct stat st;
+
+		if (len < 5 || strcmp(de->d_name + len - 4, ".key"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->keys_dir, de->d_name);
+		if (stat(path, &st))
+			continue;
+		format_utc(st.st_mtime, when, sizeof(when));
+		if (json)
+			ipg_buf_printf(b, "%s{\"id\":\"%.*s\",\"created\":\"%s\"}",
+				       first ? "" : ",", (int)len - 4, de->d_name,
+				       when);
+		else
+			ipg_buf_printf(b, "  %-32.*s created %s\n", (int)len - 4,
+				       de->d_name, when);
+		first = 0;
+	}
+	if (dir)
+		closedir(dir);
+	if (!json && first)
+		ipg_buf_printf(b, "  none ('ipgate breakglass keygen' makes one)\n");
+	ipg_buf_printf(b, json ? "],\"grants\":[" : "break-glass grants\n");
+	first = 1;
+	for (int i = 0; i < n; i++) {
+		char addr[IPG_PREFIX_STRLEN], left[32];
+
+		if (g[i].expiry_ns <= now)
+			continue;
+		ipg_prefix_format(&g[i].addr, addr, sizeof(addr));
+		format_duration((g[i].expiry_ns - now) / 1000000000ull + 1, left,
+				sizeof(left));
+		if (json)
+			ipg_buf_printf(b, "%s{\"address\":\"%s\",\"seconds_left\":%"
+				       PRIu64 "}", first ? "" : ",", addr,
+				       (uint64_t)((g[i].expiry_ns - now) /
+						  1000000000ull + 1));
+		else
+			ipg_buf_printf(b, "  %-40s %s left\n", addr, left);
+		first = 0;
+	}
+	if (json)
+		ipg_buf_printf(b, "]");
+	else if (first)
+		ipg_buf_printf(b, "  none\n");
+}
+
+static int bg_list(struct req *q)
+{
+	if (q->json) {
+		ipg_buf_printf(&q->out, "{");
+		bg_render(q->d, &q->out, 1);
+		ipg_buf_printf(&q->out, "}\n");
+	} else {
+		bg_render(q->d, &q->out, 0);
+	}
+	return 0;
+}
+
+static int do_breakglass(struct req *q)
+{
+	const char *op = ipg_ctl_get(q->m, "op");
+
+	if (op && !strcmp(op, "keygen"))
+		return bg_keygen(q);
+	if (op && !strcmp(op, "list"))
+		return bg_list(q);
+	if (op && !strcmp(op, "revoke"))
+		return bg_revoke(q);
+	return reply_errf(q, -EINVAL, "unknown breakglass operation \"%s\"; "
+			  "expected keygen, list or revoke", op ? op : "");
+}
+
+/* Whether @src may knock now: at most RATE_MAX knocks per window. */
+static int rate_ok(struct daemon *d, const struct ipg_prefix *src)
+{
+	uint32_t h = 2166136261u;
+	time_t now = time(NULL);
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ src->addr[i]) * 16777619u;
+	typeof(d->rate[0]) *r = &d->rate[h % RATE_SLOTS];
+
+	if (!ipg_prefix_equal(&r->addr, src) || now - r->start >= RATE_WINDOW_S) {
+		r->addr = *src;
+		r->start = now;
+		r->n = 0;
+	}
+	return ++r->n <= RATE_MAX;
+}
+
+/* Records @nonce; returns 0 when it was seen within the skew window. */
+static int nonce_fresh(struct daemon *d, const uint8_t *nonce, uint64_t now)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < REPLAY_MAX; i++) {
+		if (d->replay[i].ts && d->replay[i].ts + 2 * IPG_KNOCK_SKEW_S < now)
+			d->replay[i].ts = 0;
+		if (!d->replay[i].ts) {
+			if (free_slot < 0)
+				free_slot = i;
+			continue;
+		}
+		if (!memcmp(d->replay[i].nonce, nonce, IPG_KNOCK_NONCE_BYTES))
+			return 0;
+	}
+	if (free_slot < 0)
+		return 0; /* full of live nonces: refuse rather than forget */
+	memcpy(d->replay[free_slot].nonce, nonce, IPG_KNOCK_NONCE_BYTES);
+	d->replay[free_slot].ts = now;
+	return 1;
+}
+
+static void sockaddr_prefix(const struct sockaddr_in6 *sa, struct ipg_prefix *p)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	memset(p, 0, sizeof(*p));
+	if (!memcmp(sa->sin6_addr.s6_addr, mapped, 12)) {
+		p->family = 4;
+		memcpy(p->addr, sa->sin6_addr.s6_addr + 12, 4);
+	} else {
+		p->family = 6;
+		memcpy(p->addr, sa->sin6_addr.s6_addr, 16);
+	}
+	p->len = (uint8_t)ipg_prefix_maxlen(p);
+}
+
+/* One datagram on the break-glass port. Every refusal is silent: no reply
+ * says which check failed. */
+static void knock(struct daemon *d, const uint8_t *buf, size_t len,
+		  const struct sockaddr_in6 *from)
+{
+	uint8_t key[IPG_KNOCK_KEY_BYTES];
+	char addr[IPG_PREFIX_STRLEN], after[256], when[64], user[64];
+	struct ipg_prefix src;
+	struct ipg_knock k;
+	struct ipg_error e;
+	uint64_t now = (uint64_t)time(NULL), expiry;
+	uint32_t secs;
+	int slot = -1;
+
+	sockaddr_prefix(from, &src);
+	if (!rate_ok(d, &src)) {
+		d->kstat.rate_limited++;
+		return;
+	}
+	if (ipg_knock_decode(buf, len, &k)) {
+		d->kstat.malformed++;
+		return;
+	}
+	if (key_load(d, k.key_id, key)) {
+		d->kstat.unknown_key++;
+		return;
+	}
+	if (!ipg_knock_mac_ok(buf, len, key)) {
+		explicit_bzero(key, sizeof(key));
+		d->kstat.bad_mac++;
+		return;
+	}
+	explicit_bzero(key, sizeof(key));
+	if (k.timestamp + IPG_KNOCK_SKEW_S < now ||
+	    k.timestamp > now + IPG_KNOCK_SKEW_S) {
+		d->kstat.stale++;
+		return;
+	}
+	if (!nonce_fresh(d, k.nonce, now)) {
+		d->kstat.replayed++;
+		return;
+	}
+	if (!ipg_prefix_equal(&k.source, &src)) {
+		d->kstat.wrong_source++;
+		return;
+	}
+	secs = k.duration_s ? k.duration_s : IPG_GRANT_DEFAULT_S;
+	if (secs > IPG_GRANT_MAX_S)
+		secs = IPG_GRANT_MAX_S;
+	expiry = ipg_boot_ns() + (uint64_t)secs * 1000000000ull;
+	for (int i = 0; i < IPG_GRANTS_MAX && slot < 0; i++)
+		if (!d->grant_keys[i].addr.family ||
+		    ipg_prefix_equal(&d->grant_keys[i].addr, &src))
+			slot = i;
+	ipg_prefix_format(&src, addr, sizeof(addr));
+	if (slot < 0 || ipg_datapath_grant(d->dp, &src, expiry)) {
+		pr_warn("break-glass: cannot grant %s (%d grants live)", addr,
+			IPG_GRANTS_MAX);
+		return;
+	}
+	format_utc((time_t)(now + secs), when, sizeof(when));
+	snprintf(after, sizeof(after), "{\"address\":\"%s\",\"until\":\"%s\","
+		 "\"seconds\":%u,\"key\":\"%s\"}", addr, when, secs, k.key_id);
+	snprintf(user, sizeof(user), "breakglass:%s", k.key_id);
+	struct ipg_actor who = { .uid = getuid(), .pid = getpid(), .user = user,
+				 .client = addr };
+	if (ipg_audit_append(&d->audit, &who, "breakglass-grant", NULL, after,
+			     &e)) {
+		/* Nothing runs unaudited. */
+		ipg_datapath_ungrant(d->dp, &src);
+		pr_warn("break-glass: %s; grant of %s withdrawn", e.msg, addr);
+		return;
+	}
+	d->grant_keys[slot].addr = src;
+	snprintf(d->grant_keys[slot].key_id, sizeof(d->grant_keys[slot].key_id),
+		 "%s", k.key_id);
+	d->kstat.granted++;
+	pr_info("break-glass: %s may reach the protected ports until %s (key %s)",
+		addr, when, k.key_id);
+}
+
+static void on_knock(struct daemon *d)
+{
+	uint8_t buf[512];
+
+	/* A bounded batch, so a flood cannot starve the control socket. */
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_in6 from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(d->kfd, buf, sizeof(buf), 0,
+				     (struct sockaddr *)&from, &fl);
+
+		if (n < 0)
+			return;
+		if (fl != sizeof(from) || from.sin6_family != AF_INET6)
+			continue;
+		knock(d, buf, (size_t)n, &from);
+	}
+}
+
+/* Opens (or closes, or moves) the break-glass socket to the config's port. */
+static int knock_listen(struct daemon *d)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
+	int fd, off = 0;
+
+	if (d->kport == d->cfg.breakglass_port && (d->kfd >= 0 || !d->kport))
+		return 0;
+	if (d->kfd >= 0) {
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->kfd, NULL);
+		close(d->kfd);
+		d->kfd = -1;
+	}
+	d->kport = d->cfg.breakglass_port;
+	if (!d->kport)
+		return 0;
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	sa.sin6_port = htons(d->kport);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int r = -errno;
+
+		pr_warn("break-glass: cannot listen on udp/%u: %s", d->kport,
+			strerror(-r));
+		close(fd);
+		return r;
+	}
+	d->kfd = fd;
+	if (d->epfd >= 0)
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd,
+			  &(struct epoll_event){ .events = EPOLLIN,
+						 .data.fd = fd });
+	pr_info("break-glass: listening on udp/%u", d->kport);
+	return 0;
+}
+
+/* Grants that ran out are removed and audited (the kernel stopped honouring
+ * them at their deadline already). */
+static void grants_check(struct daemon *d)
+{
+	static struct ipg_grant g[IPG_GRANTS_MAX];
+	uint64_t now = ipg_boot_ns();
+	int n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_MAX);
+
+	for (int i = 0; i < n; i++)
+		if (g[i].expiry_ns <= now)
+			grant_end(d, &g[i], "expired");
+}
+
+/* The live grants, for the reference model. */
+static size_t live_grants(struct daemon *d, struct ipg_prefix *out)
+{
+	static struct ipg_grant g[IPG_GRANTS_MAX];
+	uint64_t now = ipg_boot_ns();
+	int n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_MAX);
+	size_t k = 0;
+
+	for (int i = 0; i < n; i++)
+		if (g[i].expiry_ns > now)
+			out[k++] = g[i].addr;
+	return k;
+}
+
 /* ---- requests ---- */
 
 static const struct command {
@@ -992,7 +1696,8 @@ static const struct command {
 	{ "enable", do_enable }, { "disable", do_disable },
 	{ "apply", do_apply },   { "test", do_test },
 	{ "log", do_log },       { "detach", do_detach },
-	{ "attach", do_attach },
+	{ "attach", do_attach },   { "override", do_override },
+	{ "breakglass", do_breakglass },
 };
 
 static void handle(struct daemon *d, struct conn *c,
@@ -1274,6 +1979,8 @@ static void on_tick(struct daemon *d)
 	for (int i = 0; i < CONNS_MAX; i++)
 		if (d->conns[i].fd >= 0 && d->conns[i].deadline < now)
 			conn_close(d, &d->conns[i]);
+	ovr_check(d);
+	grants_check(d);
 }
 
 static void on_signal(struct daemon *d)
@@ -1431,6 +2138,15 @@ static int start(struct daemon *d)
 		 d->o.state_dir);
 	snprintf(d->lock_path, sizeof(d->lock_path), "%s/ipgated.lock",
 		 d->o.state_dir);
+	snprintf(d->ovr_path, sizeof(d->ovr_path), "%s/override", d->o.state_dir);
+	snprintf(d->keys_dir, sizeof(d->keys_dir), "%s/breakglass",
+		 d->o.state_dir);
+	if (mkdir(d->keys_dir, 0700) && errno != EEXIST) {
+		r = -errno;
+		pr_warn("cannot create %s: %s", d->keys_dir, strerror(-r));
+		return r;
+	}
+	ovr_load(d);
 	r = take_lock(d);
 	if (r)
 		return r;
@@ -1487,6 +2203,7 @@ static int start(struct daemon *d)
 	kern.n_interfaces = d->cfg.n_interfaces;
 	memcpy(kern.interfaces, d->cfg.interfaces, sizeof(kern.interfaces));
 	kern.override_max_s = d->cfg.override_max_s;
+	kern.breakglass_port = d->cfg.breakglass_port;
 	kern.policy.max_entries = d->cfg.policy.max_entries;
 	r = ipg_datapath_apply(d->dp, &d->cfg.policy, &e);
 	if (r) {
@@ -1547,7 +2264,7 @@ static int setup_loop(struct daemon *d)
 			      &(struct epoll_event){ .events = EPOLLIN,
 						     .data.fd = fds[i] }))
 			return -errno;
-	return 0;
+	return knock_listen(d);
 }
 
 static int in_conns(struct daemon *d, void *p)
@@ -1577,6 +2294,8 @@ static void run(struct daemon *d)
 				on_inotify(d);
 			else if (fd == d->tick_fd)
 				on_tick(d);
+			else if (fd == d->kfd)
+				on_knock(d);
 			else if (fd == d->debounce_fd) {
 				uint64_t x;
 
@@ -1718,7 +2437,7 @@ int main(int argc, char **argv)
 	}
 	ipg_log_set_ident("ipgated");
 	ipg_log_set_level(d.o.verbose);
-	d.lfd = d.lock_fd = -1;
+	d.lfd = d.lock_fd = d.kfd = d.epfd = -1;
 	for (int i = 0; i < CONNS_MAX; i++)
 		d.conns[i].fd = -1;
 	if (!d.o.foreground && daemonize(&ready_fd)) {

@@ -5,7 +5,7 @@
 
 /* Bump whenever a map's layout or meaning changes: a daemon never adopts
  * pinned maps of another ABI. */
-#define IPG_ABI_VERSION 1
+#define IPG_ABI_VERSION 2
 
 /* Rule ids index the per-rule hit counters; max-entries may not exceed it. */
 #define IPG_RULES_MAX 1024
@@ -14,6 +14,10 @@
 /* Default number of prefixes a trie can hold. Tries do not preallocate, so
  * only entries in use cost memory; benchmarks raise it at load time. */
 #define IPG_TRIE_CAPACITY_DEFAULT IPG_RULES_MAX
+
+/* Break-glass grants alive at once (single addresses, apart from the
+ * allowlist and its max-entries). */
+#define IPG_GRANTS_MAX 256
 
 /* Two policy slots: one live, one being built. */
 #define IPG_SLOTS 2

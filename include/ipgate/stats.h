@@ -10,6 +10,7 @@ enum ipg_stat {
 	IPG_STAT_PASS_ALLOWED,       /* protected, source allowlisted */
 	IPG_STAT_PASS_DISABLED,      /* protected, list disabled */
 	IPG_STAT_PASS_OVERRIDE,      /* protected, emergency override running */
+	IPG_STAT_PASS_BREAKGLASS,    /* protected, source has a live break-glass grant */
 	IPG_STAT_DROP_DENIED,        /* protected, source not allowlisted */
 	IPG_STAT_DROP_MALFORMED,     /* unparseable, source not allowlisted */
 	IPG_STAT_TX_RESET,           /* reject mode: blocked SYN answered */

@@ -19,6 +19,9 @@
 static struct ipg_datapath *dp;
 static struct ipg_policy_spec pol;
 static int override_on;
+/* Live break-glass grants, as the model sees them. */
+static struct ipg_prefix grants[4];
+static size_t n_grants;
 
 static void apply(void)
 {
@@ -71,7 +74,10 @@ static void expect_at(const char *file, int line, const struct frame *f,
 	ipg_datapath_stats(dp, after);
 	if (entry >= 0)
 		ipg_datapath_rule_hits(dp, pol.entries[entry].rule_id, &ha);
-	ipg_verdict_eval(&pol, override_on, f->b, f->len, &v);
+	ipg_verdict_eval(&pol, &(struct ipg_verdict_env){
+				 .override_active = override_on,
+				 .grants = grants, .n_grants = n_grants },
+			 f->b, f->len, &v);
 
 	if (got != action) {
 		hexdump(f->b, f->len);
@@ -339,7 +345,7 @@ static void truncate_all(struct frame full, size_t headers)
 		struct ipg_verdict v;
 
 		f.len = n;
-		ipg_verdict_eval(&pol, false, f.b, f.len, &v);
+		ipg_verdict_eval(&pol, NULL, f.b, f.len, &v);
 		if (n < headers) {
 			EXPECT_MALFORMED(f);
 		} else {
@@ -543,6 +549,44 @@ TEST(test_override_active_passes_expired_enforces)
 	override_on = 0;
 	EXPECT_DROP(o);
 	ASSERT_OK(ipg_datapath_set_override(dp, 0));
+}
+
+TEST(test_breakglass_grant_passes_its_source_until_expiry)
+{
+	struct ipg_prefix g4, g6, other;
+
+	CHECK(standard());
+	ASSERT_OK(ipg_addr_parse(OUTSIDER4, &g4, NULL));
+	ASSERT_OK(ipg_addr_parse(OUTSIDER6, &g6, NULL));
+	ASSERT_OK(ipg_addr_parse("198.18.0.67", &other, NULL));
+	struct frame o4 = pkt_v4(OUTSIDER4, IPPROTO_TCP, 443);
+	struct frame o6 = pkt_v6(OUTSIDER6, IPPROTO_UDP, 443);
+	struct frame m6 = pkt_v6("::ffff:198.18.0.66", IPPROTO_TCP, 443);
+	struct frame n4 = pkt_v4("198.18.0.67", IPPROTO_TCP, 443);
+
+	ASSERT_OK(ipg_datapath_grant(dp, &g4, ipg_boot_ns() + 300000000ull));
+	ASSERT_OK(ipg_datapath_grant(dp, &g6, ipg_boot_ns() + 300000000ull));
+	grants[0] = g4;
+	grants[1] = g6;
+	n_grants = 2;
+	EXPECT(o4, XDP_PASS, IPG_STAT_PASS_BREAKGLASS, -1);
+	EXPECT(o6, XDP_PASS, IPG_STAT_PASS_BREAKGLASS, -1);
+	/* The IPv4-mapped form of a granted IPv4 source is that source. */
+	EXPECT(m6, XDP_PASS, IPG_STAT_PASS_BREAKGLASS, -1);
+	/* Only the granted address: its neighbour stays out. */
+	EXPECT_DROP(n4);
+	/* The kernel ends a grant at its deadline, with nobody deleting it. */
+	usleep(400000);
+	n_grants = 0;
+	EXPECT_DROP(o4);
+	EXPECT_DROP(o6);
+	struct ipg_grant g[4];
+
+	ASSERT_EQ(ipg_datapath_grants(dp, g, 4), 2);
+	ASSERT_OK(ipg_datapath_ungrant(dp, &g4));
+	ASSERT_OK(ipg_datapath_ungrant(dp, &g6));
+	ASSERT_EQ(ipg_datapath_grants(dp, g, 4), 0);
+	(void)other;
 }
 
 TEST(test_empty_allowlist_drops_every_protected_packet)

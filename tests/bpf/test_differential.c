@@ -163,6 +163,23 @@ static void hexdump(const struct frame *f)
 
 enum { P_DROP, P_REJECT, P_DISABLED, P_OVERRIDE, P_ROUNDS };
 
+/* Break-glass grants in every round: two live, one expired. */
+static struct ipg_prefix grants[2];
+
+static int set_grants(void)
+{
+	struct ipg_prefix gone;
+	uint64_t now = ipg_boot_ns();
+
+	if (ipg_addr_parse(OUTSIDER4, &grants[0], NULL) ||
+	    ipg_addr_parse("2001:db8:2::1", &grants[1], NULL) ||
+	    ipg_addr_parse("2001:db8:1::5", &gone, NULL))
+		return -1;
+	return ipg_datapath_grant(dp, &grants[0], now + 3600000000000ull) ||
+	       ipg_datapath_grant(dp, &grants[1], now + 3600000000000ull) ||
+	       ipg_datapath_grant(dp, &gone, now - 1);
+}
+
 static int set_policy(int which)
 {
 	struct ipg_error e;
@@ -171,7 +188,7 @@ static int set_policy(int which)
 	pol.kern.mode = which == P_REJECT ? IPG_MODE_REJECT : IPG_MODE_DROP;
 	pol.kern.enabled = which != P_DISABLED;
 	ipg_policy_set_port(&pol, IPPROTO_TCP, 80, which == P_REJECT);
-	if (ipg_datapath_apply(dp, &pol, &e))
+	if (ipg_datapath_apply(dp, &pol, &e) || set_grants())
 		return -1;
 	return ipg_datapath_set_override(
 		dp, which == P_OVERRIDE ? ipg_boot_ns() + 3600000000000ull : 0);
@@ -207,7 +224,10 @@ TEST(test_differential_xdp_equals_reference_model)
 			f = corpus[below((unsigned)n_corpus)];
 			mutate(&f);
 		}
-		ipg_verdict_eval(&pol, which == P_OVERRIDE, f.b, f.len, &v);
+		ipg_verdict_eval(&pol, &(struct ipg_verdict_env){
+					 .override_active = which == P_OVERRIDE,
+					 .grants = grants, .n_grants = 2 },
+				 f.b, f.len, &v);
 		if (check_stats)
 			ASSERT_OK(ipg_datapath_stats(dp, before));
 		ASSERT_OK(ipg_datapath_run(dp, f.b, f.len, !check_stats, &action, NULL, NULL));

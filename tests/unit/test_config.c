@@ -294,6 +294,24 @@ TEST(test_config_clone_keeps_rule_ids_of_kept_prefixes)
 	ipg_config_free(&b);
 }
 
+TEST(test_config_breakglass_port_never_protected)
+{
+	struct ipg_error e = { { 0 } };
+
+	/* The default port, protected by hand: named, with the way out. */
+	REFUSED("protect udp/62201\n", "ipgate.conf:1:1:",
+		"the break-glass port udp/62201 is protected; set breakglass-port");
+	REFUSED("protect udp/9000\nbreakglass-port 9000\n", "ipgate.conf:2:17:",
+		"udp/9000 is protected");
+	REFUSED("breakglass-port 0\n", "ipgate.conf:1:17:", "expected 1 to 65535 or off");
+	ASSERT_OK(ipg_config_parse(&c, "protect udp/62201\nbreakglass-port off\n", "x", &e));
+	ASSERT_EQ(c.breakglass_port, 0);
+	ipg_config_free(&c);
+	ASSERT_OK(ipg_config_parse(&c, "protect tcp/62201\n", "x", &e));
+	ASSERT_EQ(c.breakglass_port, IPG_BREAKGLASS_PORT_DEFAULT);
+	ipg_config_free(&c);
+}
+
 TEST(test_config_shipped_config_parses_disabled)
 {
 	struct ipg_error e = { { 0 } };

@@ -24,6 +24,12 @@ void ipg_buf_free(struct ipg_buf *b);
  * Returns 0, or a negative errno (-EFBIG past @max). */
 int ipg_read_file(const char *path, size_t max, struct ipg_buf *b);
 
+/* Replaces the file at @path with @len bytes of @data, atomically: a
+ * temporary file (mode @mode), fsync, rename, fsync of the directory. On
+ * failure the old file is untouched. Returns 0 or a negative errno. */
+int ipg_write_atomic(const char *path, const void *data, size_t len,
+		     unsigned mode);
+
 /* The value of top-level @key in JSON object @obj (a pointer into @obj and
  * its length), or NULL. For reading back lines this library wrote. */
 const char *ipg_json_field(const char *obj, const char *key, size_t *len);

@@ -36,6 +36,7 @@ struct parse_ctx {
 	struct ipg_error *e;
 	int seen[IPG_LINE_ALLOW + 1]; /* line of each single-valued setting */
 	uint32_t max_entries;         /* applied once all entries are read */
+	int breakglass_line, breakglass_col;
 };
 
 static int fail_at(struct parse_ctx *p, int col, const char *fmt, ...)
@@ -335,13 +336,38 @@ static int parse_line(struct parse_ctx *p, struct ipg_config *c,
 		c->override_max_s = s;
 		return IPG_LINE_OVERRIDE_MAX;
 	}
+	if (!strcmp(kw, "breakglass-port")) {
+		unsigned long v;
+		char *end;
+
+		r = expect_args(p, &lt, 1, 1, "a UDP port or off");
+		if (!r)
+			r = once(p, IPG_LINE_BREAKGLASS_PORT, "breakglass-port");
+		if (r)
+			return r;
+		if (!strcmp(lt.t[1].val, "off")) {
+			c->breakglass_port = 0;
+			return IPG_LINE_BREAKGLASS_PORT;
+		}
+		v = strtoul(lt.t[1].val, &end, 10);
+		if (!isdigit((unsigned char)lt.t[1].val[0]) || *end || v < 1 ||
+		    v > 65535 || lt.t[1].val[0] == '0')
+			return fail_at(p, lt.t[1].col,
+				       "\"%s\" is not a port; expected 1 to "
+				       "65535 or off", lt.t[1].val);
+		c->breakglass_port = (uint16_t)v;
+		p->breakglass_col = lt.t[1].col;
+		p->breakglass_line = p->line;
+		return IPG_LINE_BREAKGLASS_PORT;
+	}
 	if (!strcmp(kw, "allow")) {
 		r = parse_allow(p, c, &lt, prefix);
 		return r ? r : IPG_LINE_ALLOW;
 	}
 	return fail_at(p, lt.t[0].col,
 		       "unknown setting \"%s\"; expected interface, enabled, "
-		       "protect, max-entries, mode, override-max or allow", kw);
+		       "protect, max-entries, mode, override-max, "
+		       "breakglass-port or allow", kw);
 }
 
 static void config_reset(struct ipg_config *c)
@@ -349,6 +375,7 @@ static void config_reset(struct ipg_config *c)
 	memset(c, 0, sizeof(*c));
 	ipg_policy_init(&c->policy);
 	c->override_max_s = IPG_OVERRIDE_MAX_DEFAULT_S;
+	c->breakglass_port = IPG_BREAKGLASS_PORT_DEFAULT;
 }
 
 static int push_line(struct ipg_config *c, int at, enum ipg_line_kind kind,
@@ -458,6 +485,16 @@ int ipg_config_parse(struct ipg_config *c, const char *text, const char *name,
 		}
 		c->policy.max_entries = max;
 	}
+	/* The break-glass port must stay reachable by everyone. */
+	if (!r && c->breakglass_port &&
+	    ipg_policy_port_protected(&c->policy.kern, IPPROTO_UDP,
+				      c->breakglass_port)) {
+		p.line = p.breakglass_line ? p.breakglass_line : 1;
+		r = fail_at(&p, p.breakglass_col ? p.breakglass_col : 1,
+			    "the break-glass port udp/%u is protected; set "
+			    "breakglass-port to another port, or off",
+			    c->breakglass_port);
+	}
 	if (r) {
 		ipg_config_free(c);
 		config_reset(c);
@@ -523,55 +560,16 @@ char *ipg_config_render(const struct ipg_config *c)
 int ipg_config_save(const struct ipg_config *c, const char *path,
 		    struct ipg_error *e)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
 	char *text = ipg_config_render(c);
-	size_t len, off = 0;
-	int fd, dfd, r = 0;
+	int r;
 
 	if (!text)
 		return ipg_fail(e, -ENOMEM, "out of memory");
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
-	    (int)sizeof(tmp)) {
-		free(text);
-		return ipg_fail(e, -ENAMETOOLONG, "%s: path too long", path);
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = ipg_fail(e, -errno, "cannot write %s: %s", tmp,
-			     strerror(errno));
-		free(text);
-		return r;
-	}
-	len = strlen(text);
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
+	r = ipg_write_atomic(path, text, strlen(text), 0644);
 	free(text);
-	if (!r && fsync(fd))
-		r = -errno;
-	if (close(fd) && !r)
-		r = -errno;
-	if (!r && rename(tmp, path))
-		r = -errno;
-	if (r) {
-		unlink(tmp);
+	if (r)
 		return ipg_fail(e, r, "cannot write %s: %s", path, strerror(-r));
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		if (fsync(dfd))
-			r = ipg_fail(e, -errno, "cannot sync the directory of %s: %s",
-				     path, strerror(errno));
-		close(dfd);
-	}
-	return r;
+	return 0;
 }
 
 /* ---- edits ---- */
@@ -862,6 +860,9 @@ int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 	snprintf(s1, sizeof(s1), "%u", a->override_max_s);
 	snprintf(s2, sizeof(s2), "%u", b->override_max_s);
 	setting(d, "override-max", s1, s2, false);
+	snprintf(s1, sizeof(s1), "%u", a->breakglass_port);
+	snprintf(s2, sizeof(s2), "%u", b->breakglass_port);
+	setting(d, "breakglass-port", s1, s2, false);
 	ipg_config_ports(&pa->kern, &x);
 	ipg_config_ports(&pb->kern, &y);
 	setting(d, "protect", x.s ? x.s : "", y.s ? y.s : "", true);

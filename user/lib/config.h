@@ -15,6 +15,7 @@
 #define IPG_CONFIG_DEFAULT "/etc/ipgate/ipgate.conf"
 #define IPG_IFACES_MAX 16
 #define IPG_OVERRIDE_MAX_DEFAULT_S (24 * 3600)
+#define IPG_BREAKGLASS_PORT_DEFAULT 62201
 
 enum ipg_line_kind {
 	IPG_LINE_OTHER = 0, /* blank or comment only */
@@ -24,6 +25,7 @@ enum ipg_line_kind {
 	IPG_LINE_MAX_ENTRIES,
 	IPG_LINE_MODE,
 	IPG_LINE_OVERRIDE_MAX,
+	IPG_LINE_BREAKGLASS_PORT,
 	IPG_LINE_ALLOW,
 };
 
@@ -37,6 +39,7 @@ struct ipg_config {
 	char interfaces[IPG_IFACES_MAX][IF_NAMESIZE];
 	int n_interfaces;
 	uint32_t override_max_s;
+	uint16_t breakglass_port; /* udp; 0: off */
 	struct ipg_policy_spec policy; /* enabled, mode, ports, entries */
 	/* The document, line by line. */
 	struct ipg_config_line *lines;

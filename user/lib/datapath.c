@@ -754,3 +754,55 @@ int ipg_datapath_lookup(struct ipg_datapath *dp, const struct ipg_prefix *addr,
 	*rule_id = id;
 	return 0;
 }
+
+static int grant_fd(struct ipg_datapath *dp, const struct ipg_prefix *addr)
+{
+	return bpf_map__fd(addr->family == 4 ? dp->skel->maps.ipg_bg_v4
+					     : dp->skel->maps.ipg_bg_v6);
+}
+
+int ipg_datapath_grant(struct ipg_datapath *dp, const struct ipg_prefix *addr,
+		       uint64_t expiry_ns)
+{
+	struct ipg_lpm_v6 k = { .prefixlen = ipg_prefix_maxlen(addr) };
+	__u64 v = expiry_ns;
+
+	memcpy(k.addr, addr->addr, addr->family == 4 ? 4 : 16);
+	return bpf_map_update_elem(grant_fd(dp, addr), &k, &v, BPF_ANY) ? -errno
+									 : 0;
+}
+
+int ipg_datapath_ungrant(struct ipg_datapath *dp, const struct ipg_prefix *addr)
+{
+	struct ipg_lpm_v6 k = { .prefixlen = ipg_prefix_maxlen(addr) };
+
+	memcpy(k.addr, addr->addr, addr->family == 4 ? 4 : 16);
+	return bpf_map_delete_elem(grant_fd(dp, addr), &k) ? -errno : 0;
+}
+
+int ipg_datapath_grants(struct ipg_datapath *dp, struct ipg_grant *out,
+			size_t max)
+{
+	size_t n = 0;
+
+	for (int f = 0; f < 2; f++) {
+		int fd = bpf_map__fd(f ? dp->skel->maps.ipg_bg_v6
+				       : dp->skel->maps.ipg_bg_v4);
+		struct ipg_lpm_v6 k;
+		void *prev = NULL;
+		__u64 v;
+
+		while (n < max && bpf_map_get_next_key(fd, prev, &k) == 0) {
+			prev = &k;
+			if (bpf_map_lookup_elem(fd, &k, &v))
+				continue;
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].addr.family = f ? 6 : 4;
+			out[n].addr.len = (uint8_t)k.prefixlen;
+			memcpy(out[n].addr.addr, k.addr, f ? 16 : 4);
+			out[n].expiry_ns = v;
+			n++;
+		}
+	}
+	return (int)n;
+}

@@ -63,6 +63,19 @@ uint64_t ipg_boot_ns(void);
 int ipg_datapath_set_override(struct ipg_datapath *dp, uint64_t deadline_ns);
 int ipg_datapath_get_override(struct ipg_datapath *dp, uint64_t *deadline_ns);
 
+/* Break-glass grants: @addr (a /32 or /128) passes until boot-time
+ * @expiry_ns, enforced by the XDP program itself. */
+struct ipg_grant {
+	struct ipg_prefix addr;
+	uint64_t expiry_ns;
+};
+int ipg_datapath_grant(struct ipg_datapath *dp, const struct ipg_prefix *addr,
+		       uint64_t expiry_ns);
+int ipg_datapath_ungrant(struct ipg_datapath *dp, const struct ipg_prefix *addr);
+/* Every grant in the maps, expired ones included; returns how many. */
+int ipg_datapath_grants(struct ipg_datapath *dp, struct ipg_grant *out,
+			size_t max);
+
 /* Attaches to @ifname, atomically replacing an earlier ipgate program;
  * refuses to replace another tool's program. @mode_out gets the mode. */
 int ipg_datapath_attach(struct ipg_datapath *dp, const char *ifname,

@@ -14,6 +14,7 @@ static const char *const stat_names[IPG_STAT_MAX] = {
 	[IPG_STAT_PASS_ALLOWED] = "passed_allowed",
 	[IPG_STAT_PASS_DISABLED] = "passed_disabled",
 	[IPG_STAT_PASS_OVERRIDE] = "passed_override",
+	[IPG_STAT_PASS_BREAKGLASS] = "passed_breakglass",
 	[IPG_STAT_DROP_DENIED] = "dropped",
 	[IPG_STAT_DROP_MALFORMED] = "dropped_malformed",
 	[IPG_STAT_TX_RESET] = "rejected_reset",
@@ -203,8 +204,9 @@ static void set(struct ipg_verdict *v, int action, enum ipg_stat stat)
 	v->stat = stat;
 }
 
-void ipg_verdict_eval(const struct ipg_policy_spec *s, bool override_active,
-		      const uint8_t *pkt, size_t len, struct ipg_verdict *v)
+void ipg_verdict_eval(const struct ipg_policy_spec *s,
+		      const struct ipg_verdict_env *env, const uint8_t *pkt,
+		      size_t len, struct ipg_verdict *v)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 					    0xff, 0xff };
@@ -221,7 +223,7 @@ void ipg_verdict_eval(const struct ipg_policy_spec *s, bool override_active,
 		return set(v, XDP_PASS, IPG_STAT_PASS_UNPROTECTED);
 	if (!s->kern.enabled)
 		return set(v, XDP_PASS, IPG_STAT_PASS_DISABLED);
-	if (override_active)
+	if (env && env->override_active)
 		return set(v, XDP_PASS, IPG_STAT_PASS_OVERRIDE);
 
 	if (r.family) {
@@ -237,6 +239,9 @@ void ipg_verdict_eval(const struct ipg_policy_spec *s, bool override_active,
 		v->entry = ipg_policy_match(s, &src);
 		if (v->entry >= 0)
 			return set(v, XDP_PASS, IPG_STAT_PASS_ALLOWED);
+		for (size_t i = 0; env && i < env->n_grants; i++)
+			if (ipg_prefix_equal(&env->grants[i], &src))
+				return set(v, XDP_PASS, IPG_STAT_PASS_BREAKGLASS);
 	}
 	if (r.unparseable)
 		return set(v, XDP_DROP, IPG_STAT_DROP_MALFORMED);

@@ -10,6 +10,7 @@
 
 #include "ipgate/stats.h"
 #include "policy.h"
+#include "prefix.h"
 
 struct ipg_verdict {
 	int action;         /* XDP_PASS, XDP_DROP or XDP_TX */
@@ -17,10 +18,18 @@ struct ipg_verdict {
 	int entry;          /* index of the allowing entry, or -1 */
 };
 
-/* Judges frame @pkt of @len bytes under policy @s; @override_active says
- * whether an emergency override is running. */
-void ipg_verdict_eval(const struct ipg_policy_spec *s, bool override_active,
-		      const uint8_t *pkt, size_t len, struct ipg_verdict *v);
+/* What besides the policy a decision reads at one moment. */
+struct ipg_verdict_env {
+	bool override_active;             /* an emergency override runs */
+	const struct ipg_prefix *grants;  /* live break-glass grants */
+	size_t n_grants;
+};
+
+/* Judges frame @pkt of @len bytes under policy @s and @env (NULL: no
+ * override, no grants). */
+void ipg_verdict_eval(const struct ipg_policy_spec *s,
+		      const struct ipg_verdict_env *env, const uint8_t *pkt,
+		      size_t len, struct ipg_verdict *v);
 
 const char *ipg_stat_name(enum ipg_stat stat);
 const char *ipg_action_name(int action);
