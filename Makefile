@@ -44,6 +44,11 @@ $(B)/ipgate.bpf.o: $(BPF_SRC) $(BPF_HDRS)
 	$(CLANG) -target bpf -O2 -g -Wall -Werror -Iinclude -Ibpf -I$(ARCH_INC) \
 		-c $< -o $@
 
+# Test-only programs for the namespace suites (tests/net).
+$(B)/testprogs.bpf.o: tests/net/testprogs.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) -target bpf -O2 -g -Wall -Werror -I$(ARCH_INC) -c $< -o $@
+
 $(B)/ipgate.skel.h: $(B)/ipgate.bpf.o
 	$(BPFTOOL) gen skeleton $< name ipgate > $@.tmp && mv $@.tmp $@
 
@@ -80,7 +85,7 @@ $(B)/tests/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(LIB_HDRS)
 	$(CLANG) -std=gnu11 -g -O1 -Iinclude -Iuser/lib -I$(B) -D_GNU_SOURCE \
 		-fsanitize=fuzzer,address,undefined $< $(LIB_SRC) $(LDLIBS) -o $@
 
-tests-build: all $(B)/san/ipgated $(B)/san/ipgate $(UNIT_TESTS) $(BPF_TESTS) $(FUZZERS)
+tests-build: all $(B)/testprogs.bpf.o $(B)/san/ipgated $(B)/san/ipgate $(UNIT_TESTS) $(BPF_TESTS) $(FUZZERS)
 
 test: deps
 	@$(MAKE) --no-print-directory tests-build

@@ -36,20 +36,8 @@ netns_switch
 netns_host api 198.18.0.1/24 2001:db8:d::1/64
 netns_host client 198.18.0.2/24 2001:db8:d::2/64
 netns_host outsider 198.18.0.3/24 2001:db8:d::99/64
-mkdir -p "$RUN/www"
-echo "REST API: hello" > "$RUN/www/index.html"
-cat > "$RUN/nginx.conf" <<NGX
-daemon on; pid $RUN/nginx.pid; error_log $RUN/error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	server { listen 443;  listen [::]:443;  location / { return 200 "REST API (tcp/443)\n"; } }
-	server { listen 8443; listen [::]:8443; location / { return 200 "MCP server (tcp/8443)\n"; } }
-	server { listen 80;   listen [::]:80;   location / { return 200 "dashboard (tcp/80)\n"; } }
-	server { listen 8080; listen [::]:8080; location / { return 200 "chat widget (tcp/8080)\n"; } }
-}
-NGX
-ip netns exec "$API" nginx -c "$RUN/nginx.conf" -e "$RUN/error.log"
+mkdir -p "$RUN"
+nginx_services "$RUN" "$API"
 ip netns exec "$API" socat UDP6-RECVFROM:443,fork,ipv6only=0 SYSTEM:'echo udp service on udp/443' \
 	</dev/null >/dev/null 2>&1 &
 disown

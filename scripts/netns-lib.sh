@@ -44,3 +44,21 @@ bpffs_shared() {
 	mkdir -p "$1"
 	mountpoint -q "$1" || mount -t bpf bpf "$1"
 }
+
+# nginx_services DIR NS: the API host's HTTP services in namespace NS:
+# REST API tcp/443, MCP server tcp/8443, dashboard tcp/80, chat widget
+# tcp/8080, IPv4 and IPv6. Its config and pid file go in DIR.
+nginx_services() {
+	cat >"$1/nginx.conf" <<NGX
+daemon on; pid $1/nginx.pid; error_log $1/nginx.err;
+events { worker_connections 256; }
+http {
+	access_log off;
+	server { listen 443;  listen [::]:443;  location / { return 200 "REST API (tcp/443)\n"; } }
+	server { listen 8443; listen [::]:8443; location / { return 200 "MCP server (tcp/8443)\n"; } }
+	server { listen 80;   listen [::]:80;   location / { return 200 "dashboard (tcp/80)\n"; } }
+	server { listen 8080; listen [::]:8080; location / { return 200 "chat widget (tcp/8080)\n"; } }
+}
+NGX
+	ip netns exec "$2" nginx -c "$1/nginx.conf" -e "$1/nginx.err"
+}

@@ -73,16 +73,17 @@ reach() {
 		"TCP:$a:${3:-443},connect-timeout=0.6" </dev/null 2>/dev/null)" = ok ]
 }
 
-# listen PORT...: an "ok" TCP service on each port in the API host.
-listen() {
-	local p
-	for p in "$@"; do
-		ip netns exec "$API" socat TCP6-LISTEN:"$p",fork,reuseaddr,ipv6only=0 \
-			SYSTEM:'echo ok' </dev/null >/dev/null 2>&1 &
-		disown
-	done
-	sleep 0.2
+# http FROM_NS URL [BIND]: prints the HTTP status, or "000 EXIT" when curl
+# failed (7: refused or reset, 28: timed out).
+http() {
+	local code rc
+	code=$(ip netns exec "$1" curl -sS -g -o /dev/null -w '%{http_code}' \
+		${3:+--interface "$3"} --connect-timeout 1 --max-time 2 "$2" 2>/dev/null)
+	rc=$?
+	[ "$rc" = 0 ] && echo "$code" || echo "000 $rc"
 }
+
+nginx_start() { nginx_services "$RUN" "$API"; }
 
 write_config() { mkdir -p "$RUN/etc"; cat >"$CONF"; }
 
@@ -110,6 +111,7 @@ net_setup() {
 
 net_cleanup_all() {
 	[ -f "$STATE/ipgated.lock" ] && daemon_stop
+	[ -f "$RUN/nginx.pid" ] && kill "$(cat "$RUN/nginx.pid")" 2>/dev/null
 	netns_cleanup
 	# Namespaces of a run that died: their names are ours.
 	local ns
