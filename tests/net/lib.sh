@@ -83,7 +83,19 @@ http() {
 	[ "$rc" = 0 ] && echo "$code" || echo "000 $rc"
 }
 
+# nginx_start: the API host's HTTP services (scripts/netns-lib.sh).
 nginx_start() { nginx_services "$RUN" "$API"; }
+
+# listen PORT...: an "ok" TCP service on each port in the API host.
+listen() {
+	local p
+	for p in "$@"; do
+		ip netns exec "$API" socat TCP6-LISTEN:"$p",fork,reuseaddr,ipv6only=0 \
+			SYSTEM:'echo ok' </dev/null >/dev/null 2>&1 &
+		disown
+	done
+	sleep 0.2
+}
 
 write_config() { mkdir -p "$RUN/etc"; cat >"$CONF"; }
 
