@@ -33,7 +33,7 @@ BINS       := $(B)/ipgated $(B)/ipgate
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-.PHONY: all deps test tests-build fuzz demo clean format lint install
+.PHONY: all deps test tests-build fuzz demo clean format lint install bench bench-quick
 all: $(B)/ipgate.bpf.o $(B)/libipgate.a $(BINS)
 
 deps:
@@ -73,6 +73,29 @@ $(B)/ipgated $(B)/ipgate: $(B)/%: user/%.c $(B)/libipgate.a $(LIB_HDRS)
 $(B)/san/ipgated $(B)/san/ipgate: $(B)/san/%: user/%.c $(B)/san/libipgate.a $(LIB_HDRS)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $< $(B)/san/libipgate.a $(LDLIBS) -o $@
 
+# Benchmarks: contenders and generator in BPF, drivers in C, without
+# sanitizers.
+$(B)/bench.bpf.o: tests/bench/bench.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) -target bpf -O2 -g -Wall -Werror -Iinclude -I$(ARCH_INC) -c $< -o $@
+
+$(B)/bench.skel.h: $(B)/bench.bpf.o
+	$(BPFTOOL) gen skeleton $< name bench > $@.tmp && mv $@.tmp $@
+
+$(B)/bench/%: tests/bench/%.c $(B)/libipgate.a $(LIB_HDRS) $(B)/bench.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(B)/libipgate.a $(LDLIBS) -o $@
+
+BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/bench_*.c))
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(B)/bench.bpf.o $(B)/testprogs.bpf.o $(BENCH_BINS)
+	@scripts/bench.sh
+
+bench-quick: deps
+	@$(MAKE) --no-print-directory all $(B)/bench.bpf.o $(B)/testprogs.bpf.o $(BENCH_BINS)
+	@scripts/bench.sh --quick
+
 # Tests build with AddressSanitizer and UndefinedBehaviorSanitizer.
 $(B)/tests/%: tests/%.c $(TESTLIB_SRC) $(wildcard tests/lib/*.h) $(B)/san/libipgate.a $(LIB_HDRS)
 	@mkdir -p $(@D)
@@ -85,7 +108,7 @@ $(B)/tests/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(LIB_HDRS)
 	$(CLANG) -std=gnu11 -g -O1 -Iinclude -Iuser/lib -I$(B) -D_GNU_SOURCE \
 		-fsanitize=fuzzer,address,undefined $< $(LIB_SRC) $(LDLIBS) -o $@
 
-tests-build: all $(B)/testprogs.bpf.o $(B)/san/ipgated $(B)/san/ipgate $(UNIT_TESTS) $(BPF_TESTS) $(FUZZERS)
+tests-build: all $(B)/testprogs.bpf.o $(B)/bench.bpf.o $(BENCH_BINS) $(B)/san/ipgated $(B)/san/ipgate $(UNIT_TESTS) $(BPF_TESTS) $(FUZZERS)
 
 test: deps
 	@$(MAKE) --no-print-directory tests-build

@@ -1,0 +1,212 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turns the raw lines of scripts/bench.sh (DIR/*.txt) into DIR/report.md
+and gnuplot plots: medians over rounds, min-max, ratios, and the targets
+with how far each is met or missed."""
+import collections
+import os
+import statistics
+import subprocess
+import sys
+
+D = sys.argv[1]
+
+
+def lines(name):
+    path = os.path.join(D, name)
+    if not os.path.exists(path):
+        return []
+    return [l.split() for l in open(path) if l.strip()]
+
+
+env = {l[0]: " ".join(l[1:]) for l in lines("env.txt")}
+out = []
+w = out.append
+
+
+def med(v):
+    return statistics.median(v) if v else float("nan")
+
+
+def rng(v):
+    return f"{min(v):.0f}–{max(v):.0f}" if v else "–"
+
+
+# ---- 1. per-packet cost ----
+pkt = collections.defaultdict(list)
+build = None
+for l in lines("pkt.txt"):
+    if l[0] == "pkt":
+        pkt[(l[1], l[2], int(l[3]))].append(float(l[5]))
+    elif l[0] == "build":
+        build = (int(l[1]), float(l[2]), int(l[3]))
+sizes = sorted({k[2] for k in pkt})
+cases = ["v4_allowed", "v4_denied", "v4_unprotected", "v6_allowed",
+         "v6_denied", "v6_unprotected", "vlan_v4_denied"]
+
+w("# ipgate benchmark report\n")
+w(f"{env.get('date', '?')} · kernel {env.get('kernel', '?')} · "
+  f"{env.get('cpu', '?')} ({env.get('cpus', '?')} CPUs) · "
+  f"{env.get('mode', '?')} run, {env.get('rounds', '?')} rounds, "
+  f"{env.get('seconds', '?')} s\n")
+w("Numbers are medians over interleaved rounds (min–max in brackets). "
+  "The machine is shared and virtual: compare contenders within one run, "
+  "not across runs.\n")
+
+w("## 1. Per-packet cost (ns, BPF_PROG_TEST_RUN)\n")
+w("Same 64-byte frames and the same prefixes for every program; the "
+  "textbook filter parses Ethernet + IPv4 only, so it has no IPv6 or VLAN "
+  "rows; `floor` is an empty XDP_PASS program.\n")
+for size in sizes:
+    w(f"### {size:,} prefixes per family\n")
+    w("| case | ipgate | textbook | floor | ipgate − textbook |")
+    w("| --- | ---: | ---: | ---: | ---: |")
+    for c in cases:
+        ig, tb, fl = (pkt.get((p, c, size), []) for p in ("ipgate", "textbook", "floor"))
+        if not ig:
+            continue
+        diff = f"{med(ig) - med(tb):+.0f}" if tb else "–"
+        tbs = f"{med(tb):.0f} ({rng(tb)})" if tb else "–"
+        w(f"| {c} | {med(ig):.0f} ({rng(ig)}) | {tbs} | {med(fl):.0f} ({rng(fl)}) | {diff} |")
+    w("")
+if build:
+    w(f"Building a slot of {build[0]:,} prefixes (half IPv4, half IPv6) and "
+      f"flipping to it: **{build[1]:.2f} s**; the bench process peaked at "
+      f"{build[2] / 1024:.0f} MiB.\n")
+
+# ---- 2. drop rate ----
+rate = collections.defaultdict(list)
+for l in lines("rate.txt"):
+    dropped, secs = int(l[3]), float(l[5])
+    rate[l[1]].append(dropped / secs / 1e6)
+w("## 2. Drop rate on a veth pair (Mpps)\n")
+w("A generator (BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES) sends "
+  "64-byte TCP SYNs to tcp/443 with random sources in 198.18.128.0/17 into "
+  "a veth; the receiving side runs, in turn: ipgate (50 entries), nftables "
+  "on the netdev ingress hook (an interval set of the same 50 prefixes, the "
+  "same tcp/443 rule), and an XDP program that drops everything. Rate = "
+  "packets the contender dropped / generator time. nftables needs an "
+  "XDP_PASS program on the veth for redirected frames to arrive at all; "
+  "its cost is part of its row.\n")
+w("On veth, the receiver's NAPI poll runs in the generator's softirq on the "
+  "same CPU, so each rate is that of generator and receiver together; the "
+  "ceiling's row is the generator with the cheapest possible receiver. "
+  "`ns/packet` is the inverse; `receiver cost` subtracts the ceiling's.\n")
+w("| receiver | Mpps | min–max | ns/packet | receiver cost (ns) |")
+w("| --- | ---: | ---: | ---: | ---: |")
+ce_ns = 1e3 / med(rate.get("ceiling", [float("nan")]))
+for c in ("ipgate", "nftables", "ceiling"):
+    v = rate.get(c, [])
+    if v:
+        ns = 1e3 / med(v)
+        w(f"| {c} | {med(v):.2f} | {min(v):.2f}–{max(v):.2f} | {ns:.1f} | {ns - ce_ns:+.1f} |")
+ig, nf, ce = (med(rate.get(c, [])) for c in ("ipgate", "nftables", "ceiling"))
+w("")
+w(f"ipgate / nftables = **{ig / nf:.2f}×**; ipgate / ceiling = **{ig / ce:.2f}×**.\n")
+
+# ---- 3. legitimate traffic under attack ----
+http = collections.defaultdict(list)
+fails = collections.defaultdict(int)
+for l in lines("http.txt"):
+    ok, failed, secs = int(l[4]), int(l[5]), float(l[6])
+    http[(l[1], l[2])].append(ok / secs)
+    fails[(l[1], l[2])] += failed
+w("## 3. The allowed client under attack (requests/s)\n")
+w("One HTTP/1.0 request per TCP connection to nginx on tcp/443, from an "
+  "allowlisted address, without and during the flood of part 2.\n")
+w("| receiver | calm | under flood | kept | failed requests |")
+w("| --- | ---: | ---: | ---: | ---: |")
+for c in ("ipgate", "nftables"):
+    calm, flood = http.get((c, "calm"), []), http.get((c, "flood"), [])
+    if calm:
+        w(f"| {c} | {med(calm):.0f} | {med(flood):.0f} | "
+          f"{med(flood) / med(calm) * 100:.0f}% | "
+          f"{fails[(c, 'calm')]} / {fails[(c, 'flood')]} |")
+w("")
+
+# ---- 4. control plane ----
+ctl = collections.defaultdict(list)
+for l in lines("ctl.txt"):
+    ctl[l[1]].append(float(l[2]) / 1000)
+mem = {l[1]: int(l[2]) for l in lines("mem.txt")}
+
+
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float("nan")
+
+
+w("## 4. Control plane (ms, request to answer)\n")
+w("Each change through ipgated's socket is answered after validation, the "
+  "config file's atomic rewrite, the flip (including the wait until no "
+  "packet reads the old slot) and the audit record's fsync.\n")
+w("| change | count | p50 | p99 | max |")
+w("| --- | ---: | ---: | ---: | ---: |")
+allc = []
+for k in ("add", "remove", "apply"):
+    v = ctl.get(k, [])
+    allc += v
+    if v:
+        w(f"| {k} | {len(v)} | {pct(v, 50):.2f} | {pct(v, 99):.2f} | {max(v):.2f} |")
+w("")
+if mem:
+    w(f"ipgated peak resident memory: {mem.get('ipgated', 0) / 1024:.1f} MiB; "
+      f"kernel memory of ipgate's maps: {mem.get('maps', 0) / 1048576:.1f} MiB.\n")
+
+# ---- targets ----
+w("## Targets\n")
+t50 = [(c, med(pkt.get(("ipgate", c, 50), [])), med(pkt.get(("textbook", c, 50), [])))
+       for c in ("v4_allowed", "v4_denied", "v4_unprotected") if pkt.get(("textbook", c, 50))]
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+for c, i, t in t50:
+    w(f"- per-packet cost at 50 entries, {c}: ipgate {i:.0f} ns vs textbook "
+      f"{t:.0f} ns: {verdict(i <= t)}" + ("" if i <= t else f" by {i - t:.0f} ns ({(i / t - 1) * 100:.0f}%)"))
+if nf == nf and ce == ce:
+    w(f"- drop rate ≥ 5× nftables: {ig / nf:.2f}×: {verdict(ig / nf >= 5)}")
+    w(f"- drop rate ≥ 0.9× ceiling: {ig / ce:.2f}×: {verdict(ig / ce >= 0.9)}")
+if allc:
+    p99 = pct(allc, 99)
+    w(f"- a change in effect p99 < 5 ms including the audit fsync: {p99:.2f} ms: {verdict(p99 < 5)}")
+w("")
+w("Plots: `pkt.png` (ns per packet against table size), `rate.png` (Mpps per receiver).")
+open(os.path.join(D, "report.md"), "w").write("\n".join(out) + "\n")
+
+# ---- plots ----
+with open(os.path.join(D, "pkt.dat"), "w") as f:
+    for s in sizes:
+        f.write(f"{s} {med(pkt.get(('ipgate', 'v4_denied', s), []))} "
+                f"{med(pkt.get(('textbook', 'v4_denied', s), []))} "
+                f"{med(pkt.get(('ipgate', 'v6_denied', s), []))} "
+                f"{med(pkt.get(('floor', 'v4_denied', s), []))}\n")
+with open(os.path.join(D, "rate.dat"), "w") as f:
+    for c in ("ipgate", "nftables", "ceiling"):
+        f.write(f"{c} {med(rate.get(c, [0]))}\n")
+gp = f"""
+set terminal pngcairo size 800,500 noenhanced
+set output '{D}/pkt.png'
+set title 'Per-packet cost, denied source (BPF_PROG_TEST_RUN)'
+set logscale x
+set xlabel 'prefixes in the trie'
+set ylabel 'ns per packet'
+set key left top
+set grid
+plot '{D}/pkt.dat' using 1:2 with linespoints title 'ipgate IPv4', \\
+     '' using 1:3 with linespoints title 'textbook IPv4', \\
+     '' using 1:4 with linespoints title 'ipgate IPv6', \\
+     '' using 1:5 with linespoints title 'empty XDP (floor)'
+set output '{D}/rate.png'
+unset logscale x
+set title 'Drop rate on a veth pair, 64-byte SYN flood'
+set xlabel ''
+set ylabel 'Mpps'
+set style fill solid 0.6
+set boxwidth 0.6
+set yrange [0:*]
+plot '{D}/rate.dat' using 0:2:xtic(1) with boxes notitle
+"""
+subprocess.run(["gnuplot"], input=gp, text=True, check=False)

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make bench` (and `make bench-quick`): ipgate side by side with an empty
+# XDP program, a textbook XDP filter, nftables on the netdev ingress hook,
+# and a drop-everything XDP program, in one run, rounds interleaved. Writes
+# build/bench/report.md and build/bench/*.png. Reports; never fails on a
+# number.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/netns-lib.sh
+
+QUICK=0
+[ "${1:-}" = --quick ] && QUICK=1
+OUT=build/bench
+NS_PREFIX=ipgb
+GEN=$NS_PREFIX-gen RX=$NS_PREFIX-rx
+RUN=/run/ipgate-bench
+B=build
+PY_BIN=/usr/bin/python3
+if [ $QUICK = 1 ]; then
+	ROUNDS=2 COUNT=300000 HTTP_SECS=1 CTL_N=100
+else
+	ROUNDS=5 COUNT=3000000 HTTP_SECS=3 CTL_N=1000
+fi
+GEN4=198.18.1.2 RX4=198.18.1.1
+# The flood's sources: 198.18.128.0/17, never allowlisted.
+FLOOD_BASE=198.18.128.0 FLOOD_BITS=15
+
+cleanup() {
+	set +e
+	[ -f "$RUN/stop" ] || touch "$RUN/stop" 2>/dev/null
+	[ -f "$RUN/state/ipgated.lock" ] && kill "$(head -n1 "$RUN/state/ipgated.lock")" 2>/dev/null
+	[ -f "$RUN/nginx.pid" ] && kill "$(cat "$RUN/nginx.pid")" 2>/dev/null
+	ip -n "$RX" link set rx0 xdp off 2>/dev/null
+	netns_cleanup
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$NS_PREFIX-"); do ip netns del "$ns"; done
+	umount "$RUN/bpf" 2>/dev/null
+	rm -rf "$RUN"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (namespaces, XDP)"; exit 1; }
+(cleanup) 2>/dev/null # leftovers of a run that died; keeps set -e here
+mkdir -p "$OUT" "$RUN"
+rm -f "$OUT"/*.txt "$OUT"/*.png "$OUT"/*.dat
+T0=$(date +%s)
+say() { printf '== %s\n' "$*" >&2; }
+
+say "1/4 per-packet cost (BPF_PROG_TEST_RUN)"
+$B/bench/bench_pkt $([ $QUICK = 1 ] && echo --quick) >"$OUT/pkt.txt"
+
+say "2/4 drop rate on a veth pair"
+ip netns add "$GEN"; NS_CREATED+=("$GEN")
+ip netns add "$RX"; NS_CREATED+=("$RX")
+ip link add gen0 netns "$GEN" type veth peer name rx0 netns "$RX"
+ip -n "$GEN" addr add "$GEN4/24" dev gen0
+ip -n "$RX" addr add "$RX4/24" dev rx0
+ip -n "$GEN" link set gen0 up; ip -n "$GEN" link set lo up
+ip -n "$RX" link set rx0 up; ip -n "$RX" link set lo up
+# The generator's frames arrive on gen0 by redirect; veth needs an XDP
+# program on its peer for that, and on gen0 for replies the other way.
+bpffs_shared "$RUN/bpf"
+bpftool prog loadall $B/testprogs.bpf.o "$RUN/bpf/progs"
+bpftool prog loadall $B/bench.bpf.o "$RUN/bpf/bench" pinmaps "$RUN/bpf/benchmaps"
+ip -n "$GEN" link set gen0 xdp pinned "$RUN/bpf/progs/xdp_pass"
+mac() { ip -n "$1" -j link show "$2" | $PY_BIN -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'; }
+RXMAC=$(mac "$RX" rx0) GENMAC=$(mac "$GEN" gen0)
+mkdir -p "$RUN/etc"
+nginx_services "$RUN" "$RX"
+
+# The 50 entries every contender gets: the client and 49 /30s.
+PREFIXES=("$GEN4/32")
+for i in $(seq 0 48); do PREFIXES+=("192.0.2.$((i * 4))/30"); done
+{
+	echo "interface rx0"; echo "enabled yes"; echo "protect tcp/443"
+	echo "mode drop"; echo "breakglass-port off"
+	echo "max-entries 64   # room for the control-plane part's adds"
+	for p in "${PREFIXES[@]}"; do echo "allow ${p%/32}"; done
+} >"$RUN/etc/ipgate.conf"
+cp "$RUN/etc/ipgate.conf" "$RUN/a.conf"
+# b.conf: the same list with its last entry swapped for another.
+sed 's|^allow 192.0.2.192/30$|allow 198.51.100.0/30|' "$RUN/a.conf" >"$RUN/b.conf"
+cmp -s "$RUN/a.conf" "$RUN/b.conf" && { echo "bench: a.conf and b.conf are equal" >&2; exit 1; }
+ipgate() { $B/ipgate --socket "$RUN/ipgate.sock" "$@"; }
+ip netns exec "$RX" $B/ipgated --config "$RUN/etc/ipgate.conf" \
+	--socket "$RUN/ipgate.sock" --pin-dir "$RUN/bpf/ipgate" \
+	--audit-log "$RUN/audit.jsonl" --state-dir "$RUN/state" 2>"$RUN/ipgated.log"
+ipgate detach >/dev/null
+
+nft_rules() {
+	local elems
+	elems=$(printf '%s, ' "${PREFIXES[@]}")
+	cat <<NFT
+table netdev ipgb {
+	set allow { type ipv4_addr; flags interval; elements = { ${elems%, } } }
+	counter drops { }
+	chain ingress {
+		type filter hook ingress device "rx0" priority -500; policy accept;
+		tcp dport 443 ip saddr != @allow counter name "drops" drop
+	}
+}
+NFT
+}
+
+# on CONTENDER / off CONTENDER / dropped CONTENDER
+on() {
+	case $1 in
+	ipgate) ipgate attach >/dev/null ;;
+	nftables)
+		ip -n "$RX" link set rx0 xdp pinned "$RUN/bpf/progs/xdp_pass"
+		nft_rules | ip netns exec "$RX" nft -f - ;;
+	ceiling) ip -n "$RX" link set rx0 xdp pinned "$RUN/bpf/bench/xdp_drop_all" ;;
+	esac
+}
+off() {
+	case $1 in
+	ipgate) ipgate detach >/dev/null ;;
+	nftables)
+		ip netns exec "$RX" nft delete table netdev ipgb
+		ip -n "$RX" link set rx0 xdp off ;;
+	ceiling) ip -n "$RX" link set rx0 xdp off ;;
+	esac
+}
+dropped() {
+	case $1 in
+	ipgate) ipgate --json status | $PY_BIN -c 'import json,sys; print(json.load(sys.stdin)["counters"]["dropped"])' ;;
+	nftables) ip netns exec "$RX" nft -j list counter netdev ipgb drops |
+		$PY_BIN -c 'import json,sys; d=json.load(sys.stdin)["nftables"]; print([x for x in d if "counter" in x][0]["counter"]["packets"])' ;;
+	ceiling) bpftool -j map dump pinned "$RUN/bpf/benchmaps/drop_count" |
+		$PY_BIN -c 'import json,sys; d=json.load(sys.stdin); print(sum(v["value"] for v in d[0]["formatted"]["values"]))' ;;
+	esac
+}
+gen() { # COUNT
+	ip netns exec "$GEN" $B/bench/bench_gen gen0 "$RXMAC" "$GENMAC" \
+		"$RX4" "$FLOOD_BASE" "$FLOOD_BITS" "$1"
+}
+
+for r in $(seq 1 "$ROUNDS"); do
+	for c in ipgate nftables ceiling; do
+		on $c
+		before=$(dropped $c)
+		read -r _ sent secs < <(gen "$COUNT")
+		after=$(dropped $c)
+		off $c
+		echo "rate $c $r $((after - before)) $sent $secs" >>"$OUT/rate.txt"
+	done
+done
+
+say "3/4 the allowed client's request rate, calm and under a flood"
+for r in $(seq 1 "$ROUNDS"); do
+	for c in ipgate nftables; do
+		on $c
+		echo "http $c calm $r $(ip netns exec "$GEN" $B/bench/bench_http "$RX4" 443 "$HTTP_SECS" | cut -d' ' -f2-)" >>"$OUT/http.txt"
+		rm -f "$RUN/stop"
+		( while [ ! -e "$RUN/stop" ]; do gen 1000000 >/dev/null; done ) &
+		flood=$!
+		sleep 0.3
+		echo "http $c flood $r $(ip netns exec "$GEN" $B/bench/bench_http "$RX4" 443 "$HTTP_SECS" | cut -d' ' -f2-)" >>"$OUT/http.txt"
+		touch "$RUN/stop"
+		wait "$flood"
+		off $c
+	done
+done
+
+say "4/4 control plane: changes to a 50-entry list, through ipgated"
+ipgate attach >/dev/null
+ipgate apply "$RUN/a.conf" >/dev/null
+$B/bench/bench_ctl "$RUN/ipgate.sock" "$CTL_N" "$RUN/a.conf" "$RUN/b.conf" >"$OUT/ctl.txt"
+pid=$(head -n1 "$RUN/state/ipgated.lock")
+echo "mem ipgated $(awk '/VmHWM/ {print $2}' "/proc/$pid/status")" >"$OUT/mem.txt"
+echo "mem maps $(bpftool -j map show | $PY_BIN -c '
+import json,sys
+print(sum(m.get("bytes_memlock",0) for m in json.load(sys.stdin) if m.get("name","").startswith("ipg_")))')" >>"$OUT/mem.txt"
+
+say "report"
+{
+	echo "date $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "kernel $(uname -r)"
+	echo "cpu $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+	echo "cpus $(nproc)"
+	echo "mode $([ $QUICK = 1 ] && echo quick || echo full)"
+	echo "rounds $ROUNDS"
+	echo "count $COUNT"
+	echo "seconds $(( $(date +%s) - T0 ))"
+} >"$OUT/env.txt"
+$PY_BIN scripts/bench-report.py "$OUT"
+echo "bench: $OUT/report.md ($(( $(date +%s) - T0 )) s)"
