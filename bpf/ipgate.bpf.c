@@ -414,6 +414,37 @@ static __always_inline int tx_reset(struct xdp_md *ctx, const struct pkt *p)
 	return XDP_TX;
 }
 
+/* The common frame, parsed inline: untagged IPv4 without options or
+ * fragmentation, carrying TCP or UDP whose ports lie inside the datagram.
+ * Fills @p exactly as parse_packet() would and returns 0; returns -1 for
+ * anything else, which parse_packet() then handles. It saves the call and
+ * the general walk on most packets (see the benchmark report). */
+static __always_inline int parse_common(struct xdp_md *ctx, struct pkt *p)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	__be16 *ports = (void *)(ip + 1);
+	__u32 tot;
+
+	if ((void *)(ports + 2) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    *(__u8 *)ip != 0x45 ||
+	    (ip->frag_off & bpf_htons(IPG_IP_MF | IPG_IP_OFFSET)) ||
+	    (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP))
+		return -1;
+	tot = bpf_ntohs(ip->tot_len);
+	if (tot < sizeof(*ip) + 4 || (void *)ip + tot > end)
+		return -1;
+	p->family = 4;
+	__builtin_memcpy(p->saddr, &ip->saddr, 4);
+	p->l3_off = sizeof(*eth);
+	p->l4_off = sizeof(*eth) + sizeof(*ip);
+	p->l4proto = ip->protocol;
+	p->dport = bpf_ntohs(ports[1]);
+	p->l4len = tot - sizeof(*ip);
+	return 0;
+}
+
 static __always_inline int is_probe(struct xdp_md *ctx)
 {
 	struct ipg_probe_meta *m = (void *)(long)ctx->data_meta;
@@ -435,7 +466,7 @@ int ipgate_xdp(struct xdp_md *ctx)
 	int probe, r;
 
 	probe = is_probe(ctx);
-	r = parse_packet(ctx, &p);
+	r = parse_common(ctx, &p) ? parse_packet(ctx, &p) : PARSE_L4;
 	if (r == PARSE_NON_IP) {
 		count_stat(probe, IPG_STAT_PASS_NON_IP);
 		return XDP_PASS;

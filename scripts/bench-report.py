@@ -153,6 +153,21 @@ if mem:
     w(f"ipgated peak resident memory: {mem.get('ipgated', 0) / 1024:.1f} MiB; "
       f"kernel memory of ipgate's maps: {mem.get('maps', 0) / 1048576:.1f} MiB.\n")
 
+# ---- fairness ----
+w("## Fairness\n")
+w("- Every contender sees the same frames: part 1 feeds the same "
+  "frame bytes (64 for IPv4, 74 for IPv6) to each program; part 2's generator is the same for all.")
+w("- The same prefixes: the textbook filter looks up ipgate's own IPv4 "
+  "trie (the same kernel object); nftables gets the same 50 prefixes as an "
+  "interval set.")
+w("- The same port rule: every filter protects tcp/443 only and lets other "
+  "ports through before looking at the source.")
+w("- Known tilts: ipgate also parses VLAN tags, IPv4 options and IPv6 "
+  "extension headers, and counts per outcome and per rule, which the "
+  "textbook filter does not; nftables needs an XDP_PASS program on the veth "
+  "(redirected frames are not delivered otherwise), whose few ns are in its "
+  "row; the generator shares a CPU with every receiver.\n")
+
 # ---- targets ----
 w("## Targets\n")
 t50 = [(c, med(pkt.get(("ipgate", c, 50), [])), med(pkt.get(("textbook", c, 50), [])))
