@@ -266,6 +266,19 @@ load() {
 	while [ ! -e "$RUN/stop" ]; do http "$1" "$2"; done >"$3"
 }
 
+# knock_load NS ADDR FILE: TCP connection attempts to ADDR:443 (0.2 s
+# each) until $RUN/stop exists; "open" or "closed" a line.
+knock_load() {
+	while [ ! -e "$RUN/stop" ]; do
+		if ip netns exec "$1" socat -u /dev/null \
+			"TCP:$2:443,connect-timeout=0.2" 2>/dev/null; then
+			echo open
+		else
+			echo closed
+		fi
+	done >"$3"
+}
+
 test_change_under_load_no_failed_request_no_outsider_success() {
 	fresh
 	local i a b
@@ -279,7 +292,12 @@ test_change_under_load_no_failed_request_no_outsider_success() {
 	load "$CLIENT" "$(url "$API6" 8443)" "$RUN/client6.out" &
 	b=$!
 	load "$OUT" "$(url "$API4" 443)" "$RUN/out.out" &
-	local c=$!
+	local c=$! d e
+	# More, faster attempts from the outsider, over both families.
+	knock_load "$OUT" "$API4" "$RUN/out4.knock" &
+	d=$!
+	knock_load "$OUT" "[$API6]" "$RUN/out6.knock" &
+	e=$!
 	for i in $(seq 1 200); do
 		case $((i % 4)) in
 		0) ipgate_fast apply "$RUN/list$(( (i / 4) % 3 + 1 )).conf" ;;
@@ -289,16 +307,20 @@ test_change_under_load_no_failed_request_no_outsider_success() {
 		esac >/dev/null 2>&1 || fail "change $i failed"
 	done
 	touch "$RUN/stop"
-	wait $a $b $c
-	local ok4 ok6 bad outs
+	wait $a $b $c $d $e
+	local ok4 ok6 bad outs tries opens
 	ok4=$(grep -c '^200$' "$RUN/client4.out")
 	ok6=$(grep -c '^200$' "$RUN/client6.out")
 	bad=$(grep -vc '^200$' "$RUN/client4.out" "$RUN/client6.out" | awk -F: '{s+=$2} END {print s}')
 	outs=$(grep -c '^200$' "$RUN/out.out")
-	echo "  200 changes; client requests ok: $ok4 (v4) + $ok6 (v6), failed: $bad; outsider attempts: $(wc -l <"$RUN/out.out"), successes: $outs"
+	tries=$(cat "$RUN/out.out" "$RUN/out4.knock" "$RUN/out6.knock" | wc -l)
+	opens=$(cat "$RUN/out4.knock" "$RUN/out6.knock" | grep -c '^open$')
+	echo "  200 changes; client requests ok: $ok4 (v4) + $ok6 (v6), failed: $bad; outsider attempts: $tries, successes: $((outs + opens))"
 	check_eq "client requests failed during 200 changes" 0 "$bad"
 	check "client made requests throughout" test "$ok4" -ge 20 -a "$ok6" -ge 20
-	check_eq "outsider successes during 200 changes" 0 "$outs"
+	check_eq "outsider requests answered during 200 changes" 0 "$outs"
+	check_eq "outsider connections opened during 200 changes" 0 "$opens"
+	check "outsider kept trying" test "$tries" -ge 20
 	check_has "log verifies" "$(ipgate log --verify)" "verified"
 	check "kernel equals file" $PY "$ROOT/tests/net/kernel_matches_file.py" "$PINS/ipgate" "$CONF"
 }
