@@ -112,7 +112,7 @@ tests-build: all $(B)/testprogs.bpf.o $(B)/bench.bpf.o $(BENCH_BINS) $(B)/san/ip
 
 test: deps
 	@$(MAKE) --no-print-directory tests-build
-	@scripts/run-tests.sh $(UNIT_TESTS) $(BPF_TESTS) $(NET_TESTS) \
+	@scripts/run-tests.sh scripts/lint-suite.sh $(UNIT_TESTS) $(BPF_TESTS) $(NET_TESTS) \
 		$(foreach f,$(FUZZERS),"scripts/fuzz-suite.sh $(f) $(FUZZ_SECS)")
 
 fuzz: deps
@@ -137,8 +137,7 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 lint:
-	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h') || \
-		{ echo "lint: run 'make format'"; exit 1; }
+	@scripts/lint-suite.sh
 
 clean:
 	rm -rf $(B)

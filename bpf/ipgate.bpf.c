@@ -46,11 +46,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipg_policy SEC(".maps");
 
-#define IPG_TRIE(keytype)                                   \
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);                \
-	__uint(max_entries, IPG_TRIE_CAPACITY_DEFAULT);     \
-	__uint(map_flags, BPF_F_NO_PREALLOC);               \
-	__type(key, keytype);                               \
+#define IPG_TRIE(keytype)                               \
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);            \
+	__uint(max_entries, IPG_TRIE_CAPACITY_DEFAULT); \
+	__uint(map_flags, BPF_F_NO_PREALLOC);           \
+	__type(key, keytype);                           \
 	__type(value, ipg_rule_id)
 
 /* Inner-map templates: libbpf refuses a pinning attribute on them. */
@@ -96,14 +96,14 @@ struct {
 
 /* Break-glass grants: a single source address (/32 or /128) and the
  * boot-time ns until which it may pass, so grants lapse without a daemon. */
-#define IPG_GRANT_TRIE(name, keytype)                       \
-	struct {                                            \
-		__uint(type, BPF_MAP_TYPE_LPM_TRIE);        \
-		__uint(max_entries, IPG_GRANTS_MAX);        \
-		__uint(map_flags, BPF_F_NO_PREALLOC);       \
-		__type(key, keytype);                       \
-		__type(value, __u64);                       \
-		__uint(pinning, LIBBPF_PIN_BY_NAME);        \
+#define IPG_GRANT_TRIE(name, keytype)                 \
+	struct {                                      \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);  \
+		__uint(max_entries, IPG_GRANTS_MAX);  \
+		__uint(map_flags, BPF_F_NO_PREALLOC); \
+		__type(key, keytype);                 \
+		__type(value, __u64);                 \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);  \
 	} name SEC(".maps")
 
 IPG_GRANT_TRIE(ipg_bg_v4, struct ipg_lpm_v4);
@@ -139,12 +139,12 @@ struct pkt {
 	__u8 saddr[16]; /* IPv4 sources use the first 4 bytes */
 	__u16 l3_off;
 	__u16 l4_off;
-	__u16 l4len;    /* bytes of L4 inside the datagram */
+	__u16 l4len; /* bytes of L4 inside the datagram */
 	__u16 dport;
-	__u8 family;    /* 4 or 6 once the source address is readable */
+	__u8 family; /* 4 or 6 once the source address is readable */
 	__u8 l4proto;
 	__u8 unparseable; /* cannot tell whether it reaches a protected port */
-	__u8 fragment;    /* a first fragment: more of the datagram follows */
+	__u8 fragment; /* a first fragment: more of the datagram follows */
 };
 
 enum parse_result {
@@ -328,8 +328,9 @@ struct rst_v6 {
 
 /* Fills the RST|ACK answering @syn (which carried @datalen bytes of data)
  * with ports swapped and the TCP checksum over @pseudo_sum. */
-static __always_inline void fill_rst(struct tcphdr *th, const struct tcphdr *syn,
-				     __u32 datalen, __u64 pseudo_sum)
+static __always_inline void fill_rst(struct tcphdr *th,
+				     const struct tcphdr *syn, __u32 datalen,
+				     __u64 pseudo_sum)
 {
 	__builtin_memset(th, 0, sizeof(*th));
 	th->source = syn->dest;
@@ -421,7 +422,8 @@ static __always_inline int tx_reset(struct xdp_md *ctx, const struct pkt *p)
  * the general walk on most packets (see the benchmark report). */
 static __always_inline int parse_common(struct xdp_md *ctx, struct pkt *p)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	void *data = (void *)(long)ctx->data,
+	     *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *ip = (void *)(eth + 1);
 	__be16 *ports = (void *)(ip + 1);

@@ -127,9 +127,9 @@ static __always_inline int parse_ipv6hdr_rest(struct cursor *c,
 }
 
 enum exthdr_result {
-	EXTHDR_L4 = 0,     /* *proto holds the upper-layer protocol */
+	EXTHDR_L4 = 0, /* *proto holds the upper-layer protocol */
 	EXTHDR_LATER_FRAG, /* a fragment at a non-zero offset */
-	EXTHDR_BAD,        /* truncated, or longer than IPG_EXTHDR_MAX */
+	EXTHDR_BAD, /* truncated, or longer than IPG_EXTHDR_MAX */
 };
 
 static __always_inline int is_ipv6_exthdr(__u8 proto)
@@ -143,8 +143,8 @@ static __always_inline int is_ipv6_exthdr(__u8 proto)
  * extension headers, or (for IPv4, v6 == 0) authentication headers only.
  * Returns an enum exthdr_result; advances the cursor; sets *first_frag when
  * a fragment header at offset 0 was passed. */
-static __always_inline int parse_exthdrs(struct cursor *c, __u8 *proto,
-					 int v6, int *first_frag)
+static __always_inline int parse_exthdrs(struct cursor *c, __u8 *proto, int v6,
+					 int *first_frag)
 {
 #pragma unroll
 	for (int i = 0; i < IPG_EXTHDR_MAX; i++) {

@@ -7,7 +7,7 @@ pkgs=(
 	make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config
 	bpftool iproute2 libssl-dev
 	xdp-tools nftables tcpdump nginx-light socat curl python3-scapy
-	gnuplot-nox libclang-rt-14-dev
+	gnuplot-nox libclang-rt-14-dev clang-format
 )
 
 missing=()

@@ -94,8 +94,9 @@ static int call(struct cli *c, struct ipg_ctl_msg *rep)
 	if (out)
 		fputs(out, stdout);
 	if (!code || strcmp(code, "ok")) {
-		fprintf(stderr, "ipgate: %s\n", msg ? msg : "ipgated refused "
-			"the request without saying why");
+		fprintf(stderr, "ipgate: %s\n",
+			msg ? msg :
+			      "ipgated refused the request without saying why");
 		if (c->json) {
 			struct ipg_buf b = { 0 };
 
@@ -126,13 +127,40 @@ static int simple(struct cli *c, const char *cmd, const char *key)
 	return r ? 1 : 0;
 }
 
-static int cmd_status(struct cli *c) { return simple(c, "status", NULL); }
-static int cmd_list(struct cli *c) { return simple(c, "list", NULL); }
-static int cmd_enable(struct cli *c) { return simple(c, "enable", NULL); }
-static int cmd_disable(struct cli *c) { return simple(c, "disable", NULL); }
-static int cmd_detach(struct cli *c) { return simple(c, "detach", NULL); }
-static int cmd_attach(struct cli *c) { return simple(c, "attach", NULL); }
-static int cmd_remove(struct cli *c) { return simple(c, "remove", "cidr"); }
+static int cmd_status(struct cli *c)
+{
+	return simple(c, "status", NULL);
+}
+
+static int cmd_list(struct cli *c)
+{
+	return simple(c, "list", NULL);
+}
+
+static int cmd_enable(struct cli *c)
+{
+	return simple(c, "enable", NULL);
+}
+
+static int cmd_disable(struct cli *c)
+{
+	return simple(c, "disable", NULL);
+}
+
+static int cmd_detach(struct cli *c)
+{
+	return simple(c, "detach", NULL);
+}
+
+static int cmd_attach(struct cli *c)
+{
+	return simple(c, "attach", NULL);
+}
+
+static int cmd_remove(struct cli *c)
+{
+	return simple(c, "remove", "cidr");
+}
 
 static int cmd_add(struct cli *c)
 {
@@ -193,7 +221,7 @@ static int cmd_override(struct cli *c)
 {
 	if (c->cancel == !!(c->dur || c->reason)) {
 		fprintf(stderr, "ipgate: usage: ipgate override --for DURATION "
-			"--reason TEXT, or ipgate override --cancel\n");
+				"--reason TEXT, or ipgate override --cancel\n");
 		return EXIT_USAGE;
 	}
 	if (c->cancel)
@@ -210,10 +238,11 @@ static int cmd_breakglass(struct cli *c)
 	const char *op = c->argv[0];
 	int want = !strcmp(op, "revoke") ? 2 : 1;
 
-	if ((strcmp(op, "keygen") && strcmp(op, "list") && strcmp(op, "revoke")) ||
+	if ((strcmp(op, "keygen") && strcmp(op, "list") &&
+	     strcmp(op, "revoke")) ||
 	    c->argc != want || (c->id && strcmp(op, "keygen"))) {
 		fprintf(stderr, "ipgate: usage: ipgate breakglass keygen [--id "
-			"NAME] | list | revoke ID\n");
+				"NAME] | list | revoke ID\n");
 		return EXIT_USAGE;
 	}
 	ipg_ctl_set(&c->req, "op", op);
@@ -222,7 +251,8 @@ static int cmd_breakglass(struct cli *c)
 	if (want == 2)
 		ipg_ctl_set(&c->req, "id", c->argv[1]);
 	if (!strcmp(op, "keygen") && !c->json)
-		fprintf(stderr, "Store this key now (in a password manager, or a "
+		fprintf(stderr,
+			"Store this key now (in a password manager, or a "
 			"file for 'ipgate knock --key FILE'); it is not shown "
 			"again.\n");
 	return simple(c, "breakglass", NULL);
@@ -237,7 +267,8 @@ static int source_for(const struct sockaddr *to, socklen_t len,
 
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, to, len) || getsockname(fd, (struct sockaddr *)src, &sl))
+	if (connect(fd, to, len) ||
+	    getsockname(fd, (struct sockaddr *)src, &sl))
 		r = -errno;
 	close(fd);
 	return r;
@@ -252,7 +283,8 @@ static void sockaddr_to_prefix(const struct sockaddr_storage *ss,
 		memcpy(p->addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
 	} else {
 		p->family = 6;
-		memcpy(p->addr, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		memcpy(p->addr, &((const struct sockaddr_in6 *)ss)->sin6_addr,
+		       16);
 	}
 	p->len = (uint8_t)ipg_prefix_maxlen(p);
 }
@@ -273,13 +305,15 @@ static int cmd_knock(struct cli *c)
 
 	if (!c->key) {
 		fprintf(stderr, "ipgate: knock needs --key FILE (from 'ipgate "
-			"breakglass keygen')\n");
+				"breakglass keygen')\n");
 		return EXIT_USAGE;
 	}
 	if (c->dur && (ipg_duration_parse(c->dur, &k.duration_s) ||
 		       !k.duration_s || k.duration_s > IPG_GRANT_MAX_S)) {
-		fprintf(stderr, "ipgate: --for: \"%s\" is not a duration from 1s "
-			"to 60m\n", c->dur);
+		fprintf(stderr,
+			"ipgate: --for: \"%s\" is not a duration from 1s "
+			"to 60m\n",
+			c->dur);
 		return EXIT_USAGE;
 	}
 	r = ipg_read_file(c->key, 4096, &kf);
@@ -322,10 +356,11 @@ static int cmd_knock(struct cli *c)
 	explicit_bzero(key, sizeof(key));
 	fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	r = fd < 0 || !len ||
-	    sendto(fd, pkt, len, 0, ai->ai_addr, ai->ai_addrlen) != (ssize_t)len;
+	    sendto(fd, pkt, len, 0, ai->ai_addr, ai->ai_addrlen) !=
+		    (ssize_t)len;
 	if (r)
-		fprintf(stderr, "ipgate: cannot send the knock to %s: %s\n", host,
-			strerror(errno));
+		fprintf(stderr, "ipgate: cannot send the knock to %s: %s\n",
+			host, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	freeaddrinfo(ai);
@@ -333,8 +368,8 @@ static int cmd_knock(struct cli *c)
 		return 1;
 	ipg_prefix_format(&k.source, addr, sizeof(addr));
 	printf("knocked on %s udp/%s for %s (key %s, %s asked); no reply comes. "
-	       "If the key is good, %s can reach the API in a moment.\n", host,
-	       port, addr, k.key_id, c->dur ? c->dur : "15m", addr);
+	       "If the key is good, %s can reach the API in a moment.\n",
+	       host, port, addr, k.key_id, c->dur ? c->dur : "15m", addr);
 	return 0;
 }
 
@@ -363,7 +398,8 @@ static const struct command commands[] = {
 	  "the audit log's last N records (20; 0: all), or verify it" },
 	{ "detach", "", 0, 0, 0, cmd_detach,
 	  "remove the filter from every interface" },
-	{ "attach", "", 0, 0, 0, cmd_attach, "put the filter back after detach" },
+	{ "attach", "", 0, 0, 0, cmd_attach,
+	  "put the filter back after detach" },
 	{ "override", "--for 2h --reason TEXT | --cancel",
 	  O_FOR | O_REASON | O_CANCEL, 0, 0, cmd_override,
 	  "suspend enforcement for a bounded time (at most override-max)" },
@@ -398,13 +434,15 @@ static void usage(FILE *f)
 		else
 			fprintf(f, "  %-30s %s\n", head, commands[i].help);
 	}
-	fprintf(f, "\noptions:\n"
-		   "  --socket PATH   ipgated's control socket (" IPG_SOCKET_DEFAULT ")\n"
-		   "  --json          machine-readable output (see the README)\n"
-		   "  --force         make a change the guards refuse (empty list, "
-		   "your own address)\n"
-		   "  --client IP     your address, for the lockout guard "
-		   "(default: from SSH_CONNECTION)\n");
+	fprintf(f,
+		"\noptions:\n"
+		"  --socket PATH   ipgated's control socket (" IPG_SOCKET_DEFAULT
+		")\n"
+		"  --json          machine-readable output (see the README)\n"
+		"  --force         make a change the guards refuse (empty list, "
+		"your own address)\n"
+		"  --client IP     your address, for the lockout guard "
+		"(default: from SSH_CONNECTION)\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -436,13 +474,16 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	static const struct { int opt, mask; const char *name; } owned[] = {
+	static const struct {
+		int opt, mask;
+		const char *name;
+	} owned[] = {
 		{ 'l', O_LABEL, "--label" },   { 'F', O_FORCE, "--force" },
 		{ 'C', O_CLIENT, "--client" }, { 'D', O_DRYRUN, "--dry-run" },
 		{ 'P', O_PORT, "--port" },     { 'n', O_LINES, "-n/--lines" },
-		{ 'V', O_VERIFY, "--verify" },  { 'f', O_FOR, "--for" },
-		{ 'r', O_REASON, "--reason" },  { 'c', O_CANCEL, "--cancel" },
-		{ 'i', O_ID, "--id" },          { 'k', O_KEY, "--key" },
+		{ 'V', O_VERIFY, "--verify" }, { 'f', O_FOR, "--for" },
+		{ 'r', O_REASON, "--reason" }, { 'c', O_CANCEL, "--cancel" },
+		{ 'i', O_ID, "--id" },	       { 'k', O_KEY, "--key" },
 		{ 'S', O_SOURCE, "--source" },
 	};
 	struct cli c = { .socket = IPG_SOCKET_DEFAULT };
@@ -466,26 +507,61 @@ int main(int argc, char **argv)
 				return usage_error("too many arguments%s", "");
 			pos[npos++] = optarg;
 			break;
-		case 's': c.socket = optarg; break;
-		case 'j': c.json = 1; break;
-		case 'l': c.label = optarg; break;
-		case 'F': c.force = 1; break;
-		case 'C': c.client = optarg; c.client_source = "--client"; break;
-		case 'D': c.dry_run = 1; break;
-		case 'P': c.port = optarg; break;
-		case 'n': c.lines = optarg; break;
-		case 'V': c.verify = 1; break;
-		case 'f': c.dur = optarg; break;
-		case 'r': c.reason = optarg; break;
-		case 'c': c.cancel = 1; break;
-		case 'i': c.id = optarg; break;
-		case 'k': c.key = optarg; break;
-		case 'S': c.source = optarg; break;
-		case 'h': usage(stdout); return 0;
+		case 's':
+			c.socket = optarg;
+			break;
+		case 'j':
+			c.json = 1;
+			break;
+		case 'l':
+			c.label = optarg;
+			break;
+		case 'F':
+			c.force = 1;
+			break;
+		case 'C':
+			c.client = optarg;
+			c.client_source = "--client";
+			break;
+		case 'D':
+			c.dry_run = 1;
+			break;
+		case 'P':
+			c.port = optarg;
+			break;
+		case 'n':
+			c.lines = optarg;
+			break;
+		case 'V':
+			c.verify = 1;
+			break;
+		case 'f':
+			c.dur = optarg;
+			break;
+		case 'r':
+			c.reason = optarg;
+			break;
+		case 'c':
+			c.cancel = 1;
+			break;
+		case 'i':
+			c.id = optarg;
+			break;
+		case 'k':
+			c.key = optarg;
+			break;
+		case 'S':
+			c.source = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
 		case ':':
-			return usage_error("%s needs a value", argv[optind - 1]);
+			return usage_error("%s needs a value",
+					   argv[optind - 1]);
 		default:
-			return usage_error("unknown option %s", argv[optind - 1]);
+			return usage_error("unknown option %s",
+					   argv[optind - 1]);
 		}
 		for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
 			if (owned[i].opt == opt)
@@ -515,7 +591,8 @@ int main(int argc, char **argv)
 		errno = 0;
 		strtoul(c.lines, &end, 10);
 		if (errno || *end || !*c.lines || *c.lines == '-')
-			return usage_error("-n: \"%s\" is not a number", c.lines);
+			return usage_error("-n: \"%s\" is not a number",
+					   c.lines);
 	}
 	/* The lockout guard needs the requester's address: an SSH session
 	 * says it, unless --client already did. */

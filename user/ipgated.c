@@ -68,8 +68,8 @@ struct conn {
 struct daemon {
 	struct opts o;
 	struct ipg_config cfg; /* the running config; the file agrees */
-	char *cfg_text;        /* the file's text as last loaded or saved */
-	char file_error[512];  /* why the file on disk is not running */
+	char *cfg_text; /* the file's text as last loaded or saved */
+	char file_error[512]; /* why the file on disk is not running */
 	struct ipg_datapath *dp;
 	struct ipg_audit audit;
 	char head_path[PATH_MAX], detached_path[PATH_MAX], lock_path[PATH_MAX];
@@ -83,7 +83,7 @@ struct daemon {
 	struct {
 		int active;
 		uint64_t deadline_ns; /* boot time */
-		time_t until;         /* wall clock, for people */
+		time_t until; /* wall clock, for people */
 		char reason[256], user[64];
 	} ovr;
 	char ovr_path[PATH_MAX], keys_dir[PATH_MAX - 512];
@@ -157,8 +157,9 @@ static const char *mode_name(uint8_t mode)
 
 static const char *xdp_mode_name(enum ipg_xdp_mode m)
 {
-	return m == IPG_XDP_NATIVE ? "native" : m == IPG_XDP_GENERIC ? "generic"
-								    : "auto";
+	return m == IPG_XDP_NATIVE  ? "native" :
+	       m == IPG_XDP_GENERIC ? "generic" :
+				      "auto";
 }
 
 static void format_duration(uint64_t s, char *out, size_t size)
@@ -167,7 +168,8 @@ static void format_duration(uint64_t s, char *out, size_t size)
 		snprintf(out, size, "%" PRIu64 "h%02" PRIu64 "m", s / 3600,
 			 s % 3600 / 60);
 	else if (s >= 60)
-		snprintf(out, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+		snprintf(out, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60,
+			 s % 60);
 	else
 		snprintf(out, size, "%" PRIu64 "s", s);
 }
@@ -223,8 +225,8 @@ static int attach_new(struct daemon *d, const struct ipg_config *prev,
 
 		if (prev && has_iface(prev, next->interfaces[i]))
 			continue;
-		r = ipg_datapath_attach(d->dp, next->interfaces[i], IPG_XDP_AUTO,
-					&m, e);
+		r = ipg_datapath_attach(d->dp, next->interfaces[i],
+					IPG_XDP_AUTO, &m, e);
 		if (!r) {
 			done[i] = 1;
 			pr_info("attached to %s (%s)", next->interfaces[i],
@@ -257,9 +259,11 @@ static void detach_gone(const struct ipg_config *prev,
 /* ---- changes ---- */
 
 /* Whether @addr may reach protected ports under @c (ignoring overrides). */
-static int addr_allowed(const struct ipg_config *c, const struct ipg_prefix *addr)
+static int addr_allowed(const struct ipg_config *c,
+			const struct ipg_prefix *addr)
 {
-	return !c->policy.kern.enabled || ipg_policy_match(&c->policy, addr) >= 0;
+	return !c->policy.kern.enabled ||
+	       ipg_policy_match(&c->policy, addr) >= 0;
 }
 
 /* The guards of DESIGN.md's change order: an enabled empty list and the
@@ -279,9 +283,11 @@ static int guard(struct req *q, const struct ipg_config *cur,
 		struct ipg_buf ports = { 0 };
 
 		ipg_config_ports(&p->kern, &ports);
-		reply_errf(q, -EPERM, "refused: an enabled, empty allowlist "
+		reply_errf(q, -EPERM,
+			   "refused: an enabled, empty allowlist "
 			   "blocks every source on %s; add entries first, or "
-			   "repeat with --force", ports.s ? ports.s : "");
+			   "repeat with --force",
+			   ports.s ? ports.s : "");
 		ipg_buf_free(&ports);
 		return -EPERM;
 	}
@@ -290,10 +296,12 @@ static int guard(struct req *q, const struct ipg_config *cur,
 	if (ipg_addr_parse(q->client, &addr, &e))
 		return reply_errf(q, -EINVAL, "client address: %s", e.msg);
 	if (addr_allowed(cur, &addr) && !addr_allowed(next, &addr))
-		return reply_errf(q, -EPERM, "refused: this change would block "
-				  "your own address %s (from %s); add an entry "
-				  "that covers it first, or repeat with --force",
-				  q->client, src ? src : "--client");
+		return reply_errf(
+			q, -EPERM,
+			"refused: this change would block "
+			"your own address %s (from %s); add an entry "
+			"that covers it first, or repeat with --force",
+			q->client, src ? src : "--client");
 	return 0;
 }
 
@@ -360,9 +368,11 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 	if (r)
 		goto out;
 	if (ipg_ctl_flag(q->m, "dry-run")) {
-		ipg_buf_printf(&q->out, "%svalid: %u of %u entries; nothing "
-			       "applied (dry run)\n", diff.text.s,
-			       next->policy.n_entries, next->policy.max_entries);
+		ipg_buf_printf(&q->out,
+			       "%svalid: %u of %u entries; nothing "
+			       "applied (dry run)\n",
+			       diff.text.s, next->policy.n_entries,
+			       next->policy.max_entries);
 		ipg_config_free(next);
 		goto out;
 	}
@@ -441,8 +451,8 @@ static int edit_entry(struct req *q, int add)
 		r = candidate(q, &next);
 	if (r)
 		return r;
-	r = add ? ipg_config_add(&next, &p, ipg_ctl_get(q->m, "label"), &e)
-		: ipg_config_remove(&next, &p, &e);
+	r = add ? ipg_config_add(&next, &p, ipg_ctl_get(q->m, "label"), &e) :
+		  ipg_config_remove(&next, &p, &e);
 	if (r) {
 		ipg_config_free(&next);
 		return reply_err(q, r, e.msg);
@@ -470,7 +480,8 @@ static int set_enabled(struct req *q, int on)
 		return r;
 	if (!!q->d->cfg.policy.kern.enabled == on) {
 		ipg_config_free(&next);
-		ipg_buf_printf(&q->out, "already %s\n", on ? "enabled" : "disabled");
+		ipg_buf_printf(&q->out, "already %s\n",
+			       on ? "enabled" : "disabled");
 		return 0;
 	}
 	r = ipg_config_set_enabled(&next, on, &e);
@@ -505,7 +516,8 @@ static int do_apply(struct req *q)
 		return reply_err(q, -EINVAL, "missing the config text");
 	ipg_ctl_getn(q->m, "text", &len);
 	if (strlen(text) != len)
-		return reply_errf(q, -EINVAL, "%s: contains a NUL byte; not a "
+		return reply_errf(q, -EINVAL,
+				  "%s: contains a NUL byte; not a "
 				  "config file; nothing applied",
 				  name ? name : "apply");
 	r = ipg_config_parse(&next, text, name ? name : "apply", &e);
@@ -530,7 +542,8 @@ static int do_status(struct req *q)
 	struct daemon *d = q->d;
 	const struct ipg_config *c = &d->cfg;
 	struct ipg_buf ports = { 0 }, *b = &q->out;
-	uint64_t st[IPG_STAT_MAX] = { 0 }, left = override_left(d), deadline = 0;
+	uint64_t st[IPG_STAT_MAX] = { 0 }, left = override_left(d),
+		 deadline = 0;
 	struct ipg_policy live;
 	char when[64] = "", dur[32];
 
@@ -542,13 +555,14 @@ static int do_status(struct req *q)
 	if (left)
 		format_utc(time(NULL) + (time_t)left, when, sizeof(when));
 	if (q->json) {
-		ipg_buf_printf(b, "{\"enabled\":%s,\"mode\":\"%s\",\"entries\":%u,"
+		ipg_buf_printf(b,
+			       "{\"enabled\":%s,\"mode\":\"%s\",\"entries\":%u,"
 			       "\"max_entries\":%u,\"protect\":\"%s\","
 			       "\"attached\":%s,\"interfaces\":[",
 			       c->policy.kern.enabled ? "true" : "false",
-			       mode_name(c->policy.kern.mode), c->policy.n_entries,
-			       c->policy.max_entries, ports.s,
-			       d->detached ? "false" : "true");
+			       mode_name(c->policy.kern.mode),
+			       c->policy.n_entries, c->policy.max_entries,
+			       ports.s, d->detached ? "false" : "true");
 		for (int i = 0; i < c->n_interfaces; i++) {
 			enum ipg_xdp_mode m;
 			int r = ipg_datapath_attached(c->interfaces[i], &m);
@@ -564,24 +578,27 @@ static int do_status(struct req *q)
 			ipg_buf_printf(b, "\"%s\"", when);
 		else
 			ipg_buf_printf(b, "null");
-		ipg_buf_printf(b, ",\"seconds_left\":%" PRIu64 "},"
-			       "\"generation\":%u,\"config_error\":", left,
-			       live.generation);
+		ipg_buf_printf(b,
+			       ",\"seconds_left\":%" PRIu64 "},"
+			       "\"generation\":%u,\"config_error\":",
+			       left, live.generation);
 		if (*d->file_error)
 			ipg_buf_json_str(b, d->file_error);
 		else
 			ipg_buf_printf(b, "null");
 		ipg_buf_printf(b, ",\"breakglass\":{\"port\":%u,", d->kport);
 		bg_render(d, b, 1);
-		ipg_buf_printf(b, ",\"granted\":%" PRIu64 ",\"refused\":{"
-			       "\"malformed\":%" PRIu64 ",\"unknown_key\":%" PRIu64
-			       ",\"bad_mac\":%" PRIu64 ",\"stale\":%" PRIu64
-			       ",\"replayed\":%" PRIu64 ",\"wrong_source\":%" PRIu64
-			       ",\"rate_limited\":%" PRIu64 "}}",
-			       d->kstat.granted, d->kstat.malformed,
-			       d->kstat.unknown_key, d->kstat.bad_mac,
-			       d->kstat.stale, d->kstat.replayed,
-			       d->kstat.wrong_source, d->kstat.rate_limited);
+		ipg_buf_printf(
+			b,
+			",\"granted\":%" PRIu64 ",\"refused\":{"
+			"\"malformed\":%" PRIu64 ",\"unknown_key\":%" PRIu64
+			",\"bad_mac\":%" PRIu64 ",\"stale\":%" PRIu64
+			",\"replayed\":%" PRIu64 ",\"wrong_source\":%" PRIu64
+			",\"rate_limited\":%" PRIu64 "}}",
+			d->kstat.granted, d->kstat.malformed,
+			d->kstat.unknown_key, d->kstat.bad_mac, d->kstat.stale,
+			d->kstat.replayed, d->kstat.wrong_source,
+			d->kstat.rate_limited);
 		ipg_buf_printf(b, ",\"counters\":");
 		json_counters(b, st);
 		ipg_buf_printf(b, "}\n");
@@ -605,12 +622,14 @@ static int do_status(struct req *q)
 	if (!c->n_interfaces)
 		ipg_buf_printf(b, "%-14s none\n", "interfaces");
 	if (d->detached)
-		ipg_buf_printf(b, "%-14s detached by 'ipgate detach'; "
-			       "'ipgate attach' puts it back\n", "");
+		ipg_buf_printf(b,
+			       "%-14s detached by 'ipgate detach'; "
+			       "'ipgate attach' puts it back\n",
+			       "");
 	if (left) {
 		format_duration(left, dur, sizeof(dur));
-		ipg_buf_printf(b, "%-14s ACTIVE until %s (%s left)\n", "override",
-			       when, dur);
+		ipg_buf_printf(b, "%-14s ACTIVE until %s (%s left)\n",
+			       "override", when, dur);
 	} else {
 		ipg_buf_printf(b, "%-14s none\n", "override");
 	}
@@ -626,11 +645,13 @@ static int do_status(struct req *q)
 				   d->kstat.rate_limited;
 
 		if (d->kport)
-			ipg_buf_printf(b, "%-14s udp/%u; %zu grant%s live; %"
-				       PRIu64 " granted, %" PRIu64 " refused "
-				       "since start\n", "break-glass", d->kport,
-				       ng, ng == 1 ? "" : "s",
-				       d->kstat.granted, refused);
+			ipg_buf_printf(
+				b,
+				"%-14s udp/%u; %zu grant%s live; %" PRIu64
+				" granted, %" PRIu64 " refused "
+				"since start\n",
+				"break-glass", d->kport, ng, ng == 1 ? "" : "s",
+				d->kstat.granted, refused);
 		else
 			ipg_buf_printf(b, "%-14s off\n", "break-glass");
 		for (size_t i = 0; i < ng; i++) {
@@ -658,7 +679,8 @@ static int do_list(struct req *q)
 	struct ipg_buf *b = &q->out;
 
 	if (q->json)
-		ipg_buf_printf(b, "{\"count\":%u,\"max_entries\":%u,\"entries\":[",
+		ipg_buf_printf(b,
+			       "{\"count\":%u,\"max_entries\":%u,\"entries\":[",
 			       p->n_entries, p->max_entries);
 	else if (p->n_entries)
 		ipg_buf_printf(b, "%-43s %12s  %s\n", "ENTRY", "HITS", "LABEL");
@@ -673,7 +695,8 @@ static int do_list(struct req *q)
 			ipg_buf_printf(b, "%s{\"cidr\":\"%s\",\"label\":",
 				       i ? "," : "", cidr);
 			ipg_buf_json_str(b, ent->label);
-			ipg_buf_printf(b, ",\"rule_id\":%u,\"hits\":%" PRIu64 "}",
+			ipg_buf_printf(b,
+				       ",\"rule_id\":%u,\"hits\":%" PRIu64 "}",
 				       ent->rule_id, hits);
 		} else {
 			ipg_buf_printf(b, "%-43s %12" PRIu64 "  %s\n", cidr,
@@ -713,13 +736,13 @@ static int parse_proto_port(const char *s, int *proto, uint16_t *port)
 }
 
 /* The port `test` probes when none is given: the first protected one. */
-static void default_port(const struct ipg_policy *k, int *proto,
-			 uint16_t *port)
+static void default_port(const struct ipg_policy *k, int *proto, uint16_t *port)
 {
 	for (int pr = 0; pr < 2; pr++)
 		for (uint32_t p = 1; p <= 65535; p++)
-			if (ipg_policy_port_protected(k, pr ? IPPROTO_UDP : IPPROTO_TCP,
-						      (uint16_t)p)) {
+			if (ipg_policy_port_protected(
+				    k, pr ? IPPROTO_UDP : IPPROTO_TCP,
+				    (uint16_t)p)) {
 				*proto = pr ? IPPROTO_UDP : IPPROTO_TCP;
 				*port = (uint16_t)p;
 				return;
@@ -731,7 +754,8 @@ static void default_port(const struct ipg_policy *k, int *proto,
 static int do_test(struct req *q)
 {
 	struct daemon *d = q->d;
-	const char *ip = ipg_ctl_get(q->m, "ip"), *ps = ipg_ctl_get(q->m, "port");
+	const char *ip = ipg_ctl_get(q->m, "ip"),
+		   *ps = ipg_ctl_get(q->m, "port");
 	struct ipg_pkt_spec spec = { 0 };
 	const struct ipg_entry *ent = NULL;
 	struct ipg_verdict model;
@@ -750,9 +774,11 @@ static int do_test(struct req *q)
 		return reply_err(q, -EINVAL, e.msg);
 	if (ps) {
 		if (parse_proto_port(ps, &proto, &port))
-			return reply_errf(q, -EINVAL, "\"%s\" is not a port; "
+			return reply_errf(q, -EINVAL,
+					  "\"%s\" is not a port; "
 					  "expected tcp/PORT or udp/PORT, e.g. "
-					  "tcp/443", ps);
+					  "tcp/443",
+					  ps);
 	} else {
 		default_port(&d->cfg.policy.kern, &proto, &port);
 	}
@@ -761,8 +787,8 @@ static int do_test(struct req *q)
 	if (addr.family == 4)
 		memcpy(spec.dst, (uint8_t[]){ 198, 18, 0, 1 }, 4);
 	else
-		memcpy(spec.dst, (uint8_t[]){ 0x20, 0x01, 0x0d, 0xb8, [15] = 1 },
-		       16);
+		memcpy(spec.dst,
+		       (uint8_t[]){ 0x20, 0x01, 0x0d, 0xb8, [15] = 1 }, 16);
 	spec.proto = (uint8_t)proto;
 	spec.sport = 40000;
 	spec.dport = port;
@@ -785,18 +811,21 @@ static int do_test(struct req *q)
 	if (model.action != action ||
 	    (model.stat == IPG_STAT_PASS_ALLOWED &&
 	     (!ent || ent != &d->cfg.policy.entries[model.entry])))
-		return reply_errf(q, -EIO, "the datapath (%s) and the reference "
-				  "model (%s, %s) disagree on %s; please report "
-				  "this", ipg_action_name(action),
-				  ipg_action_name(model.action),
-				  ipg_stat_name(model.stat), ip);
-	snprintf(pname, sizeof(pname), "%s/%u", proto == IPPROTO_TCP ? "tcp" : "udp",
-		 port);
+		return reply_errf(
+			q, -EIO,
+			"the datapath (%s) and the reference "
+			"model (%s, %s) disagree on %s; please report "
+			"this",
+			ipg_action_name(action), ipg_action_name(model.action),
+			ipg_stat_name(model.stat), ip);
+	snprintf(pname, sizeof(pname), "%s/%u",
+		 proto == IPPROTO_TCP ? "tcp" : "udp", port);
 	switch (model.stat) {
 	case IPG_STAT_PASS_ALLOWED:
 		ipg_prefix_format(&ent->prefix, cidr, sizeof(cidr));
 		if (*ent->label)
-			snprintf(why, sizeof(why), "%s \"%s\"", cidr, ent->label);
+			snprintf(why, sizeof(why), "%s \"%s\"", cidr,
+				 ent->label);
 		else
 			snprintf(why, sizeof(why), "%s", cidr);
 		break;
@@ -813,7 +842,8 @@ static int do_test(struct req *q)
 		snprintf(why, sizeof(why), "break-glass grant");
 		break;
 	case IPG_STAT_TX_RESET:
-		snprintf(why, sizeof(why), "no entry matches; answered with a "
+		snprintf(why, sizeof(why),
+			 "no entry matches; answered with a "
 			 "TCP reset");
 		break;
 	default:
@@ -821,13 +851,15 @@ static int do_test(struct req *q)
 	}
 	ipg_ctl_set(q->rep, "verdict", allowed ? "allowed" : "blocked");
 	if (q->json) {
-		ipg_buf_printf(&q->out, "{\"ip\":\"%s\",\"port\":\"%s\","
+		ipg_buf_printf(&q->out,
+			       "{\"ip\":\"%s\",\"port\":\"%s\","
 			       "\"verdict\":\"%s\",\"reason\":\"%s\","
-			       "\"entry\":", ip, pname,
-			       allowed ? "allowed" : "blocked",
+			       "\"entry\":",
+			       ip, pname, allowed ? "allowed" : "blocked",
 			       ipg_stat_name(model.stat));
 		if (model.stat == IPG_STAT_PASS_ALLOWED) {
-			ipg_buf_printf(&q->out, "{\"cidr\":\"%s\",\"label\":", cidr);
+			ipg_buf_printf(&q->out,
+				       "{\"cidr\":\"%s\",\"label\":", cidr);
 			ipg_buf_json_str(&q->out, ent->label);
 			ipg_buf_printf(&q->out, "}");
 		} else {
@@ -922,26 +954,33 @@ static int do_log(struct req *q)
 			return reply_errf(q, r, "audit log does NOT verify: %s",
 					  e.msg);
 		if (q->json) {
-			ipg_buf_printf(&q->out, "{\"verified\":true,\"records\":%"
-				       PRIu64 ",\"first_seq\":%" PRIu64
+			ipg_buf_printf(&q->out,
+				       "{\"verified\":true,\"records\":%" PRIu64
+				       ",\"first_seq\":%" PRIu64
 				       ",\"last_seq\":%" PRIu64 ",\"files\":%u,"
-				       "\"head_checked\":%s}\n", rep.lines,
-				       rep.first_seq, rep.last_seq, rep.files,
+				       "\"head_checked\":%s}\n",
+				       rep.lines, rep.first_seq, rep.last_seq,
+				       rep.files,
 				       rep.head_checked ? "true" : "false");
 			return 0;
 		}
-		ipg_buf_printf(&q->out, "audit log verified: %" PRIu64 " records",
+		ipg_buf_printf(&q->out,
+			       "audit log verified: %" PRIu64 " records",
 			       rep.lines);
 		if (rep.lines)
 			ipg_buf_printf(&q->out, " (%" PRIu64 "-%" PRIu64 ")",
 				       rep.first_seq, rep.last_seq);
 		ipg_buf_printf(&q->out, " in %u file%s%s\n", rep.files,
 			       rep.files == 1 ? "" : "s",
-			       rep.head_checked ? "; the last record is the one "
-						  "ipgated wrote" : "");
+			       rep.head_checked ?
+				       "; the last record is the one "
+				       "ipgated wrote" :
+				       "");
 		if (rep.first_seq > 1)
-			ipg_buf_printf(&q->out, "records before %" PRIu64
-				       " were rotated away\n", rep.first_seq);
+			ipg_buf_printf(&q->out,
+				       "records before %" PRIu64
+				       " were rotated away\n",
+				       rep.first_seq);
 		return 0;
 	}
 	t.max = ls ? strtoul(ls, NULL, 10) : 20;
@@ -957,9 +996,10 @@ static int do_log(struct req *q)
 	} else {
 		r = 0;
 		if (!q->json && t.n)
-			ipg_buf_printf(&q->out, "%6s  %-24s  %-10s %-15s %-16s %s\n",
-				       "SEQ", "TIME", "USER", "CLIENT", "ACTION",
-				       "BEFORE -> AFTER");
+			ipg_buf_printf(&q->out,
+				       "%6s  %-24s  %-10s %-15s %-16s %s\n",
+				       "SEQ", "TIME", "USER", "CLIENT",
+				       "ACTION", "BEFORE -> AFTER");
 		for (size_t i = 0; i < t.n; i++) {
 			const char *l = t.lines[(t.next + i) % t.n];
 
@@ -1018,7 +1058,8 @@ static int do_detach(struct req *q)
 				  d->detached_path, strerror(-r));
 	json_ifaces(&before, &d->cfg, 1);
 	json_ifaces(&after, &d->cfg, 0);
-	r = ipg_audit_append(&d->audit, &q->who, "detach", before.s, after.s, &e);
+	r = ipg_audit_append(&d->audit, &q->who, "detach", before.s, after.s,
+			     &e);
 	if (r) {
 		mark_detached(d, 0);
 		reply_err(q, r, e.msg);
@@ -1059,7 +1100,8 @@ static int do_attach(struct req *q)
 	}
 	json_ifaces(&before, &d->cfg, 0);
 	json_ifaces(&after, &d->cfg, 1);
-	r = ipg_audit_append(&d->audit, &q->who, "attach", before.s, after.s, &e);
+	r = ipg_audit_append(&d->audit, &q->who, "attach", before.s, after.s,
+			     &e);
 	if (!r)
 		r = mark_detached(d, 0);
 	if (r) {
@@ -1100,8 +1142,9 @@ static void ovr_load(struct daemon *d)
 	memset(&d->ovr, 0, sizeof(d->ovr));
 	if (!f)
 		return;
-	if (fscanf(f, "%" SCNu64 "\n%lld\n%63[^\n]\n%255[^\n]", &d->ovr.deadline_ns,
-		   &until, d->ovr.user, d->ovr.reason) >= 2) {
+	if (fscanf(f, "%" SCNu64 "\n%lld\n%63[^\n]\n%255[^\n]",
+		   &d->ovr.deadline_ns, &until, d->ovr.user,
+		   d->ovr.reason) >= 2) {
 		d->ovr.active = 1;
 		d->ovr.until = (time_t)until;
 	}
@@ -1140,7 +1183,8 @@ static int ovr_end(struct daemon *d, const struct ipg_actor *who,
 	}
 	d->ovr.active = 0;
 	ovr_save(d);
-	r = ipg_audit_append(&d->audit, who, "override-end", before.s, after.s, e);
+	r = ipg_audit_append(&d->audit, who, "override-end", before.s, after.s,
+			     e);
 	pr_info("emergency override ended (%s)", how);
 out:
 	ipg_buf_free(&before);
@@ -1151,7 +1195,8 @@ out:
 static int do_override(struct req *q)
 {
 	struct daemon *d = q->d;
-	const char *dur = ipg_ctl_get(q->m, "for"), *reason = ipg_ctl_get(q->m, "reason");
+	const char *dur = ipg_ctl_get(q->m, "for"),
+		   *reason = ipg_ctl_get(q->m, "reason");
 	struct ipg_buf before = { 0 }, after = { 0 };
 	struct ipg_error e = { { 0 } };
 	uint64_t prev_deadline = 0;
@@ -1168,24 +1213,30 @@ static int do_override(struct req *q)
 		if (r)
 			return reply_err(q, r, e.msg);
 		ipg_buf_printf(&q->out, "override cancelled: the allowlist is "
-			       "enforced again\n");
+					"enforced again\n");
 		return 0;
 	}
 	format_duration(d->cfg.override_max_s, cap, sizeof(cap));
 	if (!dur || ipg_duration_parse(dur, &secs) || !secs)
-		return reply_errf(q, -EINVAL, "\"%s\" is not a duration; expected "
+		return reply_errf(q, -EINVAL,
+				  "\"%s\" is not a duration; expected "
 				  "e.g. 30m, 2h, 24h (at most %s)",
 				  dur ? dur : "", cap);
 	if (secs > d->cfg.override_max_s)
-		return reply_errf(q, -EINVAL, "an override of %s is longer than "
+		return reply_errf(q, -EINVAL,
+				  "an override of %s is longer than "
 				  "override-max (%s); ask for less, or raise "
-				  "override-max in the config", dur, cap);
+				  "override-max in the config",
+				  dur, cap);
 	if (!reason || !*reason)
-		return reply_err(q, -EINVAL, "an override needs --reason TEXT "
+		return reply_err(q, -EINVAL,
+				 "an override needs --reason TEXT "
 				 "(it goes to the audit log)");
 	if (strlen(reason) >= sizeof(d->ovr.reason))
-		return reply_errf(q, -EINVAL, "--reason is longer than %zu "
-				  "characters", sizeof(d->ovr.reason) - 1);
+		return reply_errf(q, -EINVAL,
+				  "--reason is longer than %zu "
+				  "characters",
+				  sizeof(d->ovr.reason) - 1);
 	ipg_datapath_get_override(d->dp, &prev_deadline);
 	json_override(&before, d);
 	d->ovr.active = 1;
@@ -1214,7 +1265,8 @@ static int do_override(struct req *q)
 	}
 	format_utc(d->ovr.until, when, sizeof(when));
 	format_duration(secs, cap, sizeof(cap));
-	ipg_buf_printf(&q->out, "emergency override: every source passes until "
+	ipg_buf_printf(&q->out,
+		       "emergency override: every source passes until "
 		       "%s (%s); 'ipgate override --cancel' ends it early\n",
 		       when, cap);
 	pr_info("emergency override started by %s for %s: %s", q->who.user, cap,
@@ -1232,11 +1284,13 @@ out:
  * audited once, also when it ran out while the daemon was down. */
 static void ovr_check(struct daemon *d)
 {
-	struct ipg_actor who = { .uid = getuid(), .pid = getpid(),
+	struct ipg_actor who = { .uid = getuid(),
+				 .pid = getpid(),
 				 .user = "ipgated" };
 	struct ipg_error e;
 
-	if (d->ovr.active && !override_left(d) && ovr_end(d, &who, "expired", &e))
+	if (d->ovr.active && !override_left(d) &&
+	    ovr_end(d, &who, "expired", &e))
 		pr_warn("%s", e.msg);
 }
 
@@ -1284,13 +1338,16 @@ static int bg_keygen(struct req *q)
 		id = gen;
 	}
 	if (!ipg_knock_id_valid(id))
-		return reply_errf(q, -EINVAL, "\"%s\" is not a key id; expected 1 "
-				  "to %d of A-Z a-z 0-9 _ . -", id,
-				  IPG_KNOCK_ID_MAX);
+		return reply_errf(q, -EINVAL,
+				  "\"%s\" is not a key id; expected 1 "
+				  "to %d of A-Z a-z 0-9 _ . -",
+				  id, IPG_KNOCK_ID_MAX);
 	key_path(d, id, path, sizeof(path));
 	if (!access(path, F_OK))
-		return reply_errf(q, -EEXIST, "a key \"%s\" exists; revoke it "
-				  "first or choose another --id", id);
+		return reply_errf(q, -EEXIST,
+				  "a key \"%s\" exists; revoke it "
+				  "first or choose another --id",
+				  id);
 	if (RAND_bytes(key, sizeof(key)) != 1)
 		return reply_err(q, -EIO, "no random bytes for the key");
 	ipg_knock_key_format(id, key, line, sizeof(line));
@@ -1298,7 +1355,8 @@ static int bg_keygen(struct req *q)
 	r = ipg_write_atomic(path, line, strlen(line), 0600);
 	line[strlen(line) - 1] = '\0';
 	if (r)
-		return reply_errf(q, r, "cannot write %s: %s", path, strerror(-r));
+		return reply_errf(q, r, "cannot write %s: %s", path,
+				  strerror(-r));
 	snprintf(after, sizeof(after), "{\"key\":\"%s\"}", id);
 	r = ipg_audit_append(&d->audit, &q->who, "breakglass-keygen", NULL,
 			     after, &e);
@@ -1317,7 +1375,8 @@ static int bg_keygen(struct req *q)
 static void grant_end(struct daemon *d, const struct ipg_grant *g,
 		      const char *how)
 {
-	struct ipg_actor who = { .uid = getuid(), .pid = getpid(),
+	struct ipg_actor who = { .uid = getuid(),
+				 .pid = getpid(),
 				 .user = "ipgated" };
 	char addr[IPG_PREFIX_STRLEN], before[160], after[64];
 	const char *key = "?";
@@ -1334,9 +1393,10 @@ static void grant_end(struct daemon *d, const struct ipg_grant *g,
 		pr_warn("cannot remove the grant of %s", addr);
 	snprintf(before, sizeof(before), "{\"address\":\"%s\",\"key\":\"%s\"}",
 		 addr, key);
-	snprintf(after, sizeof(after), "{\"address\":null,\"how\":\"%s\"}", how);
-	if (ipg_audit_append(&d->audit, &who, "breakglass-expire", before, after,
-			     &e))
+	snprintf(after, sizeof(after), "{\"address\":null,\"how\":\"%s\"}",
+		 how);
+	if (ipg_audit_append(&d->audit, &who, "breakglass-expire", before,
+			     after, &e))
 		pr_warn("%s", e.msg);
 	pr_info("break-glass grant of %s ended (%s)", addr, how);
 }
@@ -1355,8 +1415,10 @@ static int bg_revoke(struct req *q)
 				  id ? id : "");
 	key_path(d, id, path, sizeof(path));
 	if (access(path, F_OK))
-		return reply_errf(q, -ENOENT, "no break-glass key \"%s\" "
-				  "('ipgate breakglass list' shows them)", id);
+		return reply_errf(q, -ENOENT,
+				  "no break-glass key \"%s\" "
+				  "('ipgate breakglass list' shows them)",
+				  id);
 	snprintf(before, sizeof(before), "{\"key\":\"%s\"}", id);
 	r = ipg_audit_append(&d->audit, &q->who, "breakglass-revoke", before,
 			     "{\"key\":null}", &e);
@@ -1371,7 +1433,8 @@ static int bg_revoke(struct req *q)
 		for (int k = 0; k < IPG_GRANTS_MAX; k++)
 			if (d->grant_keys[k].addr.family &&
 			    !strcmp(d->grant_keys[k].key_id, id) &&
-			    ipg_prefix_equal(&d->grant_keys[k].addr, &g[i].addr)) {
+			    ipg_prefix_equal(&d->grant_keys[k].addr,
+					     &g[i].addr)) {
 				grant_end(d, &g[i], "revoked");
 				break;
 			}
@@ -1401,18 +1464,20 @@ static void bg_render(struct daemon *d, struct ipg_buf *b, int json)
 			continue;
 		format_utc(st.st_mtime, when, sizeof(when));
 		if (json)
-			ipg_buf_printf(b, "%s{\"id\":\"%.*s\",\"created\":\"%s\"}",
-				       first ? "" : ",", (int)len - 4, de->d_name,
-				       when);
-		else
-			ipg_buf_printf(b, "  %-32.*s created %s\n", (int)len - 4,
+			ipg_buf_printf(b,
+				       "%s{\"id\":\"%.*s\",\"created\":\"%s\"}",
+				       first ? "" : ",", (int)len - 4,
 				       de->d_name, when);
+		else
+			ipg_buf_printf(b, "  %-32.*s created %s\n",
+				       (int)len - 4, de->d_name, when);
 		first = 0;
 	}
 	if (dir)
 		closedir(dir);
 	if (!json && first)
-		ipg_buf_printf(b, "  none ('ipgate breakglass keygen' makes one)\n");
+		ipg_buf_printf(
+			b, "  none ('ipgate breakglass keygen' makes one)\n");
 	ipg_buf_printf(b, json ? "],\"grants\":[" : "break-glass grants\n");
 	first = 1;
 	for (int i = 0; i < n; i++) {
@@ -1421,13 +1486,17 @@ static void bg_render(struct daemon *d, struct ipg_buf *b, int json)
 		if (g[i].expiry_ns <= now)
 			continue;
 		ipg_prefix_format(&g[i].addr, addr, sizeof(addr));
-		format_duration((g[i].expiry_ns - now) / 1000000000ull + 1, left,
-				sizeof(left));
+		format_duration((g[i].expiry_ns - now) / 1000000000ull + 1,
+				left, sizeof(left));
 		if (json)
-			ipg_buf_printf(b, "%s{\"address\":\"%s\",\"seconds_left\":%"
-				       PRIu64 "}", first ? "" : ",", addr,
-				       (uint64_t)((g[i].expiry_ns - now) /
-						  1000000000ull + 1));
+			ipg_buf_printf(
+				b,
+				"%s{\"address\":\"%s\",\"seconds_left\":%" PRIu64
+				"}",
+				first ? "" : ",", addr,
+				(uint64_t)((g[i].expiry_ns - now) /
+						   1000000000ull +
+					   1));
 		else
 			ipg_buf_printf(b, "  %-40s %s left\n", addr, left);
 		first = 0;
@@ -1460,8 +1529,10 @@ static int do_breakglass(struct req *q)
 		return bg_list(q);
 	if (op && !strcmp(op, "revoke"))
 		return bg_revoke(q);
-	return reply_errf(q, -EINVAL, "unknown breakglass operation \"%s\"; "
-			  "expected keygen, list or revoke", op ? op : "");
+	return reply_errf(q, -EINVAL,
+			  "unknown breakglass operation \"%s\"; "
+			  "expected keygen, list or revoke",
+			  op ? op : "");
 }
 
 /* Whether @src may knock now: at most RATE_MAX knocks per window. */
@@ -1474,7 +1545,8 @@ static int rate_ok(struct daemon *d, const struct ipg_prefix *src)
 		h = (h ^ src->addr[i]) * 16777619u;
 	typeof(d->rate[0]) *r = &d->rate[h % RATE_SLOTS];
 
-	if (!ipg_prefix_equal(&r->addr, src) || now - r->start >= RATE_WINDOW_S) {
+	if (!ipg_prefix_equal(&r->addr, src) ||
+	    now - r->start >= RATE_WINDOW_S) {
 		r->addr = *src;
 		r->start = now;
 		r->n = 0;
@@ -1488,7 +1560,8 @@ static int nonce_fresh(struct daemon *d, const uint8_t *nonce, uint64_t now)
 	int free_slot = -1;
 
 	for (int i = 0; i < REPLAY_MAX; i++) {
-		if (d->replay[i].ts && d->replay[i].ts + 2 * IPG_KNOCK_SKEW_S < now)
+		if (d->replay[i].ts &&
+		    d->replay[i].ts + 2 * IPG_KNOCK_SKEW_S < now)
 			d->replay[i].ts = 0;
 		if (!d->replay[i].ts) {
 			if (free_slot < 0)
@@ -1581,11 +1654,14 @@ static void knock(struct daemon *d, const uint8_t *buf, size_t len,
 		return;
 	}
 	format_utc((time_t)(now + secs), when, sizeof(when));
-	snprintf(after, sizeof(after), "{\"address\":\"%s\",\"until\":\"%s\","
-		 "\"seconds\":%u,\"key\":\"%s\"}", addr, when, secs, k.key_id);
+	snprintf(after, sizeof(after),
+		 "{\"address\":\"%s\",\"until\":\"%s\","
+		 "\"seconds\":%u,\"key\":\"%s\"}",
+		 addr, when, secs, k.key_id);
 	snprintf(user, sizeof(user), "breakglass:%s", k.key_id);
-	struct ipg_actor who = { .uid = getuid(), .pid = getpid(), .user = user,
-				 .client = addr };
+	struct ipg_actor who = {
+		.uid = getuid(), .pid = getpid(), .user = user, .client = addr
+	};
 	if (ipg_audit_append(&d->audit, &who, "breakglass-grant", NULL, after,
 			     &e)) {
 		/* Nothing runs unaudited. */
@@ -1691,12 +1767,18 @@ static const struct command {
 	const char *name;
 	int (*fn)(struct req *q);
 } commands[] = {
-	{ "status", do_status }, { "list", do_list },
-	{ "add", do_add },       { "remove", do_remove },
-	{ "enable", do_enable }, { "disable", do_disable },
-	{ "apply", do_apply },   { "test", do_test },
-	{ "log", do_log },       { "detach", do_detach },
-	{ "attach", do_attach },   { "override", do_override },
+	{ "status", do_status },
+	{ "list", do_list },
+	{ "add", do_add },
+	{ "remove", do_remove },
+	{ "enable", do_enable },
+	{ "disable", do_disable },
+	{ "apply", do_apply },
+	{ "test", do_test },
+	{ "log", do_log },
+	{ "detach", do_detach },
+	{ "attach", do_attach },
+	{ "override", do_override },
 	{ "breakglass", do_breakglass },
 };
 
@@ -1712,12 +1794,14 @@ static void handle(struct daemon *d, struct conn *c,
 	client = ipg_ctl_get(m, "client");
 	if (client)
 		snprintf(q.client, sizeof(q.client), "%s", client);
-	q.who = (struct ipg_actor){ .uid = c->uid, .pid = c->pid,
+	q.who = (struct ipg_actor){ .uid = c->uid,
+				    .pid = c->pid,
 				    .user = q.user,
 				    .client = *q.client ? q.client : NULL };
 	q.json = ipg_ctl_flag(m, "json");
 	q.force = ipg_ctl_flag(m, "force");
-	for (size_t i = 0; cmd && i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; cmd && i < sizeof(commands) / sizeof(commands[0]);
+	     i++)
 		if (!strcmp(cmd, commands[i].name)) {
 			r = commands[i].fn(&q);
 			goto done;
@@ -1757,7 +1841,8 @@ static void send_reply(struct conn *c, const struct ipg_ctl_msg *rep)
 	/* Replies are small; a client that does not read them is cut off
 	 * by the socket's send timeout. */
 	while (off < out.len) {
-		ssize_t n = send(c->fd, out.s + off, out.len - off, MSG_NOSIGNAL);
+		ssize_t n =
+			send(c->fd, out.s + off, out.len - off, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -1814,8 +1899,10 @@ static void on_accept(struct daemon *d)
 			(unsigned)cred.uid, (unsigned)cred.gid, (int)cred.pid,
 			d->o.group);
 		ipg_ctl_set(&rep, "code", "EACCES");
-		ipg_ctl_setf(&rep, "message", "permission denied: only root and "
-			     "the %s group may use ipgated", d->o.group);
+		ipg_ctl_setf(&rep, "message",
+			     "permission denied: only root and "
+			     "the %s group may use ipgated",
+			     d->o.group);
 		send_reply(&tmp, &rep);
 		ipg_ctl_free(&rep);
 		close(fd);
@@ -1836,8 +1923,7 @@ static void on_accept(struct daemon *d)
 	c->pid = cred.pid;
 	c->deadline = time(NULL) + CONN_TIMEOUT_S;
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd,
-		  &(struct epoll_event){ .events = EPOLLIN,
-					 .data.ptr = c });
+		  &(struct epoll_event){ .events = EPOLLIN, .data.ptr = c });
 }
 
 static void on_conn(struct daemon *d, struct conn *c)
@@ -1881,7 +1967,8 @@ static void on_conn(struct daemon *d, struct conn *c)
 
 static void actor_self(struct ipg_actor *who, const char *user)
 {
-	*who = (struct ipg_actor){ .uid = getuid(), .pid = getpid(),
+	*who = (struct ipg_actor){ .uid = getuid(),
+				   .pid = getpid(),
 				   .user = user };
 }
 
@@ -1898,7 +1985,8 @@ static void reload(struct daemon *d, const char *why)
 	r = ipg_read_file(d->o.config, IPG_CTL_VALUE_MAX, &text);
 	if (r) {
 		pr_warn("reload (%s): cannot read %s: %s; the running policy "
-			"stays", why, d->o.config, strerror(-r));
+			"stays",
+			why, d->o.config, strerror(-r));
 		ipg_buf_free(&text);
 		return;
 	}
@@ -1918,14 +2006,17 @@ static void reload(struct daemon *d, const char *why)
 	if (r) {
 		struct ipg_buf after = { 0 };
 
-		pr_warn("reload (%s): %s; the running policy stays", why, e.msg);
+		pr_warn("reload (%s): %s; the running policy stays", why,
+			e.msg);
 		if (strcmp(d->file_error, e.msg)) {
-			snprintf(d->file_error, sizeof(d->file_error), "%s", e.msg);
+			snprintf(d->file_error, sizeof(d->file_error), "%s",
+				 e.msg);
 			ipg_buf_printf(&after, "{\"error\":");
 			ipg_buf_json_str(&after, e.msg);
 			ipg_buf_printf(&after, "}");
-			if (ipg_audit_append(&d->audit, &q.who, "rejected-change",
-					     NULL, after.s, &e))
+			if (ipg_audit_append(&d->audit, &q.who,
+					     "rejected-change", NULL, after.s,
+					     &e))
 				pr_warn("%s", e.msg);
 			ipg_buf_free(&after);
 		}
@@ -1954,14 +2045,16 @@ static void reload(struct daemon *d, const char *why)
 static void arm(int tfd, long ms)
 {
 	struct itimerspec its = { .it_value = { .tv_sec = ms / 1000,
-						.tv_nsec = (ms % 1000) * 1000000 } };
+						.tv_nsec = (ms % 1000) *
+							   1000000 } };
 
 	timerfd_settime(tfd, 0, &its, NULL);
 }
 
 static void on_inotify(struct daemon *d)
 {
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
 
 	while (read(d->inofd, buf, sizeof(buf)) > 0)
 		;
@@ -1998,7 +2091,8 @@ static void on_signal(struct daemon *d)
 				d->cfg_text = ipg_config_render(&d->cfg);
 		} else {
 			pr_info("signal %d: stopping; the filter stays attached "
-				"and enforcing", si.ssi_signo);
+				"and enforcing",
+				si.ssi_signo);
 			d->stop = 1;
 		}
 	}
@@ -2082,7 +2176,8 @@ static int take_lock(struct daemon *d)
 		return -EBUSY;
 	}
 	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (ftruncate(d->lock_fd, 0) || pwrite(d->lock_fd, buf, (size_t)n, 0) < 0)
+	if (ftruncate(d->lock_fd, 0) ||
+	    pwrite(d->lock_fd, buf, (size_t)n, 0) < 0)
 		return -errno;
 	return 0;
 }
@@ -2138,7 +2233,8 @@ static int start(struct daemon *d)
 		 d->o.state_dir);
 	snprintf(d->lock_path, sizeof(d->lock_path), "%s/ipgated.lock",
 		 d->o.state_dir);
-	snprintf(d->ovr_path, sizeof(d->ovr_path), "%s/override", d->o.state_dir);
+	snprintf(d->ovr_path, sizeof(d->ovr_path), "%s/override",
+		 d->o.state_dir);
 	snprintf(d->keys_dir, sizeof(d->keys_dir), "%s/breakglass",
 		 d->o.state_dir);
 	if (mkdir(d->keys_dir, 0700) && errno != EEXIST) {
@@ -2223,7 +2319,8 @@ static int start(struct daemon *d)
 	pr_info("%s the datapath; %u entries, %s; serving %s",
 		ipg_datapath_adopted(d->dp) ? "adopted" : "loaded",
 		d->cfg.policy.n_entries,
-		d->cfg.policy.kern.enabled ? "enabled" : "disabled", d->o.socket);
+		d->cfg.policy.kern.enabled ? "enabled" : "disabled",
+		d->o.socket);
 	return 0;
 }
 
@@ -2243,8 +2340,10 @@ static int setup_loop(struct daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
 	d->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	d->debounce_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	d->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->debounce_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->tick_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (d->epfd < 0 || d->sigfd < 0 || d->inofd < 0 || d->debounce_fd < 0 ||
 	    d->tick_fd < 0)
 		return -errno;
@@ -2310,15 +2409,20 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ipgated [options]\n"
-		"  -c, --config FILE       config file (" IPG_CONFIG_DEFAULT ")\n"
-		"  -s, --socket PATH       control socket (" IPG_SOCKET_DEFAULT ")\n"
-		"  -p, --pin-dir DIR       bpffs pin directory (" IPG_PIN_DIR_DEFAULT ")\n"
+		"  -c, --config FILE       config file (" IPG_CONFIG_DEFAULT
+		")\n"
+		"  -s, --socket PATH       control socket (" IPG_SOCKET_DEFAULT
+		")\n"
+		"  -p, --pin-dir DIR       bpffs pin directory (" IPG_PIN_DIR_DEFAULT
+		")\n"
 		"  -a, --audit-log FILE    audit log (" IPG_AUDIT_DEFAULT ")\n"
 		"      --audit-rotate SIZE rotate the audit log at SIZE bytes "
 		"(K/M/G suffixes; 10M; 0: never)\n"
 		"      --audit-keep N      rotated audit files kept, gzipped (5)\n"
-		"  -d, --state-dir DIR     state directory (" STATE_DIR_DEFAULT ")\n"
-		"  -g, --group NAME        group allowed on the socket (" GROUP_DEFAULT ")\n"
+		"  -d, --state-dir DIR     state directory (" STATE_DIR_DEFAULT
+		")\n"
+		"  -g, --group NAME        group allowed on the socket (" GROUP_DEFAULT
+		")\n"
 		"  -f, --foreground        do not go to the background\n"
 		"  -v, --verbose           more log output (-vv adds libbpf's)\n"
 		"  -h, --help              this text\n");
@@ -2334,9 +2438,21 @@ static int parse_size(const char *s, uint64_t *out)
 	if (errno || end == s || *s == '-')
 		return -EINVAL;
 	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'G': case 'g': v <<= 30; end++; break;
+	case 'K':
+	case 'k':
+		v <<= 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		v <<= 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		v <<= 30;
+		end++;
+		break;
 	}
 	if (*end)
 		return -EINVAL;
@@ -2398,20 +2514,39 @@ int main(int argc, char **argv)
 			     .audit_rotate = IPG_AUDIT_ROTATE_DEFAULT,
 			     .audit_keep = IPG_AUDIT_KEEP_DEFAULT,
 			     .verbose = 1 };
-	while ((opt = getopt_long(argc, argv, "c:s:p:a:d:g:fvh", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:p:a:d:g:fvh", lo, NULL)) !=
+	       -1) {
 		switch (opt) {
-		case 'c': d.o.config = optarg; break;
-		case 's': d.o.socket = optarg; break;
-		case 'p': d.o.pin_dir = optarg; break;
-		case 'a': d.o.audit_log = optarg; break;
-		case 'd': d.o.state_dir = optarg; break;
-		case 'g': d.o.group = optarg; break;
-		case 'f': d.o.foreground = 1; break;
-		case 'v': d.o.verbose++; break;
+		case 'c':
+			d.o.config = optarg;
+			break;
+		case 's':
+			d.o.socket = optarg;
+			break;
+		case 'p':
+			d.o.pin_dir = optarg;
+			break;
+		case 'a':
+			d.o.audit_log = optarg;
+			break;
+		case 'd':
+			d.o.state_dir = optarg;
+			break;
+		case 'g':
+			d.o.group = optarg;
+			break;
+		case 'f':
+			d.o.foreground = 1;
+			break;
+		case 'v':
+			d.o.verbose++;
+			break;
 		case 'R':
 			if (parse_size(optarg, &d.o.audit_rotate)) {
-				fprintf(stderr, "ipgated: --audit-rotate: \"%s\" "
-					"is not a size such as 10M\n", optarg);
+				fprintf(stderr,
+					"ipgated: --audit-rotate: \"%s\" "
+					"is not a size such as 10M\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -2420,13 +2555,19 @@ int main(int argc, char **argv)
 			d.o.audit_keep = (unsigned)strtoul(optarg, &end, 10);
 			if (errno || *end || !*optarg ||
 			    d.o.audit_keep > IPG_AUDIT_KEEP_MAX) {
-				fprintf(stderr, "ipgated: --audit-keep: expected "
-					"0 to %d\n", IPG_AUDIT_KEEP_MAX);
+				fprintf(stderr,
+					"ipgated: --audit-keep: expected "
+					"0 to %d\n",
+					IPG_AUDIT_KEEP_MAX);
 				return 2;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc) {

@@ -46,7 +46,8 @@ int xdp_floor(struct xdp_md *ctx)
 SEC("xdp")
 int xdp_textbook(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	void *data = (void *)(long)ctx->data,
+	     *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *ip = (void *)(eth + 1);
 	struct tcphdr *tcp = (void *)(ip + 1);
@@ -73,7 +74,8 @@ int xdp_drop_all(struct xdp_md *ctx)
 SEC("xdp")
 int xdp_gen(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	void *data = (void *)(long)ctx->data,
+	     *end = (void *)(long)ctx->data_end;
 	struct iphdr *ip = data + sizeof(struct ethhdr);
 
 	if ((void *)(ip + 1) > end)

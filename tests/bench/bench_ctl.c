@@ -38,7 +38,9 @@ static int call(const char *sock, struct ipg_ctl_msg *req, const char *kind)
 	}
 	if (r || !code || strcmp(code, "ok")) {
 		fprintf(stderr, "bench_ctl: %s: %s %s\n", kind, e.msg,
-			ipg_ctl_get(&rep, "message") ? ipg_ctl_get(&rep, "message") : "");
+			ipg_ctl_get(&rep, "message") ?
+				ipg_ctl_get(&rep, "message") :
+				"");
 		ipg_ctl_free(&rep);
 		return -1;
 	}
@@ -57,7 +59,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n = atoi(argv[2]);
-	if (ipg_read_file(argv[3], 1 << 20, &a) || ipg_read_file(argv[4], 1 << 20, &b))
+	if (ipg_read_file(argv[3], 1 << 20, &a) ||
+	    ipg_read_file(argv[4], 1 << 20, &b))
 		return 1;
 	for (int i = 0; i < n; i++) {
 		struct ipg_ctl_msg req = { 0 };

@@ -33,8 +33,11 @@ static int parse_mac(const char *s, uint8_t mac[6])
 
 int main(int argc, char **argv)
 {
-	struct ipg_pkt_spec s = { .family = 4, .proto = IPPROTO_TCP,
-				  .sport = 40000, .dport = 443, .payload_len = 10 };
+	struct ipg_pkt_spec s = { .family = 4,
+				  .proto = IPPROTO_TCP,
+				  .sport = 40000,
+				  .dport = 443,
+				  .payload_len = 10 };
 	struct bench *skel;
 	struct bpf_program *prog;
 	uint8_t frame[128];
@@ -46,15 +49,16 @@ int main(int argc, char **argv)
 	int r;
 
 	if (argc < 8) {
-		fprintf(stderr, "usage: bench_gen IFNAME DST_MAC SRC_MAC DST_IP "
+		fprintf(stderr,
+			"usage: bench_gen IFNAME DST_MAC SRC_MAC DST_IP "
 			"SRC_BASE BITS COUNT\n");
 		return 2;
 	}
 	ifindex = if_nametoindex(argv[1]);
 	bits = (unsigned)atoi(argv[6]);
 	count = strtoull(argv[7], NULL, 10);
-	if (!ifindex || !inet_aton(argv[4], &dst) || !inet_aton(argv[5], &base) ||
-	    bits > 24 || !count) {
+	if (!ifindex || !inet_aton(argv[4], &dst) ||
+	    !inet_aton(argv[5], &base) || bits > 24 || !count) {
 		fprintf(stderr, "bench_gen: bad arguments\n");
 		return 2;
 	}
@@ -89,7 +93,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("gen %llu %.6f\n", count,
-	       (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	       (double)(t1.tv_sec - t0.tv_sec) +
+		       (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	bench__destroy(skel);
 	return 0;
 }

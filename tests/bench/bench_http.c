@@ -36,7 +36,8 @@ static int request(const struct sockaddr_in *to)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (!connect(fd, (const struct sockaddr *)to, sizeof(*to)) &&
 	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) == sizeof(req) - 1) {
-		while ((n = recv(fd, buf + got, sizeof(buf) - 1 - (size_t)got, 0)) > 0)
+		while ((n = recv(fd, buf + got, sizeof(buf) - 1 - (size_t)got,
+				 0)) > 0)
 			got += n;
 		buf[got] = '\0';
 		ok = n == 0 && strstr(buf, " 200 ") ? 0 : -1;

@@ -53,8 +53,10 @@ static int n_frames;
 static void add_frame(const char *name, const char *src, uint16_t dport,
 		      int vlan)
 {
-	struct ipg_pkt_spec s = { .proto = IPPROTO_TCP, .sport = 40000,
-				  .dport = dport, .payload_len = 10 };
+	struct ipg_pkt_spec s = { .proto = IPPROTO_TCP,
+				  .sport = 40000,
+				  .dport = dport,
+				  .payload_len = 10 };
 	struct ipg_prefix p;
 	struct frame *f = &frames[n_frames++];
 
@@ -80,7 +82,9 @@ static void random_prefix(int family, const struct ipg_prefix *deny,
 			  struct ipg_prefix *p)
 {
 	static const uint8_t len4[] = { 16, 20, 24, 24, 24, 24, 28, 32, 32, 32 };
-	static const uint8_t len6[] = { 32, 48, 48, 48, 48, 56, 56, 64, 64, 128 };
+	static const uint8_t len6[] = {
+		32, 48, 48, 48, 48, 56, 56, 64, 64, 128
+	};
 
 	do {
 		uint64_t a = next_rand(), b = next_rand();
@@ -93,7 +97,7 @@ static void random_prefix(int family, const struct ipg_prefix *deny,
 			p->addr[0] = (uint8_t)(0x20 | (p->addr[0] & 0x1f));
 		p->len = family == 4 ? len4[a % 10] : len6[b % 10];
 		for (unsigned i = p->len; i < 128; i++)
-			p->addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+			p->addr[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
 	} while (ipg_prefix_contains(p, deny));
 }
 
@@ -196,7 +200,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench: %s\n", e.msg);
 		return 1;
 	}
-	bpf_map_lookup_elem(ipg_datapath_map_fd(dp, "ipg_active"), &zero, &slot);
+	bpf_map_lookup_elem(ipg_datapath_map_fd(dp, "ipg_active"), &zero,
+			    &slot);
 	slot &= 1;
 	snprintf(name, sizeof(name), "ipg_v4_slot%u", slot);
 	slot_fd[0] = ipg_datapath_map_fd(dp, name);
@@ -227,14 +232,14 @@ int main(int argc, char **argv)
 			for (int fi = 0; fi < n_frames; fi++) {
 				const struct frame *f = &frames[fi];
 
-				printf("pkt ipgate %s %zu %d %.2f\n", f->name, n, r,
-				       run_ns(ipg_fd, f, repeat));
+				printf("pkt ipgate %s %zu %d %.2f\n", f->name,
+				       n, r, run_ns(ipg_fd, f, repeat));
 				if (f->textbook)
 					printf("pkt textbook %s %zu %d %.2f\n",
 					       f->name, n, r,
 					       run_ns(tb_fd, f, repeat));
-				printf("pkt floor %s %zu %d %.2f\n", f->name, n, r,
-				       run_ns(floor_fd, f, repeat));
+				printf("pkt floor %s %zu %d %.2f\n", f->name, n,
+				       r, run_ns(floor_fd, f, repeat));
 			}
 			fflush(stdout);
 		}
@@ -252,10 +257,10 @@ int main(int argc, char **argv)
 		ofd[0] = ipg_datapath_map_fd(dp, name);
 		snprintf(name, sizeof(name), "ipg_v6_slot%u", other);
 		ofd[1] = ipg_datapath_map_fd(dp, name);
-		if (clear(ofd[0]) || clear(ofd[1]) || fill(ofd[0], 4, 500000, 7) ||
-		    fill(ofd[1], 6, 500000, 8) ||
-		    bpf_map_update_elem(ipg_datapath_map_fd(dp, "ipg_active"), &zero,
-					&other, BPF_ANY)) {
+		if (clear(ofd[0]) || clear(ofd[1]) ||
+		    fill(ofd[0], 4, 500000, 7) || fill(ofd[1], 6, 500000, 8) ||
+		    bpf_map_update_elem(ipg_datapath_map_fd(dp, "ipg_active"),
+					&zero, &other, BPF_ANY)) {
 			fprintf(stderr, "bench: 1M build failed\n");
 			return 1;
 		}

@@ -29,7 +29,9 @@ static void apply(void)
 
 	if (ipg_datapath_apply(dp, &pol, &e))
 		FAIL("apply: %s", e.msg);
-	if (ipg_datapath_set_override(dp, override_on ? ipg_boot_ns() + 3600ull * 1000000000ull : 0))
+	if (ipg_datapath_set_override(
+		    dp,
+		    override_on ? ipg_boot_ns() + 3600ull * 1000000000ull : 0))
 		FAIL("set override");
 }
 
@@ -74,9 +76,11 @@ static void expect_at(const char *file, int line, const struct frame *f,
 	ipg_datapath_stats(dp, after);
 	if (entry >= 0)
 		ipg_datapath_rule_hits(dp, pol.entries[entry].rule_id, &ha);
-	ipg_verdict_eval(&pol, &(struct ipg_verdict_env){
-				 .override_active = override_on,
-				 .grants = grants, .n_grants = n_grants },
+	ipg_verdict_eval(&pol,
+			 &(struct ipg_verdict_env){ .override_active =
+							    override_on,
+						    .grants = grants,
+						    .n_grants = n_grants },
 			 f->b, f->len, &v);
 
 	if (got != action) {
@@ -89,29 +93,30 @@ static void expect_at(const char *file, int line, const struct frame *f,
 		uint64_t want = i == (int)stat ? 1 : 0;
 
 		if (after[i] - before[i] != want)
-			return harness_fail(file, line,
-					    "counter %s moved by %llu, expected "
-					    "%llu (expected %s to move)",
-					    ipg_stat_name(i),
-					    (unsigned long long)(after[i] - before[i]),
-					    (unsigned long long)want,
-					    ipg_stat_name(stat));
+			return harness_fail(
+				file, line,
+				"counter %s moved by %llu, expected "
+				"%llu (expected %s to move)",
+				ipg_stat_name(i),
+				(unsigned long long)(after[i] - before[i]),
+				(unsigned long long)want, ipg_stat_name(stat));
 	}
 	if (entry >= 0 && ha - hb != 1)
-		return harness_fail(file, line, "rule hit of entry %d moved by %llu",
-				    entry, (unsigned long long)(ha - hb));
+		return harness_fail(file, line,
+				    "rule hit of entry %d moved by %llu", entry,
+				    (unsigned long long)(ha - hb));
 	if (v.action != got || v.stat != stat || v.entry != entry) {
 		hexdump(f->b, f->len);
-		return harness_fail(file, line,
-				    "model disagrees: %s/%s/entry %d vs %s/%s/entry %d",
-				    ipg_action_name(v.action),
-				    ipg_stat_name(v.stat), v.entry,
-				    ipg_action_name(got), ipg_stat_name(stat),
-				    entry);
+		return harness_fail(
+			file, line,
+			"model disagrees: %s/%s/entry %d vs %s/%s/entry %d",
+			ipg_action_name(v.action), ipg_stat_name(v.stat),
+			v.entry, ipg_action_name(got), ipg_stat_name(stat),
+			entry);
 	}
 }
 
-#define EXPECT(f, action, stat, entry)                                   \
+#define EXPECT(f, action, stat, entry) \
 	CHECK(expect_at(__FILE__, __LINE__, &(f), action, stat, entry))
 #define EXPECT_DROP(f) EXPECT(f, XDP_DROP, IPG_STAT_DROP_DENIED, -1)
 #define EXPECT_MALFORMED(f) EXPECT(f, XDP_DROP, IPG_STAT_DROP_MALFORMED, -1)
@@ -155,8 +160,10 @@ TEST(test_matrix_sources_protocols_ports)
 	CHECK(standard());
 	for (size_t i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++) {
 		for (int p = 0; p < 2; p++) {
-			struct frame prot = pkt_v4(matrix[i].src, protos[p], 443);
-			struct frame open = pkt_v4(matrix[i].src, protos[p], 80);
+			struct frame prot =
+				pkt_v4(matrix[i].src, protos[p], 443);
+			struct frame open =
+				pkt_v4(matrix[i].src, protos[p], 80);
 
 			if (matrix[i].entry)
 				EXPECT_ALLOW(prot, matrix[i].entry);
@@ -216,10 +223,14 @@ TEST(test_vlan_single_tag_each_type)
 
 	CHECK(standard());
 	for (int i = 0; i < 2; i++) {
-		struct ipg_pkt_spec o = with_vlan(pkt_spec(OUTSIDER4, IPPROTO_TCP, 443), tpids[i]);
-		struct ipg_pkt_spec a = with_vlan(pkt_spec("203.0.113.45", IPPROTO_TCP, 443), tpids[i]);
-		struct ipg_pkt_spec u = with_vlan(pkt_spec(OUTSIDER6, IPPROTO_UDP, 53), tpids[i]);
-		struct frame fo = pkt_build(&o), fa = pkt_build(&a), fu = pkt_build(&u);
+		struct ipg_pkt_spec o = with_vlan(
+			pkt_spec(OUTSIDER4, IPPROTO_TCP, 443), tpids[i]);
+		struct ipg_pkt_spec a = with_vlan(
+			pkt_spec("203.0.113.45", IPPROTO_TCP, 443), tpids[i]);
+		struct ipg_pkt_spec u = with_vlan(
+			pkt_spec(OUTSIDER6, IPPROTO_UDP, 53), tpids[i]);
+		struct frame fo = pkt_build(&o), fa = pkt_build(&a),
+			     fu = pkt_build(&u);
 
 		EXPECT_DROP(fo);
 		EXPECT_ALLOW(fa, "203.0.113.0/24");
@@ -233,10 +244,20 @@ TEST(test_vlan_qinq_outsider_dropped_member_allowed)
 
 	CHECK(standard());
 	for (int i = 0; i < 2; i++) {
-		struct ipg_pkt_spec o = with_vlan(with_vlan(pkt_spec(OUTSIDER4, IPPROTO_TCP, 443), 0x8100), outer[i]);
-		struct ipg_pkt_spec o6 = with_vlan(with_vlan(pkt_spec(OUTSIDER6, IPPROTO_TCP, 8443), 0x8100), outer[i]);
-		struct ipg_pkt_spec a6 = with_vlan(with_vlan(pkt_spec("2001:db8:1::7", IPPROTO_UDP, 443), 0x8100), outer[i]);
-		struct frame fo = pkt_build(&o), fo6 = pkt_build(&o6), fa6 = pkt_build(&a6);
+		struct ipg_pkt_spec o = with_vlan(
+			with_vlan(pkt_spec(OUTSIDER4, IPPROTO_TCP, 443),
+				  0x8100),
+			outer[i]);
+		struct ipg_pkt_spec o6 = with_vlan(
+			with_vlan(pkt_spec(OUTSIDER6, IPPROTO_TCP, 8443),
+				  0x8100),
+			outer[i]);
+		struct ipg_pkt_spec a6 = with_vlan(
+			with_vlan(pkt_spec("2001:db8:1::7", IPPROTO_UDP, 443),
+				  0x8100),
+			outer[i]);
+		struct frame fo = pkt_build(&o), fo6 = pkt_build(&o6),
+			     fa6 = pkt_build(&a6);
 
 		EXPECT_DROP(fo);
 		EXPECT_DROP(fo6);
@@ -247,7 +268,11 @@ TEST(test_vlan_qinq_outsider_dropped_member_allowed)
 TEST(test_vlan_three_tags_unparseable_dropped)
 {
 	CHECK(standard());
-	struct ipg_pkt_spec s = with_vlan(with_vlan(with_vlan(pkt_spec("203.0.113.45", IPPROTO_UDP, 53), 0x8100), 0x8100), 0x88a8);
+	struct ipg_pkt_spec s = with_vlan(
+		with_vlan(with_vlan(pkt_spec("203.0.113.45", IPPROTO_UDP, 53),
+				    0x8100),
+			  0x8100),
+		0x88a8);
 	struct frame f = pkt_build(&s);
 
 	/* Even an unprotected port from an allowed source: the parser
@@ -261,7 +286,8 @@ TEST(test_vlan_three_tags_unparseable_dropped)
 TEST(test_vlan_tag_truncated_dropped)
 {
 	CHECK(standard());
-	struct ipg_pkt_spec s = with_vlan(pkt_spec(OUTSIDER4, IPPROTO_TCP, 443), 0x8100);
+	struct ipg_pkt_spec s =
+		with_vlan(pkt_spec(OUTSIDER4, IPPROTO_TCP, 443), 0x8100);
 	struct frame f = pkt_build(&s);
 
 	f.len = 16;
@@ -277,11 +303,13 @@ TEST(test_ipv4_options_ihl6_and_ihl15)
 	CHECK(standard());
 	for (int i = 0; i < 2; i++) {
 		struct ipg_pkt_spec o = pkt_spec(OUTSIDER4, IPPROTO_TCP, 443);
-		struct ipg_pkt_spec a = pkt_spec("198.51.100.7", IPPROTO_UDP, 443);
+		struct ipg_pkt_spec a =
+			pkt_spec("198.51.100.7", IPPROTO_UDP, 443);
 		struct ipg_pkt_spec u = pkt_spec(OUTSIDER4, IPPROTO_TCP, 22);
 
 		o.ip4_optlen = a.ip4_optlen = u.ip4_optlen = optlen[i];
-		struct frame fo = pkt_build(&o), fa = pkt_build(&a), fu = pkt_build(&u);
+		struct frame fo = pkt_build(&o), fa = pkt_build(&a),
+			     fu = pkt_build(&u);
 
 		EXPECT_DROP(fo);
 		EXPECT_ALLOW(fa, "198.51.100.7");
@@ -357,8 +385,10 @@ static void truncate_all(struct frame full, size_t headers)
 TEST(test_truncated_at_every_header_boundary)
 {
 	CHECK(standard());
-	struct ipg_pkt_spec s4 = with_vlan(pkt_spec(OUTSIDER4, IPPROTO_TCP, 443), 0x8100);
-	struct ipg_pkt_spec s6 = with_ext_hdr(pkt_spec(OUTSIDER6, IPPROTO_UDP, 443), IPPROTO_DSTOPTS);
+	struct ipg_pkt_spec s4 =
+		with_vlan(pkt_spec(OUTSIDER4, IPPROTO_TCP, 443), 0x8100);
+	struct ipg_pkt_spec s6 = with_ext_hdr(
+		pkt_spec(OUTSIDER6, IPPROTO_UDP, 443), IPPROTO_DSTOPTS);
 
 	s4.ip4_optlen = 8;
 	/* Ports end at 18 + 28 + 4; for IPv6 at 14 + 40 + 8 + 4. */
@@ -370,15 +400,21 @@ TEST(test_truncated_at_every_header_boundary)
 
 TEST(test_ipv6_one_three_and_bound_extension_headers)
 {
-	static const uint8_t chain[] = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS,
-					 IPPROTO_ROUTING, IPPROTO_AH, 135,
-					 IPPROTO_DSTOPTS, IPPROTO_AH,
-					 IPPROTO_DSTOPTS, IPPROTO_DSTOPTS };
+	static const uint8_t chain[] = { IPPROTO_HOPOPTS,
+					 IPPROTO_DSTOPTS,
+					 IPPROTO_ROUTING,
+					 IPPROTO_AH,
+					 135,
+					 IPPROTO_DSTOPTS,
+					 IPPROTO_AH,
+					 IPPROTO_DSTOPTS,
+					 IPPROTO_DSTOPTS };
 
 	CHECK(standard());
 	for (int n = 1; n <= IPG_EXTHDR_MAX + 1; n++) {
 		struct ipg_pkt_spec o = pkt_spec(OUTSIDER6, IPPROTO_TCP, 443);
-		struct ipg_pkt_spec a = pkt_spec("2001:db8:2::1", IPPROTO_TCP, 443);
+		struct ipg_pkt_spec a =
+			pkt_spec("2001:db8:2::1", IPPROTO_TCP, 443);
 		struct ipg_pkt_spec u = pkt_spec(OUTSIDER6, IPPROTO_TCP, 80);
 
 		for (int i = 0; i < n; i++) {
@@ -386,7 +422,8 @@ TEST(test_ipv6_one_three_and_bound_extension_headers)
 			a = with_ext_hdr(a, chain[i]);
 			u = with_ext_hdr(u, chain[i]);
 		}
-		struct frame fo = pkt_build(&o), fa = pkt_build(&a), fu = pkt_build(&u);
+		struct frame fo = pkt_build(&o), fa = pkt_build(&a),
+			     fu = pkt_build(&u);
 
 		if (n <= IPG_EXTHDR_MAX) {
 			EXPECT_DROP(fo);
@@ -403,11 +440,16 @@ TEST(test_ipv6_one_three_and_bound_extension_headers)
 TEST(test_ipv6_fragment_header_first_routing_and_ah)
 {
 	CHECK(standard());
-	struct ipg_pkt_spec fr = with_fragment(pkt_spec(OUTSIDER6, IPPROTO_UDP, 443), 0, 1);
-	struct ipg_pkt_spec rt = with_ext_hdr(pkt_spec(OUTSIDER6, IPPROTO_TCP, 8443), IPPROTO_ROUTING);
-	struct ipg_pkt_spec ah = with_ext_hdr(pkt_spec(OUTSIDER6, IPPROTO_TCP, 443), IPPROTO_AH);
-	struct ipg_pkt_spec ahu = with_ext_hdr(pkt_spec(OUTSIDER6, IPPROTO_TCP, 444), IPPROTO_AH);
-	struct frame f1 = pkt_build(&fr), f2 = pkt_build(&rt), f3 = pkt_build(&ah), f4 = pkt_build(&ahu);
+	struct ipg_pkt_spec fr =
+		with_fragment(pkt_spec(OUTSIDER6, IPPROTO_UDP, 443), 0, 1);
+	struct ipg_pkt_spec rt = with_ext_hdr(
+		pkt_spec(OUTSIDER6, IPPROTO_TCP, 8443), IPPROTO_ROUTING);
+	struct ipg_pkt_spec ah =
+		with_ext_hdr(pkt_spec(OUTSIDER6, IPPROTO_TCP, 443), IPPROTO_AH);
+	struct ipg_pkt_spec ahu =
+		with_ext_hdr(pkt_spec(OUTSIDER6, IPPROTO_TCP, 444), IPPROTO_AH);
+	struct frame f1 = pkt_build(&fr), f2 = pkt_build(&rt),
+		     f3 = pkt_build(&ah), f4 = pkt_build(&ahu);
 
 	EXPECT_DROP(f1);
 	EXPECT_DROP(f2);
@@ -418,7 +460,10 @@ TEST(test_ipv6_fragment_header_first_routing_and_ah)
 TEST(test_ipv6_chain_truncated_mid_header)
 {
 	CHECK(standard());
-	struct ipg_pkt_spec s = with_ext_hdr(with_ext_hdr(pkt_spec(OUTSIDER6, IPPROTO_UDP, 53), IPPROTO_HOPOPTS), IPPROTO_AH);
+	struct ipg_pkt_spec s =
+		with_ext_hdr(with_ext_hdr(pkt_spec(OUTSIDER6, IPPROTO_UDP, 53),
+					  IPPROTO_HOPOPTS),
+			     IPPROTO_AH);
 	struct frame f = pkt_build(&s);
 
 	/* Inside the AH header (at 14 + 40 + 8 .. + 16). */
@@ -466,13 +511,15 @@ TEST(test_fragments_first_judged_by_ports_later_pass)
 	for (int fam = 4; fam <= 6; fam += 2) {
 		const char *out = fam == 4 ? OUTSIDER4 : OUTSIDER6;
 		const char *in = fam == 4 ? "203.0.113.77" : "2001:db8:1::77";
-		const char *entry = fam == 4 ? "203.0.113.0/24" : "2001:db8:1::/48";
+		const char *entry = fam == 4 ? "203.0.113.0/24" :
+					       "2001:db8:1::/48";
 		struct ipg_pkt_spec first = pkt_spec(out, IPPROTO_UDP, 443);
 		struct ipg_pkt_spec firstu = pkt_spec(out, IPPROTO_UDP, 53);
 		struct ipg_pkt_spec firsta = pkt_spec(in, IPPROTO_UDP, 443);
 		struct ipg_pkt_spec later = pkt_spec(out, IPPROTO_UDP, 443);
 
-		first.fragment = firstu.fragment = firsta.fragment = later.fragment = 1;
+		first.fragment = firstu.fragment = firsta.fragment =
+			later.fragment = 1;
 		first.more_frags = firstu.more_frags = firsta.more_frags = 1;
 		later.frag_off = 2; /* payload here "looks like" port 443 */
 		struct frame f1 = pkt_build(&first), f2 = pkt_build(&firstu);
@@ -489,7 +536,8 @@ TEST(test_first_fragment_cut_before_ports_unparseable)
 {
 	CHECK(standard());
 	struct ipg_pkt_spec s4 = pkt_spec(OUTSIDER4, IPPROTO_TCP, 80);
-	struct ipg_pkt_spec s6 = with_fragment(pkt_spec(OUTSIDER6, IPPROTO_TCP, 80), 0, 1);
+	struct ipg_pkt_spec s6 =
+		with_fragment(pkt_spec(OUTSIDER6, IPPROTO_TCP, 80), 0, 1);
 
 	s4.more_frags = 1;
 	s4.payload_len = 0;
@@ -615,7 +663,8 @@ TEST(test_list_at_limit_every_entry_hits_its_rule)
 		if (i % 2)
 			snprintf(buf, sizeof(buf), "2001:db8:%x::/48", i);
 		else
-			snprintf(buf, sizeof(buf), "198.18.%d.%d", i / 256, i % 256);
+			snprintf(buf, sizeof(buf), "198.18.%d.%d", i / 256,
+				 i % 256);
 		policy_allow(&pol, buf);
 	}
 	override_on = 0;
@@ -624,7 +673,8 @@ TEST(test_list_at_limit_every_entry_hits_its_rule)
 		if (i % 2)
 			snprintf(buf, sizeof(buf), "2001:db8:%x::9", i);
 		else
-			snprintf(buf, sizeof(buf), "198.18.%d.%d", i / 256, i % 256);
+			snprintf(buf, sizeof(buf), "198.18.%d.%d", i / 256,
+				 i % 256);
 		struct frame f = pkt_v4(buf, IPPROTO_UDP, 443);
 
 		EXPECT(f, XDP_PASS, IPG_STAT_PASS_ALLOWED, i);
@@ -705,7 +755,9 @@ TEST(test_reject_mode_answers_syn_with_reset)
 	CHECK(apply());
 	for (int fam = 4; fam <= 6; fam += 2) {
 		for (int tags = 0; tags <= 2; tags++) {
-			struct ipg_pkt_spec s = pkt_spec(fam == 4 ? OUTSIDER4 : OUTSIDER6, IPPROTO_TCP, 443);
+			struct ipg_pkt_spec s =
+				pkt_spec(fam == 4 ? OUTSIDER4 : OUTSIDER6,
+					 IPPROTO_TCP, 443);
 			size_t out_len = sizeof(out);
 			int action;
 
@@ -718,7 +770,8 @@ TEST(test_reject_mode_answers_syn_with_reset)
 			struct frame f = pkt_build(&s);
 
 			EXPECT(f, XDP_TX, IPG_STAT_TX_RESET, -1);
-			ASSERT_OK(ipg_datapath_run(dp, f.b, f.len, true, &action, out, &out_len));
+			ASSERT_OK(ipg_datapath_run(dp, f.b, f.len, true,
+						   &action, out, &out_len));
 			ASSERT_EQ(action, XDP_TX);
 			size_t l2 = 14 + 4 * (size_t)tags;
 
@@ -742,7 +795,8 @@ TEST(test_reject_mode_drops_what_is_not_a_syn)
 	ack.tcp_flags = 0x10;
 	synack.tcp_flags = 0x12;
 	frag.more_frags = 1;
-	struct frame f1 = pkt_build(&ack), f2 = pkt_build(&synack), f3 = pkt_build(&frag);
+	struct frame f1 = pkt_build(&ack), f2 = pkt_build(&synack),
+		     f3 = pkt_build(&frag);
 	struct frame u = pkt_v4(OUTSIDER4, IPPROTO_UDP, 443);
 	struct frame a = pkt_v4("203.0.113.1", IPPROTO_TCP, 443);
 
@@ -787,7 +841,8 @@ static void *flipper(void *arg)
 	long *flips = arg;
 
 	while (flipping) {
-		if (ipg_datapath_apply(dp, (*flips & 1) ? &pol_a : &pol_b, &e)) {
+		if (ipg_datapath_apply(dp, (*flips & 1) ? &pol_a : &pol_b,
+				       &e)) {
 			fprintf(stderr, "flip: %s\n", e.msg);
 			break;
 		}
@@ -817,7 +872,8 @@ TEST(test_flip_under_load_never_mixes_policies)
 		int action;
 		const struct frame *g = runs & 1 ? &f6 : &f;
 
-		if (ipg_datapath_run(dp, g->b, g->len, true, &action, NULL, NULL))
+		if (ipg_datapath_run(dp, g->b, g->len, true, &action, NULL,
+				     NULL))
 			break;
 		runs++;
 		tx += action == XDP_TX;

@@ -46,9 +46,10 @@ static void add(struct ipg_pkt_spec s)
 static void build_corpus(void)
 {
 	static const char *const srcs[] = {
-		"203.0.113.45", "198.51.100.7", "192.0.2.200", "192.0.2.129",
-		OUTSIDER4, "2001:db8:1::5", "2001:db8:2::1", OUTSIDER6,
-		"::ffff:203.0.113.9", "2001:db8:3:4::1",
+		"203.0.113.45",	   "198.51.100.7", "192.0.2.200",
+		"192.0.2.129",	   OUTSIDER4,	   "2001:db8:1::5",
+		"2001:db8:2::1",   OUTSIDER6,	   "::ffff:203.0.113.9",
+		"2001:db8:3:4::1",
 	};
 	static const uint16_t ports[] = { 443, 8443, 80 };
 	static const uint8_t exts[] = { IPPROTO_HOPOPTS, IPPROTO_ROUTING,
@@ -56,8 +57,10 @@ static void build_corpus(void)
 
 	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
 		for (int p = 0; p < 3; p++) {
-			struct ipg_pkt_spec t = pkt_spec(srcs[i], IPPROTO_TCP, ports[p]);
-			struct ipg_pkt_spec u = pkt_spec(srcs[i], IPPROTO_UDP, ports[p]);
+			struct ipg_pkt_spec t =
+				pkt_spec(srcs[i], IPPROTO_TCP, ports[p]);
+			struct ipg_pkt_spec u =
+				pkt_spec(srcs[i], IPPROTO_UDP, ports[p]);
 
 			add(t);
 			add(u);
@@ -72,7 +75,10 @@ static void build_corpus(void)
 				add(u);
 			} else {
 				add(with_ext_hdr(t, exts[i % 5]));
-				add(with_ext_hdr(with_ext_hdr(with_ext_hdr(u, exts[p]), exts[(p + 1) % 5]), exts[(p + 3) % 5]));
+				add(with_ext_hdr(
+					with_ext_hdr(with_ext_hdr(u, exts[p]),
+						     exts[(p + 1) % 5]),
+					exts[(p + 3) % 5]));
 				add(with_fragment(u, 0, 1));
 				add(with_fragment(t, 7, 0));
 			}
@@ -118,7 +124,8 @@ static void mutate(struct frame *f)
 			at = 12 + 4 * below(3);
 			if (at + 1 < f->len) {
 				static const uint16_t types[] = {
-					0x8100, 0x88a8, 0x0800, 0x86dd, 0x0806 };
+					0x8100, 0x88a8, 0x0800, 0x86dd, 0x0806
+				};
 				uint16_t t = types[below(5)];
 
 				f->b[at] = (uint8_t)(t >> 8);
@@ -150,7 +157,8 @@ static void random_frame(struct frame *f)
 	if (below(2)) {
 		f->b[12] = below(2) ? 0x08 : 0x86;
 		f->b[13] = f->b[12] == 0x08 ? 0x00 : 0xdd;
-		f->b[14] = f->b[12] == 0x08 ? (uint8_t)(0x40 | (5 + below(3))) : 0x60;
+		f->b[14] = f->b[12] == 0x08 ? (uint8_t)(0x40 | (5 + below(3))) :
+					      0x60;
 	}
 }
 
@@ -224,18 +232,23 @@ TEST(test_differential_xdp_equals_reference_model)
 			f = corpus[below((unsigned)n_corpus)];
 			mutate(&f);
 		}
-		ipg_verdict_eval(&pol, &(struct ipg_verdict_env){
+		ipg_verdict_eval(&pol,
+				 &(struct ipg_verdict_env){
 					 .override_active = which == P_OVERRIDE,
-					 .grants = grants, .n_grants = 2 },
+					 .grants = grants,
+					 .n_grants = 2 },
 				 f.b, f.len, &v);
 		if (check_stats)
 			ASSERT_OK(ipg_datapath_stats(dp, before));
-		ASSERT_OK(ipg_datapath_run(dp, f.b, f.len, !check_stats, &action, NULL, NULL));
+		ASSERT_OK(ipg_datapath_run(dp, f.b, f.len, !check_stats,
+					   &action, NULL, NULL));
 		per_action[action & 3]++;
 		per_stat[v.stat]++;
 		if (action != v.action) {
-			fprintf(stderr, "frame %ld: program %s, model %s (%s):\n", i,
-				ipg_action_name(action), ipg_action_name(v.action),
+			fprintf(stderr,
+				"frame %ld: program %s, model %s (%s):\n", i,
+				ipg_action_name(action),
+				ipg_action_name(v.action),
 				ipg_stat_name(v.stat));
 			hexdump(&f);
 			mismatches++;
@@ -246,9 +259,11 @@ TEST(test_differential_xdp_equals_reference_model)
 		ASSERT_OK(ipg_datapath_stats(dp, after));
 		for (int s = 0; s < IPG_STAT_MAX; s++) {
 			if (after[s] - before[s] != (s == (int)v.stat)) {
-				fprintf(stderr, "frame %ld: counter %s moved by %llu; model says %s:\n",
+				fprintf(stderr,
+					"frame %ld: counter %s moved by %llu; model says %s:\n",
 					i, ipg_stat_name(s),
-					(unsigned long long)(after[s] - before[s]),
+					(unsigned long long)(after[s] -
+							     before[s]),
 					ipg_stat_name(v.stat));
 				hexdump(&f);
 				mismatches++;

@@ -65,9 +65,9 @@ static void fresh_pins(void)
 TEST(test_fresh_open_pins_every_map_and_the_program)
 {
 	static const char *const names[] = {
-		"ipg_active", "ipg_override", "ipg_policy", "ipg_v4_slot0",
-		"ipg_v4_slot1", "ipg_v6_slot0", "ipg_v6_slot1", "ipg_v4_tries",
-		"ipg_v6_tries", "ipg_stats", "ipg_rule_hits", "ipg_meta",
+		"ipg_active",	"ipg_override", "ipg_policy",	 "ipg_v4_slot0",
+		"ipg_v4_slot1", "ipg_v6_slot0", "ipg_v6_slot1",	 "ipg_v4_tries",
+		"ipg_v6_tries", "ipg_stats",	"ipg_rule_hits", "ipg_meta",
 		"ipgate_xdp",
 	};
 	struct ipg_datapath *dp;
@@ -196,10 +196,13 @@ TEST(test_attach_generic_mode_on_request)
 TEST(test_attach_refuses_another_tools_program)
 {
 	struct bpf_insn pass[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = XDP_PASS },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K,
+		  .dst_reg = 0,
+		  .imm = XDP_PASS },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	int foreign = bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign", "GPL", pass, 2, NULL);
+	int foreign = bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign", "GPL", pass,
+				    2, NULL);
 	int ifindex = (int)if_nametoindex("veth0");
 	struct ipg_error e = { { 0 } };
 	struct ipg_datapath *dp;
@@ -211,14 +214,20 @@ TEST(test_attach_refuses_another_tools_program)
 	fresh_pins();
 	dp = open_pinned();
 	if (dp) {
-		int r = ipg_datapath_attach(dp, "veth0", IPG_XDP_AUTO, NULL, &e);
+		int r = ipg_datapath_attach(dp, "veth0", IPG_XDP_AUTO, NULL,
+					    &e);
 
 		if (r != -EBUSY || !strstr(e.msg, "another XDP program"))
-			harness_fail(__FILE__, __LINE__, "attach over a foreign program: %d %s", r, e.msg);
+			harness_fail(__FILE__, __LINE__,
+				     "attach over a foreign program: %d %s", r,
+				     e.msg);
 		else if (attached_id("veth0") != id)
-			harness_fail(__FILE__, __LINE__, "the foreign program was replaced");
-		else if (ipg_datapath_detach("veth0", &e) != -EBUSY || attached_id("veth0") != id)
-			harness_fail(__FILE__, __LINE__, "detach touched the foreign program");
+			harness_fail(__FILE__, __LINE__,
+				     "the foreign program was replaced");
+		else if (ipg_datapath_detach("veth0", &e) != -EBUSY ||
+			 attached_id("veth0") != id)
+			harness_fail(__FILE__, __LINE__,
+				     "detach touched the foreign program");
 		ipg_datapath_close(dp);
 	}
 	bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
@@ -241,7 +250,8 @@ TEST(test_attach_unknown_interface_names_it)
 
 TEST(test_pin_dir_off_bpffs_refused)
 {
-	struct ipg_datapath_opts o = { .pin_dir = "/run/ipgate-test-notbpf/pins" };
+	struct ipg_datapath_opts o = { .pin_dir =
+					       "/run/ipgate-test-notbpf/pins" };
 	struct ipg_error e = { { 0 } };
 	struct ipg_datapath *dp = NULL;
 
@@ -257,12 +267,14 @@ TEST(test_bpffs_mounted_when_missing)
 	ASSERT_TRUE(pid >= 0);
 	if (pid == 0) {
 		/* A private mount namespace without /sys/fs/bpf mounted. */
-		struct ipg_datapath_opts o = { .pin_dir = "/sys/fs/bpf/ipgate-t" };
+		struct ipg_datapath_opts o = { .pin_dir =
+						       "/sys/fs/bpf/ipgate-t" };
 		struct ipg_error e = { { 0 } };
 		struct ipg_datapath *dp = NULL;
 		struct statfs st;
 
-		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		if (unshare(CLONE_NEWNS) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 			_exit(10);
 		while (umount2("/sys/fs/bpf", MNT_DETACH) == 0)
 			;
@@ -286,7 +298,8 @@ TEST(test_bpffs_mounted_when_missing)
 static void teardown(void)
 {
 	sh("ip netns del " NS " 2>/dev/null");
-	sh("umount " BPFFS " 2>/dev/null; rm -rf " BPFFS " /run/ipgate-test-notbpf");
+	sh("umount " BPFFS " 2>/dev/null; rm -rf " BPFFS
+	   " /run/ipgate-test-notbpf");
 }
 
 static int setup(void)
@@ -294,15 +307,18 @@ static int setup(void)
 	int fd;
 
 	if (geteuid() != 0) {
-		fprintf(stderr, "test_lifecycle: needs root (namespaces, XDP)\n");
+		fprintf(stderr,
+			"test_lifecycle: needs root (namespaces, XDP)\n");
 		return -1;
 	}
 	ipg_log_set_level(getenv("IPGATE_TEST_VERBOSE") ? 2 : 0);
 	teardown(); /* leftovers of an earlier run that died */
 	if (sh("ip netns add " NS) ||
 	    sh("ip -n " NS " link add veth0 type veth peer name veth1") ||
-	    sh("ip -n " NS " link set veth0 up && ip -n " NS " link set veth1 up") ||
-	    sh("mkdir -p " BPFFS " /run/ipgate-test-notbpf && mount -t bpf bpf " BPFFS)) {
+	    sh("ip -n " NS " link set veth0 up && ip -n " NS
+	       " link set veth1 up") ||
+	    sh("mkdir -p " BPFFS
+	       " /run/ipgate-test-notbpf && mount -t bpf bpf " BPFFS)) {
 		teardown();
 		return -1;
 	}

@@ -21,13 +21,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!out || ipg_config_parse(&b, out, "fuzz", NULL) != 0)
 			abort();
 		if (a.policy.n_entries != b.policy.n_entries ||
-		    memcmp(&a.policy.kern, &b.policy.kern, sizeof(a.policy.kern)) ||
+		    memcmp(&a.policy.kern, &b.policy.kern,
+			   sizeof(a.policy.kern)) ||
 		    a.n_interfaces != b.n_interfaces)
 			abort();
 		for (uint32_t i = 0; i < a.policy.n_entries; i++)
 			if (!ipg_prefix_equal(&a.policy.entries[i].prefix,
 					      &b.policy.entries[i].prefix) ||
-			    strcmp(a.policy.entries[i].label, b.policy.entries[i].label))
+			    strcmp(a.policy.entries[i].label,
+				   b.policy.entries[i].label))
 				abort();
 		free(out);
 		ipg_config_free(&b);

@@ -90,7 +90,9 @@ int harness_main(const char *suite, int argc, char **argv, int (*setup)(void),
 		else
 			passed++;
 		printf("%s %s\n",
-		       harness_failed_now ? "not ok" : skipped_now ? "skip" : "ok",
+		       harness_failed_now ? "not ok" :
+		       skipped_now	  ? "skip" :
+					    "ok",
 		       current);
 	}
 	current = NULL;

@@ -25,55 +25,55 @@ const char *harness_current(void);
 
 extern int harness_failed_now;
 
-#define TEST(name)                                                      \
-	static void name(void);                                         \
-	__attribute__((constructor)) static void register_##name(void)  \
-	{                                                               \
-		harness_register(#name, name);                          \
-	}                                                               \
+#define TEST(name)                                                     \
+	static void name(void);                                        \
+	__attribute__((constructor)) static void register_##name(void) \
+	{                                                              \
+		harness_register(#name, name);                         \
+	}                                                              \
 	static void name(void)
 
-#define FAIL(...)                                                       \
-	do {                                                            \
-		harness_fail(__FILE__, __LINE__, __VA_ARGS__);          \
-		return;                                                 \
+#define FAIL(...)                                              \
+	do {                                                   \
+		harness_fail(__FILE__, __LINE__, __VA_ARGS__); \
+		return;                                        \
 	} while (0)
 
-#define ASSERT_TRUE(c)                                                  \
-	do {                                                            \
-		if (!(c))                                               \
-			FAIL("expected %s", #c);                        \
+#define ASSERT_TRUE(c)                           \
+	do {                                     \
+		if (!(c))                        \
+			FAIL("expected %s", #c); \
 	} while (0)
 
-#define ASSERT_EQ(a, b)                                                     \
-	do {                                                                \
-		long long _a = (long long)(a), _b = (long long)(b);         \
-		if (_a != _b)                                               \
-			FAIL("%s == %s: expected %lld, got %lld", #a, #b,   \
-			     _b, _a);                                       \
+#define ASSERT_EQ(a, b)                                                       \
+	do {                                                                  \
+		long long _a = (long long)(a), _b = (long long)(b);           \
+		if (_a != _b)                                                 \
+			FAIL("%s == %s: expected %lld, got %lld", #a, #b, _b, \
+			     _a);                                             \
 	} while (0)
 
-#define ASSERT_OK(e)                                                        \
-	do {                                                                \
-		long long _r = (long long)(e);                              \
-		if (_r != 0)                                                \
-			FAIL("%s: expected 0, got %lld (%s)", #e, _r,       \
-			     strerror((int)(_r < 0 ? -_r : _r)));           \
+#define ASSERT_OK(e)                                                  \
+	do {                                                          \
+		long long _r = (long long)(e);                        \
+		if (_r != 0)                                          \
+			FAIL("%s: expected 0, got %lld (%s)", #e, _r, \
+			     strerror((int)(_r < 0 ? -_r : _r)));     \
 	} while (0)
 
-#define ASSERT_STR(a, b)                                                    \
-	do {                                                                \
-		const char *_a = (a), *_b = (b);                            \
-		if (strcmp(_a, _b))                                         \
+#define ASSERT_STR(a, b)                                                     \
+	do {                                                                 \
+		const char *_a = (a), *_b = (b);                             \
+		if (strcmp(_a, _b))                                          \
 			FAIL("%s: expected \"%s\", got \"%s\"", #a, _b, _a); \
 	} while (0)
 
 /* Runs a helper that may fail, and returns from the test if it did. */
-#define CHECK(call)                                                     \
-	do {                                                            \
-		call;                                                   \
-		if (harness_failed_now)                                 \
-			return;                                         \
+#define CHECK(call)                     \
+	do {                            \
+		call;                   \
+		if (harness_failed_now) \
+			return;         \
 	} while (0)
 
 #endif

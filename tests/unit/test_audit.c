@@ -35,8 +35,9 @@ static void spit(const char *p, const char *s)
 /* Writes a fresh log of @n records. */
 static void make_log(int n)
 {
-	struct ipg_actor who = { .uid = 0, .pid = 42, .user = "root",
-				 .client = "203.0.113.9" };
+	struct ipg_actor who = {
+		.uid = 0, .pid = 42, .user = "root", .client = "203.0.113.9"
+	};
 	struct ipg_error e = { { 0 } };
 	struct ipg_audit a;
 	char after[64];
@@ -52,7 +53,8 @@ static void make_log(int n)
 	ipg_audit_close(&a);
 }
 
-static void expect_broken(const char *file, int line, const char *text, const char *part)
+static void expect_broken(const char *file, int line, const char *text,
+			  const char *part)
 {
 	struct ipg_error e = { { 0 } };
 
@@ -60,7 +62,8 @@ static void expect_broken(const char *file, int line, const char *text, const ch
 	if (ipg_audit_verify(path, NULL, NULL, &e) != -EBADMSG)
 		return harness_fail(file, line, "tampered log verified");
 	if (!strstr(e.msg, part))
-		return harness_fail(file, line, "message \"%s\" lacks \"%s\"", e.msg, part);
+		return harness_fail(file, line, "message \"%s\" lacks \"%s\"",
+				    e.msg, part);
 }
 
 #define BROKEN(text, part) CHECK(expect_broken(__FILE__, __LINE__, text, part))
@@ -78,8 +81,14 @@ TEST(test_audit_appends_verify)
 	s = slurp(path);
 	ASSERT_TRUE(s != NULL);
 	ASSERT_TRUE(strstr(s, "{\"seq\":1,\"time\":\"") == s);
-	ASSERT_TRUE(strstr(s, "\"actor\":{\"uid\":0,\"user\":\"root\",\"pid\":42,\"client\":\"203.0.113.9\"}") != NULL);
-	ASSERT_TRUE(strstr(s, "\"action\":\"add\",\"before\":null,\"after\":{\"entry\":\"192.0.2.2\"}") != NULL);
+	ASSERT_TRUE(
+		strstr(s,
+		       "\"actor\":{\"uid\":0,\"user\":\"root\",\"pid\":42,\"client\":\"203.0.113.9\"}") !=
+		NULL);
+	ASSERT_TRUE(
+		strstr(s,
+		       "\"action\":\"add\",\"before\":null,\"after\":{\"entry\":\"192.0.2.2\"}") !=
+		NULL);
 	free(s);
 }
 
@@ -101,7 +110,8 @@ TEST(test_audit_edit_drop_reorder_detected)
 	snprintf(buf, sizeof(buf), "%.*s%s", (int)(l2 - s), s, l3);
 	BROKEN(buf, "line 2: it does not follow");
 
-	snprintf(buf, sizeof(buf), "%.*s%s%.*s", (int)(l2 - s), s, l3, (int)(l3 - l2), l2);
+	snprintf(buf, sizeof(buf), "%.*s%s%.*s", (int)(l2 - s), s, l3,
+		 (int)(l3 - l2), l2);
 	BROKEN(buf, "line 2: it does not follow");
 
 	BROKEN("not json\n", "line 1: not an ipgate audit record");
@@ -110,7 +120,9 @@ TEST(test_audit_edit_drop_reorder_detected)
 
 TEST(test_audit_reopen_continues_chain)
 {
-	struct ipg_actor who = { .uid = 1000, .pid = 7, .user = "a \"quoted\"\nuser" };
+	struct ipg_actor who = { .uid = 1000,
+				 .pid = 7,
+				 .user = "a \"quoted\"\nuser" };
 	struct ipg_error e = { { 0 } };
 	struct ipg_audit_report rep;
 	struct ipg_audit a;
@@ -118,7 +130,8 @@ TEST(test_audit_reopen_continues_chain)
 	CHECK(make_log(2));
 	ASSERT_OK(ipg_audit_open(&a, path, NULL, &e));
 	ASSERT_EQ(a.seq, 2);
-	ASSERT_OK(ipg_audit_append(&a, &who, "disable", "{\"enabled\":true}", "{\"enabled\":false}", &e));
+	ASSERT_OK(ipg_audit_append(&a, &who, "disable", "{\"enabled\":true}",
+				   "{\"enabled\":false}", &e));
 	ipg_audit_close(&a);
 	ASSERT_OK(ipg_audit_verify(path, NULL, &rep, &e));
 	ASSERT_EQ(rep.lines, 3);
@@ -132,7 +145,8 @@ TEST(test_audit_missing_log_named)
 {
 	struct ipg_error e = { { 0 } };
 
-	ASSERT_EQ(ipg_audit_verify("/nonexistent/audit.jsonl", NULL, NULL, &e), -ENOENT);
+	ASSERT_EQ(ipg_audit_verify("/nonexistent/audit.jsonl", NULL, NULL, &e),
+		  -ENOENT);
 	ASSERT_TRUE(strstr(e.msg, "/nonexistent/audit.jsonl") != NULL);
 }
 
@@ -145,8 +159,10 @@ static void append_n(struct ipg_audit *a, int n)
 
 	for (int i = 0; i < n; i++) {
 		/* About 300 bytes a record. */
-		snprintf(after, sizeof(after), "{\"entry\":\"198.51.100.%d\","
-			 "\"pad\":\"%0120d\"}", i % 250, i);
+		snprintf(after, sizeof(after),
+			 "{\"entry\":\"198.51.100.%d\","
+			 "\"pad\":\"%0120d\"}",
+			 i % 250, i);
 		if (ipg_audit_append(a, &who, "add", NULL, after, &e))
 			FAIL("append: %s", e.msg);
 	}
@@ -171,7 +187,8 @@ static int exists(const char *suffix)
 
 TEST(test_audit_rotation_keeps_n_gzipped_files_and_verifies_across_them)
 {
-	struct ipg_audit_opts o = { .rotate_size = 3000, .keep = 3,
+	struct ipg_audit_opts o = { .rotate_size = 3000,
+				    .keep = 3,
 				    .head_path = head };
 	struct ipg_audit_report rep;
 	struct ipg_error e = { { 0 } };
@@ -190,7 +207,8 @@ TEST(test_audit_rotation_keeps_n_gzipped_files_and_verifies_across_them)
 
 	snprintf(gz, sizeof(gz), "%s.1.gz", path);
 	s = slurp(gz);
-	ASSERT_TRUE(s && (unsigned char)s[0] == 0x1f && (unsigned char)s[1] == 0x8b);
+	ASSERT_TRUE(s && (unsigned char)s[0] == 0x1f &&
+		    (unsigned char)s[1] == 0x8b);
 	free(s);
 	ASSERT_OK(ipg_audit_verify(path, head, &rep, &e));
 	ASSERT_EQ(rep.lines, 15);
@@ -224,7 +242,8 @@ TEST(test_audit_rotation_keeps_n_gzipped_files_and_verifies_across_them)
 
 TEST(test_audit_rotated_file_dropped_or_edited_detected)
 {
-	struct ipg_audit_opts o = { .rotate_size = 3000, .keep = 5,
+	struct ipg_audit_opts o = { .rotate_size = 3000,
+				    .keep = 5,
 				    .head_path = head };
 	struct ipg_error e = { { 0 } };
 	struct ipg_audit a;
@@ -244,9 +263,11 @@ TEST(test_audit_rotated_file_dropped_or_edited_detected)
 	/* Edit a record inside a compressed file: its hash no longer holds. */
 	char cmd[512];
 
-	snprintf(cmd, sizeof(cmd), "cd %s && gunzip -c audit.jsonl.3.gz | "
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && gunzip -c audit.jsonl.3.gz | "
 		 "sed '2s/198\\.51/198.52/' | gzip > x.gz && mv x.gz "
-		 "audit.jsonl.3.gz", dir);
+		 "audit.jsonl.3.gz",
+		 dir);
 	ASSERT_OK(system(cmd));
 	ASSERT_EQ(ipg_audit_verify(path, head, NULL, &e), -EBADMSG);
 	if (!strstr(e.msg, ".3.gz: line 2: its content does not match"))
@@ -288,7 +309,10 @@ TEST(test_audit_truncated_tail_detected_by_head)
 	free(s);
 	ASSERT_OK(ipg_audit_verify(path, NULL, NULL, &e));
 	ASSERT_EQ(ipg_audit_verify(path, head, NULL, &e), -EBADMSG);
-	ASSERT_TRUE(strstr(e.msg, "ends at record 3 but ipgated wrote up to record 4") != NULL);
+	ASSERT_TRUE(
+		strstr(e.msg,
+		       "ends at record 3 but ipgated wrote up to record 4") !=
+		NULL);
 	/* A reopen reports the gap instead of silently covering it. */
 	ASSERT_OK(ipg_audit_open(&a, path, &o, &e));
 	ASSERT_EQ(a.head_mismatch, 4);

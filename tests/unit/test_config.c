@@ -37,10 +37,14 @@ TEST(test_config_example_parses)
 	ASSERT_EQ(c.policy.kern.enabled, 1);
 	ASSERT_EQ(c.policy.kern.mode, IPG_MODE_DROP);
 	ASSERT_EQ(c.policy.max_entries, 50);
-	ASSERT_TRUE(ipg_policy_port_protected(&c.policy.kern, IPPROTO_TCP, 443));
-	ASSERT_TRUE(ipg_policy_port_protected(&c.policy.kern, IPPROTO_UDP, 443));
-	ASSERT_TRUE(ipg_policy_port_protected(&c.policy.kern, IPPROTO_TCP, 8443));
-	ASSERT_TRUE(!ipg_policy_port_protected(&c.policy.kern, IPPROTO_UDP, 8443));
+	ASSERT_TRUE(
+		ipg_policy_port_protected(&c.policy.kern, IPPROTO_TCP, 443));
+	ASSERT_TRUE(
+		ipg_policy_port_protected(&c.policy.kern, IPPROTO_UDP, 443));
+	ASSERT_TRUE(
+		ipg_policy_port_protected(&c.policy.kern, IPPROTO_TCP, 8443));
+	ASSERT_TRUE(
+		!ipg_policy_port_protected(&c.policy.kern, IPPROTO_UDP, 8443));
 	ASSERT_EQ(c.policy.n_entries, 4);
 	ASSERT_STR(c.policy.entries[0].label, "office-gateway");
 	ASSERT_STR(c.policy.entries[1].label, "VPN egress");
@@ -49,7 +53,8 @@ TEST(test_config_example_parses)
 	ASSERT_EQ(c.override_max_s, 24 * 3600);
 	/* 203.0.113.45 lies inside 203.0.113.0/24: reported, not refused. */
 	ASSERT_EQ(c.n_warnings, 1);
-	ASSERT_TRUE(strstr(c.warnings[0], "203.0.113.45 lies inside 203.0.113.0/24") != NULL);
+	ASSERT_TRUE(strstr(c.warnings[0],
+			   "203.0.113.45 lies inside 203.0.113.0/24") != NULL);
 	ipg_config_free(&c);
 }
 
@@ -81,10 +86,12 @@ TEST(test_config_edits_keep_comments_and_labels)
 	out = ipg_config_render(&c);
 	ASSERT_TRUE(strstr(out, "# ipgate for the API hosts\n") != NULL);
 	ASSERT_TRUE(strstr(out, "enabled no\n") != NULL);
-	ASSERT_TRUE(strstr(out, "protect tcp/8443            # MCP server\n") != NULL);
+	ASSERT_TRUE(strstr(out, "protect tcp/8443            # MCP server\n") !=
+		    NULL);
 	ASSERT_TRUE(strstr(out, "\"VPN egress\"") != NULL);
 	ASSERT_TRUE(strstr(out, "office-gateway") == NULL);
-	ASSERT_TRUE(strstr(out, "allow 198.51.100.0/24    \"new office\"\n") != NULL);
+	ASSERT_TRUE(strstr(out, "allow 198.51.100.0/24    \"new office\"\n") !=
+		    NULL);
 	/* What was written reads back as the same policy. */
 	ASSERT_OK(ipg_config_parse(&back, out, "x", &e));
 	ASSERT_EQ(back.policy.kern.enabled, 0);
@@ -102,7 +109,8 @@ TEST(test_config_edits_refuse_and_change_nothing)
 	char *before, *after;
 	char buf[32];
 
-	ASSERT_OK(ipg_config_parse(&c, "max-entries 3\nallow 192.0.2.1\n", "x", NULL));
+	ASSERT_OK(ipg_config_parse(&c, "max-entries 3\nallow 192.0.2.1\n", "x",
+				   NULL));
 	ASSERT_OK(ipg_prefix_parse("192.0.2.1", &p, NULL));
 	before = ipg_config_render(&c);
 	ASSERT_EQ(ipg_config_add(&c, &p, NULL, &e), -EEXIST);
@@ -126,35 +134,45 @@ TEST(test_config_edits_refuse_and_change_nothing)
 	ipg_config_free(&c);
 }
 
-static void refused_at(const char *file, int line, const char *text, const char *where,
-		       const char *part)
+static void refused_at(const char *file, int line, const char *text,
+		       const char *where, const char *part)
 {
 	struct ipg_error e = { { 0 } };
 
 	if (ipg_config_parse(&c, text, "ipgate.conf", &e) != -EINVAL)
 		return harness_fail(file, line, "accepted: %s", text);
 	if (strncmp(e.msg, where, strlen(where)) || !strstr(e.msg, part))
-		return harness_fail(file, line, "message \"%s\" lacks \"%s\" or \"%s\"",
+		return harness_fail(file, line,
+				    "message \"%s\" lacks \"%s\" or \"%s\"",
 				    e.msg, where, part);
 	if (c.n_lines || c.policy.n_entries || c.n_interfaces)
-		return harness_fail(file, line, "config not left empty on error");
+		return harness_fail(file, line,
+				    "config not left empty on error");
 }
 
-#define REFUSED(text, where, part) CHECK(refused_at(__FILE__, __LINE__, text, where, part))
+#define REFUSED(text, where, part) \
+	CHECK(refused_at(__FILE__, __LINE__, text, where, part))
 
 TEST(test_config_errors_name_file_line_column)
 {
-	REFUSED("enabled yes\nfrobnicate 1\n", "ipgate.conf:2:1:", "unknown setting \"frobnicate\"");
-	REFUSED("protect tcp/443 sctp/9\n", "ipgate.conf:1:17:", "expected tcp/PORT or udp/PORT");
+	REFUSED("enabled yes\nfrobnicate 1\n",
+		"ipgate.conf:2:1:", "unknown setting \"frobnicate\"");
+	REFUSED("protect tcp/443 sctp/9\n",
+		"ipgate.conf:1:17:", "expected tcp/PORT or udp/PORT");
 	REFUSED("protect tcp/0\n", "ipgate.conf:1:13:", "1 to 65535");
 	REFUSED("protect tcp/65536\n", "ipgate.conf:1:13:", "1 to 65535");
-	REFUSED("  allow 203.0.113.7/24\n", "ipgate.conf:1:9:", "did you mean 203.0.113.0/24?");
+	REFUSED("  allow 203.0.113.7/24\n",
+		"ipgate.conf:1:9:", "did you mean 203.0.113.0/24?");
 	REFUSED("allow *\n", "ipgate.conf:1:7:", "wildcard");
-	REFUSED("allow 192.0.2.1\nallow 192.0.2.1/32\n", "ipgate.conf:2:7:", "already allowed on line 1");
-	REFUSED("allow 192.0.2.1 \"unterminated\n", "ipgate.conf:1:17:", "closing \"");
-	REFUSED("allow 192.0.2.1 two words\n", "ipgate.conf:1:21:", "unexpected \"words\"");
+	REFUSED("allow 192.0.2.1\nallow 192.0.2.1/32\n",
+		"ipgate.conf:2:7:", "already allowed on line 1");
+	REFUSED("allow 192.0.2.1 \"unterminated\n",
+		"ipgate.conf:1:17:", "closing \"");
+	REFUSED("allow 192.0.2.1 two words\n",
+		"ipgate.conf:1:21:", "unexpected \"words\"");
 	REFUSED("allow\n", "ipgate.conf:1:6:", "expected an address or CIDR");
-	REFUSED("enabled yes\nenabled no\n", "ipgate.conf:2:1:", "already set on line 1");
+	REFUSED("enabled yes\nenabled no\n",
+		"ipgate.conf:2:1:", "already set on line 1");
 	REFUSED("enabled maybe\n", "ipgate.conf:1:9:", "not yes or no");
 	REFUSED("mode tarpit\n", "ipgate.conf:1:6:", "expected drop or reject");
 	REFUSED("max-entries 0\n", "ipgate.conf:1:13:", "expected 1 to 1024");
@@ -228,27 +246,34 @@ TEST(test_config_diff_names_each_change)
 
 	ASSERT_OK(ipg_config_parse(&a, example, "a", &e));
 	ASSERT_OK(ipg_config_parse(&b,
-		"interface eth0\n"
-		"enabled no\n"
-		"protect tcp/443 tcp/444 tcp/445 udp/443\n"
-		"mode reject\n"
-		"allow 203.0.113.45 office-gateway\n"
-		"allow 203.0.113.0/24 \"VPN 2\"\n"
-		"allow 198.51.100.0/24\n", "b", &e));
+				   "interface eth0\n"
+				   "enabled no\n"
+				   "protect tcp/443 tcp/444 tcp/445 udp/443\n"
+				   "mode reject\n"
+				   "allow 203.0.113.45 office-gateway\n"
+				   "allow 203.0.113.0/24 \"VPN 2\"\n"
+				   "allow 198.51.100.0/24\n",
+				   "b", &e));
 	ASSERT_OK(ipg_config_diff(&a, &b, &d));
 	ASSERT_TRUE(strstr(d.text.s, "~ enabled: true -> false\n") != NULL);
 	ASSERT_TRUE(strstr(d.text.s, "~ mode: drop -> reject\n") != NULL);
 	ASSERT_TRUE(strstr(d.text.s, "~ protect: tcp/443 tcp/8443 udp/443 -> "
 				     "tcp/443-445 udp/443\n") != NULL);
-	ASSERT_TRUE(strstr(d.text.s, "~ interface: eth0 eth1 eth2 -> eth0\n") != NULL);
+	ASSERT_TRUE(strstr(d.text.s, "~ interface: eth0 eth1 eth2 -> eth0\n") !=
+		    NULL);
 	ASSERT_TRUE(strstr(d.text.s, "- allow 2001:db8::/32") != NULL);
-	ASSERT_TRUE(strstr(d.text.s, "- allow 203.0.113.0/24       \"VPN egress\"") != NULL);
-	ASSERT_TRUE(strstr(d.text.s, "+ allow 203.0.113.0/24       \"VPN 2\"") != NULL);
+	ASSERT_TRUE(strstr(d.text.s,
+			   "- allow 203.0.113.0/24       \"VPN egress\"") !=
+		    NULL);
+	ASSERT_TRUE(strstr(d.text.s,
+			   "+ allow 203.0.113.0/24       \"VPN 2\"") != NULL);
 	ASSERT_TRUE(strstr(d.text.s, "+ allow 198.51.100.0/24") != NULL);
 	ASSERT_TRUE(strstr(d.text.s, "office-gateway") == NULL);
 	ASSERT_TRUE(strstr(d.before.s, "\"enabled\":true,") != NULL);
 	ASSERT_TRUE(strstr(d.after.s, "\"enabled\":false,") != NULL);
-	ASSERT_TRUE(strstr(d.after.s, "{\"cidr\":\"198.51.100.0/24\",\"label\":\"\"}") != NULL);
+	ASSERT_TRUE(strstr(d.after.s,
+			   "{\"cidr\":\"198.51.100.0/24\",\"label\":\"\"}") !=
+		    NULL);
 	ASSERT_TRUE(strstr(d.before.s, "\"count\":4}") != NULL);
 	ASSERT_TRUE(strstr(d.after.s, "\"count\":3}") != NULL);
 	ASSERT_EQ(d.entries_changed, 5);
@@ -289,7 +314,8 @@ TEST(test_config_clone_keeps_rule_ids_of_kept_prefixes)
 	ipg_policy_keep_ids(&b.policy, a.policy.entries, a.policy.n_entries);
 	ASSERT_EQ(b.policy.entries[3].rule_id, 0);
 	for (uint32_t i = 0; i < 3; i++)
-		ASSERT_EQ(b.policy.entries[i].rule_id, a.policy.entries[i].rule_id);
+		ASSERT_EQ(b.policy.entries[i].rule_id,
+			  a.policy.entries[i].rule_id);
 	ipg_config_free(&a);
 	ipg_config_free(&b);
 }
@@ -301,10 +327,12 @@ TEST(test_config_breakglass_port_never_protected)
 	/* The default port, protected by hand: named, with the way out. */
 	REFUSED("protect udp/62201\n", "ipgate.conf:1:1:",
 		"the break-glass port udp/62201 is protected; set breakglass-port");
-	REFUSED("protect udp/9000\nbreakglass-port 9000\n", "ipgate.conf:2:17:",
-		"udp/9000 is protected");
-	REFUSED("breakglass-port 0\n", "ipgate.conf:1:17:", "expected 1 to 65535 or off");
-	ASSERT_OK(ipg_config_parse(&c, "protect udp/62201\nbreakglass-port off\n", "x", &e));
+	REFUSED("protect udp/9000\nbreakglass-port 9000\n",
+		"ipgate.conf:2:17:", "udp/9000 is protected");
+	REFUSED("breakglass-port 0\n",
+		"ipgate.conf:1:17:", "expected 1 to 65535 or off");
+	ASSERT_OK(ipg_config_parse(
+		&c, "protect udp/62201\nbreakglass-port off\n", "x", &e));
 	ASSERT_EQ(c.breakglass_port, 0);
 	ipg_config_free(&c);
 	ASSERT_OK(ipg_config_parse(&c, "protect tcp/62201\n", "x", &e));
@@ -320,7 +348,8 @@ TEST(test_config_shipped_config_parses_disabled)
 	ASSERT_OK(ipg_config_load(&c, "dist/ipgate.conf", &e));
 	ASSERT_EQ(c.policy.kern.enabled, 0);
 	ASSERT_EQ(c.policy.max_entries, 50);
-	ASSERT_TRUE(ipg_policy_port_protected(&c.policy.kern, IPPROTO_TCP, 8443));
+	ASSERT_TRUE(
+		ipg_policy_port_protected(&c.policy.kern, IPPROTO_TCP, 8443));
 	ipg_config_free(&c);
 }
 

@@ -63,8 +63,8 @@ static void expect_bad(const char *file, int line, const char *s,
 	int r = decode(s, strlen(s), &m, &e);
 
 	if (r != -EBADMSG)
-		return harness_fail(file, line, "\"%s\": expected -EBADMSG, got %d",
-				    s, r);
+		return harness_fail(file, line,
+				    "\"%s\": expected -EBADMSG, got %d", s, r);
 	if (!strstr(e.msg, part))
 		return harness_fail(file, line, "message \"%s\" lacks \"%s\"",
 				    e.msg, part);

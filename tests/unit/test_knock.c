@@ -10,7 +10,8 @@ static const uint8_t key[IPG_KNOCK_KEY_BYTES] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
 static struct ipg_knock sample(void)
 {
-	struct ipg_knock k = { .key_id = "alice", .duration_s = 900,
+	struct ipg_knock k = { .key_id = "alice",
+			       .duration_s = 900,
 			       .timestamp = 1795900000 };
 
 	ipg_addr_parse("2001:db8::66", &k.source, NULL);
@@ -84,7 +85,8 @@ TEST(test_knock_key_text_round_trip)
 	ASSERT_OK(ipg_knock_key_parse(text, id, back, &e));
 	ASSERT_STR(id, "alice");
 	ASSERT_TRUE(!memcmp(back, key, sizeof(key)));
-	ASSERT_EQ(ipg_knock_key_parse("ipgate-breakglass-1 alice 0102", id, back, &e),
+	ASSERT_EQ(ipg_knock_key_parse("ipgate-breakglass-1 alice 0102", id,
+				      back, &e),
 		  -EINVAL);
 	ASSERT_TRUE(strstr(e.msg, "not a break-glass key") != NULL);
 	text[30] = 'g';

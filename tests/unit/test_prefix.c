@@ -9,20 +9,24 @@
 #include "prefix.h"
 #include "testpkt.h"
 
-static void canon_at(const char *file, int line, const char *in, const char *want)
+static void canon_at(const char *file, int line, const char *in,
+		     const char *want)
 {
 	struct ipg_error e = { { 0 } };
 	char buf[IPG_PREFIX_STRLEN];
 	struct ipg_prefix p;
 
 	if (ipg_prefix_parse(in, &p, &e))
-		return harness_fail(file, line, "\"%s\" refused: %s", in, e.msg);
+		return harness_fail(file, line, "\"%s\" refused: %s", in,
+				    e.msg);
 	ipg_prefix_format(&p, buf, sizeof(buf));
 	if (strcmp(buf, want))
-		return harness_fail(file, line, "\"%s\": expected %s, got %s", in, want, buf);
+		return harness_fail(file, line, "\"%s\": expected %s, got %s",
+				    in, want, buf);
 }
 
-static void refused_at(const char *file, int line, const char *in, const char *msg_part)
+static void refused_at(const char *file, int line, const char *in,
+		       const char *msg_part)
 {
 	struct ipg_error e = { { 0 } };
 	struct ipg_prefix p = { 0 }, before;
@@ -31,9 +35,12 @@ static void refused_at(const char *file, int line, const char *in, const char *m
 	if (ipg_prefix_parse(in, &p, &e) != -EINVAL)
 		return harness_fail(file, line, "\"%s\" accepted", in);
 	if (!strstr(e.msg, msg_part))
-		return harness_fail(file, line, "\"%s\": message \"%s\" lacks \"%s\"", in, e.msg, msg_part);
+		return harness_fail(file, line,
+				    "\"%s\": message \"%s\" lacks \"%s\"", in,
+				    e.msg, msg_part);
 	if (memcmp(&p, &before, sizeof(p)))
-		return harness_fail(file, line, "\"%s\": output changed on error", in);
+		return harness_fail(file, line,
+				    "\"%s\": output changed on error", in);
 }
 
 #define CANON(in, want) CHECK(canon_at(__FILE__, __LINE__, in, want))
@@ -83,9 +90,9 @@ TEST(test_prefix_wildcards_ranges_padding_refused)
 TEST(test_prefix_malformed_refused_with_accepted_forms)
 {
 	static const char *const bad[] = {
-		"203.0.113", "203.0.113.256", "203.0.113.1.1", "1.2.3.4.",
-		".1.2.3", "0x7f.0.0.1", "localhost", "2001:db8:::1",
-		"2001:db8::g", "::1::", "1111.2.3.4", "/24",
+		"203.0.113",   "203.0.113.256", "203.0.113.1.1", "1.2.3.4.",
+		".1.2.3",      "0x7f.0.0.1",	"localhost",	 "2001:db8:::1",
+		"2001:db8::g", "::1::",		"1111.2.3.4",	 "/24",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

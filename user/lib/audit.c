@@ -18,7 +18,8 @@
 #include "audit.h"
 #include "buf.h"
 
-#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define ZERO_HASH \
+	"0000000000000000000000000000000000000000000000000000000000000000"
 #define HASH_KEY ",\"hash\":\""
 #define PREV_KEY ",\"prev\":\""
 
@@ -59,12 +60,14 @@ static int check_line(const char *line, size_t len, const char *prev,
 		return -EBADMSG;
 	}
 	snprintf(link, sizeof(link), PREV_KEY "%s\"", prev);
-	if (body < strlen(link) || strncmp(line + body - strlen(link), link, strlen(link))) {
+	if (body < strlen(link) ||
+	    strncmp(line + body - strlen(link), link, strlen(link))) {
 		*why = "it does not follow the line before (a line was dropped, "
 		       "added or moved)";
 		return -EBADMSG;
 	}
-	if (sscanf(line, "{\"seq\":%" SCNu64 ",", &got_seq) != 1 || got_seq != seq) {
+	if (sscanf(line, "{\"seq\":%" SCNu64 ",", &got_seq) != 1 ||
+	    got_seq != seq) {
 		*why = "its sequence number is out of order";
 		return -EBADMSG;
 	}
@@ -160,7 +163,7 @@ struct each_ctx {
 	int (*fn)(const char *, size_t, void *);
 	void *arg;
 	const char *file; /* the file being walked, for messages */
-	uint64_t line;    /* line number within it */
+	uint64_t line; /* line number within it */
 	unsigned files;
 };
 
@@ -207,7 +210,8 @@ static int each_all(const char *path, struct each_ctx *c)
 }
 
 int ipg_audit_each(const char *path,
-		   int (*fn)(const char *line, size_t len, void *arg), void *arg)
+		   int (*fn)(const char *line, size_t len, void *arg),
+		   void *arg)
 {
 	struct each_ctx c = { .fn = fn, .arg = arg };
 
@@ -290,11 +294,13 @@ int ipg_audit_verify(const char *path, const char *head_path,
 		return ipg_fail(e, r, "%s: line %" PRIu64 ": %s", c.file,
 				c.line, w.why);
 	if (r == -ENOENT && c.file && strcmp(c.file, path))
-		return ipg_fail(e, -EBADMSG, "%s is missing: rotated files run "
-				"from .1.gz up without gaps", c.file);
+		return ipg_fail(e, -EBADMSG,
+				"%s is missing: rotated files run "
+				"from .1.gz up without gaps",
+				c.file);
 	if (r)
-		return ipg_fail(e, r, "cannot read %s: %s", c.file ? c.file : path,
-				strerror(-r));
+		return ipg_fail(e, r, "cannot read %s: %s",
+				c.file ? c.file : path, strerror(-r));
 	if (!c.files)
 		return ipg_fail(e, -ENOENT, "no audit log at %s", path);
 	out.lines = w.lines;
@@ -304,29 +310,36 @@ int ipg_audit_verify(const char *path, const char *head_path,
 	if (head_path) {
 		r = read_head(head_path, &head_seq, head_hash, &head_first);
 		if (r == -EBADMSG)
-			return ipg_fail(e, r, "%s: not an ipgate audit head record",
+			return ipg_fail(e, r,
+					"%s: not an ipgate audit head record",
 					head_path);
 		if (!r) {
 			out.head_checked = 1;
 			if (head_seq > w.seq)
-				return ipg_fail(e, -EBADMSG, "%s ends at record %"
-						PRIu64 " but ipgated wrote up to "
-						"record %" PRIu64 ": records at "
-						"the end were removed", path,
-						w.seq, head_seq);
+				return ipg_fail(e, -EBADMSG,
+						"%s ends at record %" PRIu64
+						" but ipgated wrote up to "
+						"record %" PRIu64
+						": records at "
+						"the end were removed",
+						path, w.seq, head_seq);
 			if (head_seq < w.seq)
-				return ipg_fail(e, -EBADMSG, "%s has records after "
+				return ipg_fail(e, -EBADMSG,
+						"%s has records after "
 						"record %" PRIu64 ", the last "
-						"one ipgated wrote", path,
-						head_seq);
+						"one ipgated wrote",
+						path, head_seq);
 			if (w.lines && w.first_seq > head_first)
-				return ipg_fail(e, -EBADMSG, "%s starts at record %"
-						PRIu64 " but ipgated kept records "
-						"from %" PRIu64 ": records at the "
-						"start were removed", path,
-						w.first_seq, head_first);
+				return ipg_fail(e, -EBADMSG,
+						"%s starts at record %" PRIu64
+						" but ipgated kept records "
+						"from %" PRIu64
+						": records at the "
+						"start were removed",
+						path, w.first_seq, head_first);
 			if (strcmp(head_hash, w.hash))
-				return ipg_fail(e, -EBADMSG, "%s: record %" PRIu64
+				return ipg_fail(e, -EBADMSG,
+						"%s: record %" PRIu64
 						" is not the one ipgated wrote",
 						path, w.seq);
 		}
@@ -432,8 +445,8 @@ static int write_head(struct ipg_audit *a)
 
 	if (a->head_fd < 0)
 		return 0;
-	snprintf(buf, sizeof(buf), "%020" PRIu64 " %s %020" PRIu64 "\n",
-		 a->seq, a->last_hash, a->first_seq);
+	snprintf(buf, sizeof(buf), "%020" PRIu64 " %s %020" PRIu64 "\n", a->seq,
+		 a->last_hash, a->first_seq);
 	if (pwrite(a->head_fd, buf, HEAD_LEN, 0) != HEAD_LEN ||
 	    fdatasync(a->head_fd))
 		return -errno ? -errno : -EIO;
@@ -577,7 +590,8 @@ int ipg_audit_open(struct ipg_audit *a, const char *path,
 		pr_warn("audit log %s: %s", path, strerror(-r));
 	else if (l.bad)
 		pr_warn("audit log %s: line %" PRIu64 ": %s; run 'ipgate log "
-			"--verify'", path, l.bad_line, l.why);
+			"--verify'",
+			path, l.bad_line, l.why);
 	a->seq = l.seq;
 	memcpy(a->last_hash, l.hash, sizeof(a->last_hash));
 	if (!opts || !opts->head_path ||
@@ -586,7 +600,8 @@ int ipg_audit_open(struct ipg_audit *a, const char *path,
 	} else if (seq != a->seq || strcmp(hash, a->last_hash)) {
 		pr_warn("audit log %s ends at record %" PRIu64 ", but the last "
 			"record written was %" PRIu64 "; run 'ipgate log "
-			"--verify'", path, a->seq, seq);
+			"--verify'",
+			path, a->seq, seq);
 		a->head_mismatch = seq ? seq : 1;
 	}
 	return 0;
@@ -626,7 +641,8 @@ int ipg_audit_append(struct ipg_audit *a, const struct ipg_actor *who,
 
 	ipg_buf_printf(&b, "{\"seq\":%" PRIu64 ",\"time\":\"%s.%03ldZ\",",
 		       a->seq + 1, ts, now.tv_nsec / 1000000);
-	ipg_buf_printf(&b, "\"actor\":{\"uid\":%u,\"user\":", (unsigned)who->uid);
+	ipg_buf_printf(&b,
+		       "\"actor\":{\"uid\":%u,\"user\":", (unsigned)who->uid);
 	ipg_buf_json_str(&b, user);
 	ipg_buf_printf(&b, ",\"pid\":%d,\"client\":", (int)who->pid);
 	if (who->client)
@@ -646,7 +662,8 @@ int ipg_audit_append(struct ipg_audit *a, const struct ipg_actor *who,
 	ipg_buf_printf(&b, HASH_KEY "%s\"}\n", hash);
 	if (r || b.oom) {
 		ipg_buf_free(&b);
-		return ipg_fail(e, r ? r : -ENOMEM, "cannot hash the audit record");
+		return ipg_fail(e, r ? r : -ENOMEM,
+				"cannot hash the audit record");
 	}
 	while (off < b.len) {
 		ssize_t n = write(a->fd, b.s + off, b.len - off);

@@ -15,7 +15,7 @@
 struct ipg_actor {
 	uid_t uid;
 	pid_t pid;
-	const char *user;   /* may be NULL: looked up from uid */
+	const char *user; /* may be NULL: looked up from uid */
 	const char *client; /* client address, or NULL */
 };
 
@@ -24,8 +24,8 @@ struct ipg_actor {
 #define IPG_AUDIT_KEEP_MAX 1000
 
 struct ipg_audit_opts {
-	uint64_t rotate_size;  /* rotate once the log reaches it; 0: never */
-	unsigned keep;         /* rotated files kept, gzip-compressed */
+	uint64_t rotate_size; /* rotate once the log reaches it; 0: never */
+	unsigned keep; /* rotated files kept, gzip-compressed */
 	const char *head_path; /* where the last record's seq and hash are
 				* kept, so a truncated tail shows; or NULL */
 };
@@ -34,9 +34,9 @@ struct ipg_audit {
 	int fd, head_fd;
 	char *path;
 	struct ipg_audit_opts opts;
-	uint64_t size;               /* of the current file */
-	uint64_t seq;                /* of the last line written */
-	uint64_t first_seq;          /* of the oldest record kept */
+	uint64_t size; /* of the current file */
+	uint64_t seq; /* of the last line written */
+	uint64_t first_seq; /* of the oldest record kept */
 	/* Set by open when the head file names a record the log no longer
 	 * ends with (a cut or edited tail): that record's seq. The owner
 	 * should write an audit record about it. */
@@ -63,11 +63,11 @@ int ipg_audit_append(struct ipg_audit *a, const struct ipg_actor *who,
 int ipg_audit_rotate(struct ipg_audit *a, struct ipg_error *e);
 
 struct ipg_audit_report {
-	uint64_t lines;     /* records checked */
+	uint64_t lines; /* records checked */
 	uint64_t first_seq; /* > 1 when older files were rotated away */
 	uint64_t last_seq;
 	unsigned files;
-	int head_checked;   /* the head record was present and compared */
+	int head_checked; /* the head record was present and compared */
 };
 
 /* Walks the log and its rotated files, oldest first. Returns 0 when every
@@ -79,6 +79,7 @@ int ipg_audit_verify(const char *path, const char *head_path,
 /* Calls @fn for every record, oldest first, across rotated files; stops at
  * the first non-zero return, which it returns. */
 int ipg_audit_each(const char *path,
-		   int (*fn)(const char *line, size_t len, void *arg), void *arg);
+		   int (*fn)(const char *line, size_t len, void *arg),
+		   void *arg);
 
 #endif

@@ -202,7 +202,8 @@ void ipg_json_string(const char *v, size_t len, char *out, size_t size)
 			if (c == 'n')
 				c = '\n';
 			else if (c == 'u' && i + 4 < len) {
-				c = (char)strtol((char[]){ v[i + 3], v[i + 4], 0 },
+				c = (char)strtol((char[]){ v[i + 3], v[i + 4],
+							   0 },
 						 NULL, 16);
 				i += 4;
 			}

@@ -19,7 +19,7 @@
 #define OVERRIDE_CAP_S (7 * 24 * 3600)
 
 struct tok {
-	int col;      /* 1-based column of the token's first character */
+	int col; /* 1-based column of the token's first character */
 	char val[IPG_LABEL_MAX + 8];
 	bool quoted;
 };
@@ -35,7 +35,7 @@ struct parse_ctx {
 	int line;
 	struct ipg_error *e;
 	int seen[IPG_LINE_ALLOW + 1]; /* line of each single-valued setting */
-	uint32_t max_entries;         /* applied once all entries are read */
+	uint32_t max_entries; /* applied once all entries are read */
 	int breakglass_line, breakglass_col;
 };
 
@@ -75,33 +75,41 @@ static int tokenize(struct parse_ctx *p, const char *s, struct line_toks *lt)
 			return 0;
 		}
 		if (lt->n == TOKENS_MAX)
-			return fail_at(p, (int)i + 1, "too many words on one line");
+			return fail_at(p, (int)i + 1,
+				       "too many words on one line");
 		t = &lt->t[lt->n++];
 		t->col = (int)i + 1;
 		t->quoted = s[i] == '"';
 		if (t->quoted) {
 			for (i++; s[i] != '"'; i++) {
 				if (!s[i])
-					return fail_at(p, t->col,
-						       "unterminated quoted string; "
-						       "expected a closing \"");
-				if (s[i] == '\\' && (s[i + 1] == '"' || s[i + 1] == '\\'))
+					return fail_at(
+						p, t->col,
+						"unterminated quoted string; "
+						"expected a closing \"");
+				if (s[i] == '\\' &&
+				    (s[i + 1] == '"' || s[i + 1] == '\\'))
 					i++;
 				if (n + 1 >= sizeof(t->val))
-					return fail_at(p, t->col, "quoted string too long");
+					return fail_at(
+						p, t->col,
+						"quoted string too long");
 				t->val[n++] = s[i];
 			}
 			i++;
 			if (s[i] && s[i] != ' ' && s[i] != '\t' && s[i] != '#')
-				return fail_at(p, (int)i + 1,
-					       "expected a space after the closing \"");
+				return fail_at(
+					p, (int)i + 1,
+					"expected a space after the closing \"");
 		} else {
 			while (s[i] && s[i] != ' ' && s[i] != '\t') {
 				if (n + 1 >= sizeof(t->val))
-					return fail_at(p, t->col, "word too long");
+					return fail_at(p, t->col,
+						       "word too long");
 				if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-					return fail_at(p, (int)i + 1,
-						       "control character in the file");
+					return fail_at(
+						p, (int)i + 1,
+						"control character in the file");
 				t->val[n++] = s[i++];
 			}
 		}
@@ -122,11 +130,20 @@ int ipg_duration_parse(const char *s, uint32_t *seconds)
 			return -ERANGE;
 	}
 	switch (s[i]) {
-	case 's': mult = 1; break;
-	case 'm': mult = 60; break;
-	case 'h': mult = 3600; break;
-	case 'd': mult = 86400; break;
-	default: return -EINVAL;
+	case 's':
+		mult = 1;
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	default:
+		return -EINVAL;
 	}
 	if (s[i + 1] || v == 0)
 		return -EINVAL;
@@ -145,17 +162,19 @@ static int once(struct parse_ctx *p, enum ipg_line_kind k, const char *what)
 	return 0;
 }
 
-static int expect_args(struct parse_ctx *p, const struct line_toks *lt,
-		       int min, int max, const char *expected)
+static int expect_args(struct parse_ctx *p, const struct line_toks *lt, int min,
+		       int max, const char *expected)
 {
 	if (lt->n - 1 < min)
 		return fail_at(p, lt->t[0].col + (int)strlen(lt->t[0].val),
 			       "expected %s after \"%s\"", expected,
 			       lt->t[0].val);
 	if (max >= 0 && lt->n - 1 > max)
-		return fail_at(p, lt->t[max + 1].col,
-			       "unexpected \"%s\"; expected the end of the line "
-			       "or a # comment", lt->t[max + 1].val);
+		return fail_at(
+			p, lt->t[max + 1].col,
+			"unexpected \"%s\"; expected the end of the line "
+			"or a # comment",
+			lt->t[max + 1].val);
 	return 0;
 }
 
@@ -173,14 +192,16 @@ static int parse_port(struct parse_ctx *p, const struct tok *t,
 	else
 		return fail_at(p, t->col,
 			       "\"%s\" is not a port; expected tcp/PORT or "
-			       "udp/PORT, e.g. tcp/443", t->val);
+			       "udp/PORT, e.g. tcp/443",
+			       t->val);
 	errno = 0;
 	port = strtoul(t->val + 4, &end, 10);
 	if (!isdigit((unsigned char)t->val[4]) || *end || errno || port < 1 ||
 	    port > 65535 || t->val[4] == '0')
-		return fail_at(p, t->col + 4,
-			       "\"%s\" is not a port number; expected 1 to 65535",
-			       t->val + 4);
+		return fail_at(
+			p, t->col + 4,
+			"\"%s\" is not a port number; expected 1 to 65535",
+			t->val + 4);
 	return ipg_policy_set_port(s, proto, (uint16_t)port, true);
 }
 
@@ -215,9 +236,10 @@ static int parse_allow(struct parse_ctx *p, struct ipg_config *c,
 		for (int l = 0; l < c->n_lines; l++)
 			if (c->lines[l].kind == IPG_LINE_ALLOW &&
 			    ipg_prefix_equal(&c->lines[l].prefix, out))
-				return fail_at(p, t->col,
-					       "%s is already allowed on line %d",
-					       t->val, l + 1);
+				return fail_at(
+					p, t->col,
+					"%s is already allowed on line %d",
+					t->val, l + 1);
 	}
 	if (lt->n == 3 && strlen(lt->t[2].val) >= IPG_LABEL_MAX)
 		return fail_at(p, lt->t[2].col,
@@ -250,15 +272,18 @@ static int parse_line(struct parse_ctx *p, struct ipg_config *c,
 		for (int i = 1; !r && i < lt.n; i++) {
 			const struct tok *t = &lt.t[i];
 
-			if (strlen(t->val) >= IF_NAMESIZE || strchr(t->val, '/'))
-				return fail_at(p, t->col,
-					       "\"%s\" is not an interface name",
-					       t->val);
+			if (strlen(t->val) >= IF_NAMESIZE ||
+			    strchr(t->val, '/'))
+				return fail_at(
+					p, t->col,
+					"\"%s\" is not an interface name",
+					t->val);
 			for (int j = 0; j < c->n_interfaces; j++)
 				if (!strcmp(c->interfaces[j], t->val))
-					return fail_at(p, t->col,
-						       "interface %s is listed twice",
-						       t->val);
+					return fail_at(
+						p, t->col,
+						"interface %s is listed twice",
+						t->val);
 			if (c->n_interfaces == IPG_IFACES_MAX)
 				return fail_at(p, t->col,
 					       "more than %d interfaces",
@@ -299,8 +324,8 @@ static int parse_line(struct parse_ctx *p, struct ipg_config *c,
 		    v > IPG_RULES_MAX)
 			return fail_at(p, lt.t[1].col,
 				       "\"%s\" is not a valid max-entries; "
-				       "expected 1 to %d", lt.t[1].val,
-				       IPG_RULES_MAX);
+				       "expected 1 to %d",
+				       lt.t[1].val, IPG_RULES_MAX);
 		p->max_entries = (uint32_t)v;
 		return IPG_LINE_MAX_ENTRIES;
 	}
@@ -317,7 +342,8 @@ static int parse_line(struct parse_ctx *p, struct ipg_config *c,
 		else
 			return fail_at(p, lt.t[1].col,
 				       "\"%s\" is not a mode; expected drop or "
-				       "reject", lt.t[1].val);
+				       "reject",
+				       lt.t[1].val);
 		return IPG_LINE_MODE;
 	}
 	if (!strcmp(kw, "override-max")) {
@@ -342,7 +368,8 @@ static int parse_line(struct parse_ctx *p, struct ipg_config *c,
 
 		r = expect_args(p, &lt, 1, 1, "a UDP port or off");
 		if (!r)
-			r = once(p, IPG_LINE_BREAKGLASS_PORT, "breakglass-port");
+			r = once(p, IPG_LINE_BREAKGLASS_PORT,
+				 "breakglass-port");
 		if (r)
 			return r;
 		if (!strcmp(lt.t[1].val, "off")) {
@@ -354,7 +381,8 @@ static int parse_line(struct parse_ctx *p, struct ipg_config *c,
 		    v > 65535 || lt.t[1].val[0] == '0')
 			return fail_at(p, lt.t[1].col,
 				       "\"%s\" is not a port; expected 1 to "
-				       "65535 or off", lt.t[1].val);
+				       "65535 or off",
+				       lt.t[1].val);
 		c->breakglass_port = (uint16_t)v;
 		p->breakglass_col = lt.t[1].col;
 		p->breakglass_line = p->line;
@@ -367,7 +395,8 @@ static int parse_line(struct parse_ctx *p, struct ipg_config *c,
 	return fail_at(p, lt.t[0].col,
 		       "unknown setting \"%s\"; expected interface, enabled, "
 		       "protect, max-entries, mode, override-max, "
-		       "breakglass-port or allow", kw);
+		       "breakglass-port or allow",
+		       kw);
 }
 
 static void config_reset(struct ipg_config *c)
@@ -412,13 +441,17 @@ static void find_nesting(struct ipg_config *c)
 
 	for (uint32_t i = 0; i < s->n_entries; i++) {
 		for (uint32_t j = 0; j < s->n_entries; j++) {
-			if (i == j || !ipg_prefix_contains(&s->entries[j].prefix,
-							   &s->entries[i].prefix))
+			if (i == j ||
+			    !ipg_prefix_contains(&s->entries[j].prefix,
+						 &s->entries[i].prefix))
 				continue;
 			if (c->n_warnings < 4) {
-				ipg_prefix_format(&s->entries[i].prefix, a, sizeof(a));
-				ipg_prefix_format(&s->entries[j].prefix, b, sizeof(b));
-				snprintf(c->warnings[c->n_warnings], sizeof(c->warnings[0]),
+				ipg_prefix_format(&s->entries[i].prefix, a,
+						  sizeof(a));
+				ipg_prefix_format(&s->entries[j].prefix, b,
+						  sizeof(b));
+				snprintf(c->warnings[c->n_warnings],
+					 sizeof(c->warnings[0]),
 					 "%s lies inside %s", a, b);
 			}
 			c->n_warnings++;
@@ -430,7 +463,8 @@ static void find_nesting(struct ipg_config *c)
 int ipg_config_parse(struct ipg_config *c, const char *text, const char *name,
 		     struct ipg_error *e)
 {
-	struct parse_ctx p = { .name = name, .e = e,
+	struct parse_ctx p = { .name = name,
+			       .e = e,
 			       .max_entries = IPG_ENTRIES_DEFAULT };
 	const char *s = text;
 	int r = 0;
@@ -504,8 +538,7 @@ int ipg_config_parse(struct ipg_config *c, const char *text, const char *name,
 	return 0;
 }
 
-int ipg_config_load(struct ipg_config *c, const char *path,
-		    struct ipg_error *e)
+int ipg_config_load(struct ipg_config *c, const char *path, struct ipg_error *e)
 {
 	struct ipg_buf b = { 0 };
 	int r;
@@ -568,7 +601,8 @@ int ipg_config_save(const struct ipg_config *c, const char *path,
 	r = ipg_write_atomic(path, text, strlen(text), 0644);
 	free(text);
 	if (r)
-		return ipg_fail(e, r, "cannot write %s: %s", path, strerror(-r));
+		return ipg_fail(e, r, "cannot write %s: %s", path,
+				strerror(-r));
 	return 0;
 }
 
@@ -659,8 +693,9 @@ int ipg_config_add(struct ipg_config *c, const struct ipg_prefix *p,
 	if (label) {
 		for (const char *s = label; *s; s++)
 			if ((unsigned char)*s < 0x20 || *s == 0x7f)
-				return ipg_fail(e, -EINVAL,
-						"label contains a control character");
+				return ipg_fail(
+					e, -EINVAL,
+					"label contains a control character");
 	}
 	r = ipg_policy_add(&c->policy, p, label, e);
 	if (r)
@@ -779,7 +814,8 @@ static void json_entry(struct ipg_buf *b, const struct ipg_entry *ent,
 	*first = false;
 }
 
-static void text_entry(struct ipg_buf *b, char sign, const struct ipg_entry *ent)
+static void text_entry(struct ipg_buf *b, char sign,
+		       const struct ipg_entry *ent)
 {
 	char cidr[IPG_PREFIX_STRLEN];
 
@@ -794,8 +830,8 @@ static void text_entry(struct ipg_buf *b, char sign, const struct ipg_entry *ent
 }
 
 /* One changed setting: a text line and a key in both JSON objects. */
-static void setting(struct ipg_config_diff *d, const char *key,
-		    const char *old, const char *new, bool quote)
+static void setting(struct ipg_config_diff *d, const char *key, const char *old,
+		    const char *new, bool quote)
 {
 	if (!strcmp(old, new))
 		return;
@@ -826,7 +862,8 @@ static void diff_entries(struct ipg_config_diff *d,
 	for (uint32_t i = 0; i < from->n_entries; i++) {
 		int j = ipg_policy_find(to, &from->entries[i].prefix);
 
-		if (j >= 0 && !strcmp(from->entries[i].label, to->entries[j].label))
+		if (j >= 0 &&
+		    !strcmp(from->entries[i].label, to->entries[j].label))
 			continue;
 		d->changes++;
 		d->entries_changed++;

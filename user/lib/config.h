@@ -31,7 +31,7 @@ enum ipg_line_kind {
 
 struct ipg_config_line {
 	enum ipg_line_kind kind;
-	char *text;        /* as written, without the newline */
+	char *text; /* as written, without the newline */
 	struct ipg_prefix prefix; /* IPG_LINE_ALLOW: the entry it holds */
 };
 

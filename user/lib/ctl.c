@@ -147,23 +147,25 @@ int ipg_ctl_decode(const char *buf, size_t len, struct ipg_ctl_msg *m,
 	int r;
 
 	memset(m, 0, sizeof(*m));
-#define NEED_LINE()                                                        \
-	do {                                                               \
-		nl = memchr(p, '\n', (size_t)(end - p));                   \
-		if (!nl)                                                   \
-			goto more;                                         \
+#define NEED_LINE()                                      \
+	do {                                             \
+		nl = memchr(p, '\n', (size_t)(end - p)); \
+		if (!nl)                                 \
+			goto more;                       \
 	} while (0)
 	NEED_LINE();
 	sp = memchr(p, ' ', (size_t)(nl - p));
 	if (!sp || (size_t)(sp - p) != strlen(IPG_CTL_MAGIC) ||
 	    memcmp(p, IPG_CTL_MAGIC, (size_t)(sp - p))) {
-		ipg_fail(e, -EBADMSG, "not an ipgate control message (expected "
+		ipg_fail(e, -EBADMSG,
+			 "not an ipgate control message (expected "
 			 "\"" IPG_CTL_MAGIC " N\" first)");
 		goto bad;
 	}
 	n = read_num(sp + 1, nl, IPG_CTL_FIELDS_MAX);
 	if (n < 0) {
-		ipg_fail(e, -EBADMSG, "field count is not a number from 0 to %d",
+		ipg_fail(e, -EBADMSG,
+			 "field count is not a number from 0 to %d",
 			 IPG_CTL_FIELDS_MAX);
 		goto bad;
 	}
@@ -174,17 +176,19 @@ int ipg_ctl_decode(const char *buf, size_t len, struct ipg_ctl_msg *m,
 		NEED_LINE();
 		sp = memchr(p, ' ', (size_t)(nl - p));
 		if (!sp || sp - p >= IPG_CTL_KEY_MAX) {
-			ipg_fail(e, -EBADMSG, "field %lld: expected \"KEY LENGTH\"",
-				 i + 1);
+			ipg_fail(e, -EBADMSG,
+				 "field %lld: expected \"KEY LENGTH\"", i + 1);
 			goto bad;
 		}
 		memcpy(key, p, (size_t)(sp - p));
 		key[sp - p] = '\0';
 		vlen = read_num(sp + 1, nl, IPG_CTL_VALUE_MAX);
 		if (!key_ok(key) || vlen < 0) {
-			ipg_fail(e, -EBADMSG, "field %lld: bad key or length "
-				 "(keys are [a-z0-9_-], values at most %u bytes)",
-				 i + 1, IPG_CTL_VALUE_MAX);
+			ipg_fail(
+				e, -EBADMSG,
+				"field %lld: bad key or length "
+				"(keys are [a-z0-9_-], values at most %u bytes)",
+				i + 1, IPG_CTL_VALUE_MAX);
 			goto bad;
 		}
 		if (find(m, key)) {
@@ -195,8 +199,10 @@ int ipg_ctl_decode(const char *buf, size_t len, struct ipg_ctl_msg *m,
 		if ((size_t)(end - p) < (size_t)vlen + 1)
 			goto more;
 		if (p[vlen] != '\n') {
-			ipg_fail(e, -EBADMSG, "field \"%s\": value is not followed "
-				 "by a newline", key);
+			ipg_fail(e, -EBADMSG,
+				 "field \"%s\": value is not followed "
+				 "by a newline",
+				 key);
 			goto bad;
 		}
 		r = ipg_ctl_setn(m, key, p, (size_t)vlen);
@@ -258,12 +264,15 @@ int ipg_ctl_call(const char *path, const struct ipg_ctl_msg *req,
 		r = -errno;
 		close(fd);
 		if (r == -ENOENT || r == -ECONNREFUSED)
-			return ipg_fail(e, r, "cannot reach ipgated at %s: %s; "
-					"is the daemon running?", path,
-					strerror(-r));
-		return ipg_fail(e, r, "cannot connect to %s: %s%s", path,
-				strerror(-r), r == -EACCES ?
-				" (root or the ipgate group may use it)" : "");
+			return ipg_fail(e, r,
+					"cannot reach ipgated at %s: %s; "
+					"is the daemon running?",
+					path, strerror(-r));
+		return ipg_fail(
+			e, r, "cannot connect to %s: %s%s", path, strerror(-r),
+			r == -EACCES ?
+				" (root or the ipgate group may use it)" :
+				"");
 	}
 	r = ipg_ctl_encode(req, &out);
 	if (!r)
@@ -271,7 +280,8 @@ int ipg_ctl_call(const char *path, const struct ipg_ctl_msg *req,
 	ipg_buf_free(&out);
 	if (r) {
 		close(fd);
-		return ipg_fail(e, r, "cannot send to ipgated: %s", strerror(-r));
+		return ipg_fail(e, r, "cannot send to ipgated: %s",
+				strerror(-r));
 	}
 	shutdown(fd, SHUT_WR);
 	for (;;) {
@@ -286,7 +296,8 @@ int ipg_ctl_call(const char *path, const struct ipg_ctl_msg *req,
 			break;
 		}
 		if (n == 0) {
-			r = ipg_fail(e, -ECONNRESET, "ipgated closed the "
+			r = ipg_fail(e, -ECONNRESET,
+				     "ipgated closed the "
 				     "connection without an answer (see its "
 				     "log)");
 			break;
@@ -308,16 +319,27 @@ int ipg_ctl_call(const char *path, const struct ipg_ctl_msg *req,
 const char *ipg_ctl_code_name(int err)
 {
 	switch (-err) {
-	case 0: return "ok";
-	case EINVAL: return "EINVAL";
-	case ENOSPC: return "ENOSPC";
-	case EEXIST: return "EEXIST";
-	case ENOENT: return "ENOENT";
-	case EPERM: return "EPERM";
-	case EACCES: return "EACCES";
-	case EBADMSG: return "EBADMSG";
-	case EBUSY: return "EBUSY";
-	case ENOTSUP: return "ENOTSUP";
-	default: return "EIO";
+	case 0:
+		return "ok";
+	case EINVAL:
+		return "EINVAL";
+	case ENOSPC:
+		return "ENOSPC";
+	case EEXIST:
+		return "EEXIST";
+	case ENOENT:
+		return "ENOENT";
+	case EPERM:
+		return "EPERM";
+	case EACCES:
+		return "EACCES";
+	case EBADMSG:
+		return "EBADMSG";
+	case EBUSY:
+		return "EBUSY";
+	case ENOTSUP:
+		return "ENOTSUP";
+	default:
+		return "EIO";
 	}
 }

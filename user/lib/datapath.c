@@ -28,7 +28,7 @@ struct ipg_datapath {
 	bool adopted;
 	int ncpus;
 	int trie[2][IPG_SLOTS]; /* [v4, v6][slot] */
-	uint64_t *percpu;       /* scratch for per-CPU reads */
+	uint64_t *percpu; /* scratch for per-CPU reads */
 };
 
 static int in_bpffs_root(const char *dir)
@@ -46,10 +46,12 @@ static int ensure_pin_dir(const char *dir, struct ipg_error *e)
 	struct statfs st;
 	char *slash;
 
-	if (dir[0] != '/' || strlen(dir) >= sizeof(((struct ipg_datapath *)0)->pin_dir))
+	if (dir[0] != '/' ||
+	    strlen(dir) >= sizeof(((struct ipg_datapath *)0)->pin_dir))
 		return ipg_fail(e, -EINVAL,
 				"pin directory \"%s\" must be an absolute path "
-				"shorter than 256 characters", dir);
+				"shorter than 256 characters",
+				dir);
 	strcpy(path, dir);
 	while (statfs(path, &st) < 0) {
 		if (errno != ENOENT)
@@ -63,15 +65,17 @@ static int ensure_pin_dir(const char *dir, struct ipg_error *e)
 	}
 	if ((unsigned long)st.f_type != BPF_FS_MAGIC) {
 		if (!in_bpffs_root(dir))
-			return ipg_fail(e, -ENOTSUP,
-					"pin directory %s is not on a bpf "
-					"filesystem; mount one first (mount -t "
-					"bpf bpf DIR) or use a directory under "
-					BPFFS_ROOT, dir);
+			return ipg_fail(
+				e, -ENOTSUP,
+				"pin directory %s is not on a bpf "
+				"filesystem; mount one first (mount -t "
+				"bpf bpf DIR) or use a directory under " BPFFS_ROOT,
+				dir);
 		if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700") < 0)
 			return ipg_fail(e, -errno,
 					"cannot mount bpffs on " BPFFS_ROOT
-					": %s", strerror(errno));
+					": %s",
+					strerror(errno));
 		pr_info("mounted bpffs on " BPFFS_ROOT);
 	}
 	/* mkdir -p */
@@ -142,8 +146,8 @@ static int write_meta(struct ipg_datapath *dp, uint32_t capacity)
 	__u32 zero = 0;
 
 	m.created_boot_ns = ipg_boot_ns();
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_meta), &zero,
-				&m, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_meta), &zero, &m,
+				BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -204,7 +208,8 @@ int ipg_datapath_open(struct ipg_datapath **out,
 			unpin_all(dp);
 		} else if (r && r != -ENOENT) {
 			pr_warn("cannot read %s/ipg_meta (%s): replacing the "
-				"pinned maps", dp->pin_dir, strerror(-r));
+				"pinned maps",
+				dp->pin_dir, strerror(-r));
 			unpin_all(dp);
 		}
 	} else {
@@ -225,7 +230,8 @@ int ipg_datapath_open(struct ipg_datapath **out,
 	if (r) {
 		r = ipg_fail(e, r < 0 ? r : -EINVAL,
 			     "cannot load the XDP program: %s (run with -vv "
-			     "for the verifier's log)", strerror(-r));
+			     "for the verifier's log)",
+			     strerror(-r));
 		goto fail;
 	}
 
@@ -393,8 +399,8 @@ static int wait_for_readers(struct ipg_datapath *dp, __u32 slot)
 {
 	__u32 inner = (__u32)dp->trie[0][slot];
 
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_v4_tries),
-				&slot, &inner, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_v4_tries), &slot,
+				&inner, BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -443,8 +449,8 @@ static int apply_with(struct ipg_datapath *dp, const struct ipg_policy_spec *s,
 			if (r)
 				return ipg_fail(e, r,
 						"cannot reset hit counter %u: "
-						"%s", ent->rule_id,
-						strerror(-r));
+						"%s",
+						ent->rule_id, strerror(-r));
 		}
 		r = trie_put(dp->trie[ent->prefix.family == 4 ? 0 : 1][slot],
 			     ent);
@@ -478,7 +484,8 @@ static int apply_with(struct ipg_datapath *dp, const struct ipg_policy_spec *s,
 int ipg_datapath_apply(struct ipg_datapath *dp, const struct ipg_policy_spec *s,
 		       struct ipg_error *e)
 {
-	struct ipg_entry *live_rules = calloc(IPG_RULES_MAX, sizeof(*live_rules));
+	struct ipg_entry *live_rules =
+		calloc(IPG_RULES_MAX, sizeof(*live_rules));
 	int r;
 
 	if (!live_rules)
@@ -492,8 +499,8 @@ int ipg_datapath_set_override(struct ipg_datapath *dp, uint64_t deadline_ns)
 {
 	__u32 zero = 0;
 
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_override),
-				&zero, &deadline_ns, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_override), &zero,
+				&deadline_ns, BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -502,14 +509,13 @@ int ipg_datapath_get_override(struct ipg_datapath *dp, uint64_t *deadline_ns)
 {
 	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.ipg_override),
-				&zero, deadline_ns))
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.ipg_override), &zero,
+				deadline_ns))
 		return -errno;
 	return 0;
 }
 
-static int sum_percpu(struct ipg_datapath *dp, int fd, __u32 key,
-		      uint64_t *out)
+static int sum_percpu(struct ipg_datapath *dp, int fd, __u32 key, uint64_t *out)
 {
 	if (bpf_map_lookup_elem(fd, &key, dp->percpu))
 		return -errno;
@@ -542,7 +548,8 @@ int ipg_datapath_rule_hits(struct ipg_datapath *dp, uint32_t rule_id,
 int ipg_datapath_run(struct ipg_datapath *dp, const void *pkt, size_t len,
 		     bool probe, int *action, void *out, size_t *out_len)
 {
-	struct ipg_probe_meta meta = { .cookie = dp->skel->rodata->probe_cookie };
+	struct ipg_probe_meta meta = { .cookie =
+					       dp->skel->rodata->probe_cookie };
 	uint8_t in[4096], res[4096 + sizeof(meta)];
 	size_t off = probe ? sizeof(meta) : 0;
 	struct xdp_md ctx = { 0 };
@@ -596,7 +603,8 @@ static int query(int ifindex, __u32 *prog_id, enum ipg_xdp_mode *mode)
 	*prog_id = q.prog_id;
 	*mode = q.attach_mode == XDP_ATTACHED_SKB ? IPG_XDP_GENERIC :
 						    IPG_XDP_NATIVE;
-	if (q.attach_mode == XDP_ATTACHED_MULTI || q.attach_mode == XDP_ATTACHED_HW)
+	if (q.attach_mode == XDP_ATTACHED_MULTI ||
+	    q.attach_mode == XDP_ATTACHED_HW)
 		return -EBUSY;
 	return 0;
 }
@@ -621,18 +629,22 @@ int ipg_datapath_attach(struct ipg_datapath *dp, const char *ifname,
 			enum ipg_xdp_mode mode, enum ipg_xdp_mode *mode_out,
 			struct ipg_error *e)
 {
-	int ifindex = (int)if_nametoindex(ifname), prog = ipg_datapath_prog_fd(dp);
+	int ifindex = (int)if_nametoindex(ifname),
+	    prog = ipg_datapath_prog_fd(dp);
 	LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
 	enum ipg_xdp_mode cur_mode = IPG_XDP_NATIVE;
 	__u32 cur = 0, flags;
 	int old_fd = -1, r;
 
 	if (!ifindex)
-		return ipg_fail(e, -ENODEV, "no interface named \"%s\"", ifname);
+		return ipg_fail(e, -ENODEV, "no interface named \"%s\"",
+				ifname);
 	r = query(ifindex, &cur, &cur_mode);
 	if (r == -EBUSY)
-		return ipg_fail(e, r, "%s has several XDP programs attached; "
-				"ipgate will not touch them", ifname);
+		return ipg_fail(e, r,
+				"%s has several XDP programs attached; "
+				"ipgate will not touch them",
+				ifname);
 	if (r)
 		return ipg_fail(e, r, "cannot query XDP on %s: %s", ifname,
 				strerror(-r));
@@ -641,7 +653,8 @@ int ipg_datapath_attach(struct ipg_datapath *dp, const char *ifname,
 			return ipg_fail(e, -EBUSY,
 					"%s already runs another XDP program "
 					"(id %u); ipgate will not replace it, "
-					"detach it first", ifname, cur);
+					"detach it first",
+					ifname, cur);
 		old_fd = bpf_prog_get_fd_by_id(cur);
 		if (old_fd < 0)
 			return ipg_fail(e, -errno,
@@ -650,7 +663,8 @@ int ipg_datapath_attach(struct ipg_datapath *dp, const char *ifname,
 		/* Replacing keeps the mode: a switch would leave a gap. */
 		if (mode != IPG_XDP_AUTO && mode != cur_mode)
 			pr_warn("%s: keeping the running %s mode; detach first "
-				"to change it", ifname,
+				"to change it",
+				ifname,
 				cur_mode == IPG_XDP_GENERIC ? "generic" :
 							      "native");
 		mode = cur_mode;
@@ -662,11 +676,13 @@ int ipg_datapath_attach(struct ipg_datapath *dp, const char *ifname,
 		flags = XDP_FLAGS_REPLACE;
 	r = bpf_xdp_attach(ifindex, prog,
 			   flags | mode_flags(mode == IPG_XDP_AUTO ?
-							IPG_XDP_NATIVE : mode),
+						      IPG_XDP_NATIVE :
+						      mode),
 			   &ao);
 	if (r && mode == IPG_XDP_AUTO && old_fd < 0) {
 		pr_warn("%s: native XDP failed (%s); falling back to generic "
-			"mode, which is slower", ifname, strerror(-r));
+			"mode, which is slower",
+			ifname, strerror(-r));
 		mode = IPG_XDP_GENERIC;
 		r = bpf_xdp_attach(ifindex, prog,
 				   flags | mode_flags(IPG_XDP_GENERIC), &ao);
@@ -705,7 +721,8 @@ int ipg_datapath_detach(const char *ifname, struct ipg_error *e)
 	__u32 cur = 0;
 
 	if (!ifindex)
-		return ipg_fail(e, -ENODEV, "no interface named \"%s\"", ifname);
+		return ipg_fail(e, -ENODEV, "no interface named \"%s\"",
+				ifname);
 	r = query(ifindex, &cur, &mode);
 	if (r)
 		return ipg_fail(e, r, "cannot query XDP on %s: %s", ifname,
@@ -713,9 +730,10 @@ int ipg_datapath_detach(const char *ifname, struct ipg_error *e)
 	if (!cur)
 		return 0;
 	if (!prog_is_ipgate(cur))
-		return ipg_fail(e, -EBUSY,
-				"%s runs another XDP program (id %u); leaving it",
-				ifname, cur);
+		return ipg_fail(
+			e, -EBUSY,
+			"%s runs another XDP program (id %u); leaving it",
+			ifname, cur);
 	fd = bpf_prog_get_fd_by_id(cur);
 	if (fd < 0)
 		return ipg_fail(e, -errno, "cannot open the program on %s: %s",
@@ -757,8 +775,8 @@ int ipg_datapath_lookup(struct ipg_datapath *dp, const struct ipg_prefix *addr,
 
 static int grant_fd(struct ipg_datapath *dp, const struct ipg_prefix *addr)
 {
-	return bpf_map__fd(addr->family == 4 ? dp->skel->maps.ipg_bg_v4
-					     : dp->skel->maps.ipg_bg_v6);
+	return bpf_map__fd(addr->family == 4 ? dp->skel->maps.ipg_bg_v4 :
+					       dp->skel->maps.ipg_bg_v6);
 }
 
 int ipg_datapath_grant(struct ipg_datapath *dp, const struct ipg_prefix *addr,
@@ -768,8 +786,9 @@ int ipg_datapath_grant(struct ipg_datapath *dp, const struct ipg_prefix *addr,
 	__u64 v = expiry_ns;
 
 	memcpy(k.addr, addr->addr, addr->family == 4 ? 4 : 16);
-	return bpf_map_update_elem(grant_fd(dp, addr), &k, &v, BPF_ANY) ? -errno
-									 : 0;
+	return bpf_map_update_elem(grant_fd(dp, addr), &k, &v, BPF_ANY) ?
+		       -errno :
+		       0;
 }
 
 int ipg_datapath_ungrant(struct ipg_datapath *dp, const struct ipg_prefix *addr)
@@ -786,8 +805,8 @@ int ipg_datapath_grants(struct ipg_datapath *dp, struct ipg_grant *out,
 	size_t n = 0;
 
 	for (int f = 0; f < 2; f++) {
-		int fd = bpf_map__fd(f ? dp->skel->maps.ipg_bg_v6
-				       : dp->skel->maps.ipg_bg_v4);
+		int fd = bpf_map__fd(f ? dp->skel->maps.ipg_bg_v6 :
+					 dp->skel->maps.ipg_bg_v4);
 		struct ipg_lpm_v6 k;
 		void *prev = NULL;
 		__u64 v;

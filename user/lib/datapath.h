@@ -18,7 +18,7 @@
 struct ipg_datapath;
 
 struct ipg_datapath_opts {
-	const char *pin_dir;    /* NULL: nothing is pinned (tests, benches) */
+	const char *pin_dir; /* NULL: nothing is pinned (tests, benches) */
 	uint32_t trie_capacity; /* 0: IPG_TRIE_CAPACITY_DEFAULT */
 };
 
@@ -32,7 +32,8 @@ enum ipg_xdp_mode {
  * compatible earlier run (keeping their policy and counters) or pins new
  * ones. Mounts bpffs at /sys/fs/bpf when it is missing. */
 int ipg_datapath_open(struct ipg_datapath **dp,
-		      const struct ipg_datapath_opts *opts, struct ipg_error *e);
+		      const struct ipg_datapath_opts *opts,
+		      struct ipg_error *e);
 /* Frees userspace state; pins and attachments stay and keep enforcing. */
 void ipg_datapath_close(struct ipg_datapath *dp);
 
@@ -71,7 +72,8 @@ struct ipg_grant {
 };
 int ipg_datapath_grant(struct ipg_datapath *dp, const struct ipg_prefix *addr,
 		       uint64_t expiry_ns);
-int ipg_datapath_ungrant(struct ipg_datapath *dp, const struct ipg_prefix *addr);
+int ipg_datapath_ungrant(struct ipg_datapath *dp,
+			 const struct ipg_prefix *addr);
 /* Every grant in the maps, expired ones included; returns how many. */
 int ipg_datapath_grants(struct ipg_datapath *dp, struct ipg_grant *out,
 			size_t max);

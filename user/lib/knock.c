@@ -38,8 +38,10 @@ static int mac(const uint8_t *buf, size_t len,
 {
 	unsigned int n = 0;
 
-	return HMAC(EVP_sha256(), key, IPG_KNOCK_KEY_BYTES, buf, len, out, &n) &&
-	       n == IPG_KNOCK_MAC_BYTES ? 0 : -EIO;
+	return HMAC(EVP_sha256(), key, IPG_KNOCK_KEY_BYTES, buf, len, out,
+		    &n) && n == IPG_KNOCK_MAC_BYTES ?
+		       0 :
+		       -EIO;
 }
 
 size_t ipg_knock_encode(const struct ipg_knock *k,
@@ -81,7 +83,7 @@ int ipg_knock_decode(const uint8_t *buf, size_t len, struct ipg_knock *k)
 	idlen = buf[5];
 	if (idlen < 1 || idlen > IPG_KNOCK_ID_MAX ||
 	    len != 6 + idlen + 1 + 16 + 4 + 8 + IPG_KNOCK_NONCE_BYTES +
-			   IPG_KNOCK_MAC_BYTES)
+			    IPG_KNOCK_MAC_BYTES)
 		return -EBADMSG;
 	memcpy(k->key_id, buf + 6, idlen);
 	if (!ipg_knock_id_valid(k->key_id))
@@ -91,7 +93,8 @@ int ipg_knock_decode(const uint8_t *buf, size_t len, struct ipg_knock *k)
 	if (k->source.family != 4 && k->source.family != 6)
 		return -EBADMSG;
 	memcpy(k->source.addr, buf + n, k->source.family == 4 ? 4 : 16);
-	if (k->source.family == 4 && get_be(buf + n + 4, 8) | get_be(buf + n + 12, 4))
+	if (k->source.family == 4 &&
+	    get_be(buf + n + 4, 8) | get_be(buf + n + 12, 4))
 		return -EBADMSG;
 	k->source.len = (uint8_t)ipg_prefix_maxlen(&k->source);
 	n += 16;
@@ -127,13 +130,14 @@ int ipg_knock_id_valid(const char *id)
 	return 1;
 }
 
-void ipg_knock_key_format(const char *id, const uint8_t key[IPG_KNOCK_KEY_BYTES],
-			  char *out, size_t size)
+void ipg_knock_key_format(const char *id,
+			  const uint8_t key[IPG_KNOCK_KEY_BYTES], char *out,
+			  size_t size)
 {
 	int n = snprintf(out, size, KEY_TAG " %s ", id);
 
-	for (int i = 0; i < IPG_KNOCK_KEY_BYTES && n > 0 && (size_t)n + 3 < size;
-	     i++)
+	for (int i = 0;
+	     i < IPG_KNOCK_KEY_BYTES && n > 0 && (size_t)n + 3 < size; i++)
 		n += snprintf(out + n, size - (size_t)n, "%02x", key[i]);
 }
 
@@ -145,8 +149,9 @@ int ipg_knock_key_parse(const char *text, char id[IPG_KNOCK_ID_MAX + 1],
 	if (sscanf(text, "%31s %32s %65s %1s", tag, id, hex, extra) != 3 ||
 	    strcmp(tag, KEY_TAG) || !ipg_knock_id_valid(id) ||
 	    strlen(hex) != 2 * IPG_KNOCK_KEY_BYTES)
-		return ipg_fail(e, -EINVAL, "not a break-glass key; expected \""
-				KEY_TAG " ID HEX\" as printed by "
+		return ipg_fail(e, -EINVAL,
+				"not a break-glass key; expected \"" KEY_TAG
+				" ID HEX\" as printed by "
 				"'ipgate breakglass keygen'");
 	for (int i = 0; i < IPG_KNOCK_KEY_BYTES; i++) {
 		unsigned v;
@@ -154,7 +159,8 @@ int ipg_knock_key_parse(const char *text, char id[IPG_KNOCK_ID_MAX + 1],
 		if (!isxdigit((unsigned char)hex[2 * i]) ||
 		    !isxdigit((unsigned char)hex[2 * i + 1]) ||
 		    sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return ipg_fail(e, -EINVAL, "break-glass key: bad hex "
+			return ipg_fail(e, -EINVAL,
+					"break-glass key: bad hex "
 					"digits");
 		key[i] = (uint8_t)v;
 	}

@@ -16,8 +16,9 @@
 #define IPG_KNOCK_MAC_BYTES 32
 /* A knock's timestamp may differ from the receiver's clock by this much. */
 #define IPG_KNOCK_SKEW_S 60
-#define IPG_KNOCK_MAX_LEN (4 + 1 + 1 + IPG_KNOCK_ID_MAX + 1 + 16 + 4 + 8 + \
-			   IPG_KNOCK_NONCE_BYTES + IPG_KNOCK_MAC_BYTES)
+#define IPG_KNOCK_MAX_LEN                                \
+	(4 + 1 + 1 + IPG_KNOCK_ID_MAX + 1 + 16 + 4 + 8 + \
+	 IPG_KNOCK_NONCE_BYTES + IPG_KNOCK_MAC_BYTES)
 #define IPG_GRANT_DEFAULT_S (15 * 60)
 #define IPG_GRANT_MAX_S (60 * 60)
 
@@ -25,7 +26,7 @@ struct ipg_knock {
 	char key_id[IPG_KNOCK_ID_MAX + 1];
 	struct ipg_prefix source; /* the address to let in: /32 or /128 */
 	uint32_t duration_s;
-	uint64_t timestamp;       /* Unix seconds */
+	uint64_t timestamp; /* Unix seconds */
 	uint8_t nonce[IPG_KNOCK_NONCE_BYTES];
 };
 
@@ -44,8 +45,9 @@ int ipg_knock_mac_ok(const uint8_t *buf, size_t len,
 int ipg_knock_id_valid(const char *id);
 /* The text form of a key, as printed once by keygen and read by knock:
  * "ipgate-breakglass-1 ID HEX". */
-void ipg_knock_key_format(const char *id, const uint8_t key[IPG_KNOCK_KEY_BYTES],
-			  char *out, size_t size);
+void ipg_knock_key_format(const char *id,
+			  const uint8_t key[IPG_KNOCK_KEY_BYTES], char *out,
+			  size_t size);
 int ipg_knock_key_parse(const char *text, char id[IPG_KNOCK_ID_MAX + 1],
 			uint8_t key[IPG_KNOCK_KEY_BYTES], struct ipg_error *e);
 

@@ -5,7 +5,6 @@
 
 #include "packet.h"
 
-
 static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
@@ -45,7 +44,8 @@ size_t ipg_pkt_build(const struct ipg_pkt_spec *s, uint8_t *buf, size_t cap)
 	static const uint8_t dmac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 	static const uint8_t smac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 	size_t l4hdr = s->proto == IPPROTO_TCP ? 20 :
-		       s->proto == IPPROTO_UDP ? 8 : 0;
+		       s->proto == IPPROTO_UDP ? 8 :
+						 0;
 	size_t off = 12, l3, l4, iphdr, exts = 0, total;
 	uint8_t next;
 
@@ -88,7 +88,8 @@ size_t ipg_pkt_build(const struct ipg_pkt_spec *s, uint8_t *buf, size_t cap)
 		memcpy(buf + l3 + 16, s->dst, 4);
 		for (int i = 0; i < s->ip4_optlen; i++)
 			buf[l3 + 20 + i] = 1; /* NOP options */
-		put16(buf + l3 + 10, ipg_csum_fold(ipg_csum_add(buf + l3, iphdr, 0)));
+		put16(buf + l3 + 10,
+		      ipg_csum_fold(ipg_csum_add(buf + l3, iphdr, 0)));
 	} else {
 		size_t p = l3 + 40;
 
@@ -97,14 +98,16 @@ size_t ipg_pkt_build(const struct ipg_pkt_spec *s, uint8_t *buf, size_t cap)
 		buf[l3 + 7] = 64;
 		memcpy(buf + l3 + 8, s->src, 16);
 		memcpy(buf + l3 + 24, s->dst, 16);
-		next = s->n_ext ? s->ext[0] :
-		       s->fragment ? IPPROTO_FRAGMENT : s->proto;
+		next = s->n_ext	   ? s->ext[0] :
+		       s->fragment ? IPPROTO_FRAGMENT :
+				     s->proto;
 		buf[l3 + 6] = next;
 		for (int i = 0; i < s->n_ext; i++) {
 			size_t len = ext_len(s->ext[i]);
 
 			buf[p] = i + 1 < s->n_ext ? s->ext[i + 1] :
-				 s->fragment ? IPPROTO_FRAGMENT : s->proto;
+				 s->fragment	  ? IPPROTO_FRAGMENT :
+						    s->proto;
 			buf[p + 1] = s->ext[i] == IPPROTO_AH ?
 					     (uint8_t)(len / 4 - 2) :
 					     (uint8_t)(len / 8 - 1);

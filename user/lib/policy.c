@@ -31,7 +31,7 @@ int ipg_policy_set_port(struct ipg_policy_spec *s, int proto, uint16_t port,
 	if (protect)
 		bits[port >> 3] |= (uint8_t)(1u << (port & 7));
 	else
-		bits[port >> 3] &= (uint8_t)~(1u << (port & 7));
+		bits[port >> 3] &= (uint8_t) ~(1u << (port & 7));
 	return 0;
 }
 
@@ -65,8 +65,8 @@ int ipg_policy_add(struct ipg_policy_spec *s, const struct ipg_prefix *p,
 	if (s->n_entries >= s->max_entries || s->n_entries >= IPG_RULES_MAX)
 		return ipg_fail(e, -ENOSPC,
 				"cannot add %s: the list is full (%u of %u "
-				"entries; max-entries sets the limit)", buf,
-				s->n_entries, s->max_entries);
+				"entries; max-entries sets the limit)",
+				buf, s->n_entries, s->max_entries);
 	if (label && strlen(label) >= IPG_LABEL_MAX)
 		return ipg_fail(e, -EINVAL,
 				"label of %s is longer than %d characters", buf,

@@ -20,7 +20,8 @@ struct ipg_entry {
 };
 
 struct ipg_policy_spec {
-	struct ipg_policy kern; /* enabled, mode, port bitmaps: as the kernel reads them */
+	struct ipg_policy
+		kern; /* enabled, mode, port bitmaps: as the kernel reads them */
 	uint32_t max_entries;
 	uint32_t n_entries;
 	struct ipg_entry entries[IPG_RULES_MAX];
@@ -41,7 +42,8 @@ int ipg_policy_add(struct ipg_policy_spec *s, const struct ipg_prefix *p,
 		   const char *label, struct ipg_error *e);
 
 /* Returns the index of the entry equal to @p, or -1. */
-int ipg_policy_find(const struct ipg_policy_spec *s, const struct ipg_prefix *p);
+int ipg_policy_find(const struct ipg_policy_spec *s,
+		    const struct ipg_prefix *p);
 
 /* Gives each entry of @s the rule id its prefix has in @live (so its hit
  * count carries over), and new prefixes the lowest ids left free. */

@@ -83,8 +83,7 @@ static int parse_len(const char *s, unsigned max, unsigned *out)
 	return 0;
 }
 
-int ipg_prefix_parse(const char *s, struct ipg_prefix *out,
-		     struct ipg_error *e)
+int ipg_prefix_parse(const char *s, struct ipg_prefix *out, struct ipg_error *e)
 {
 	char addr[IPG_PREFIX_STRLEN], fixed[IPG_PREFIX_STRLEN];
 	struct ipg_prefix p = { 0 };
@@ -98,15 +97,18 @@ int ipg_prefix_parse(const char *s, struct ipg_prefix *out,
 	if (strchr(s, '*'))
 		return ipg_fail(e, -EINVAL,
 				"\"%s\" is a wildcard; wildcards are refused, "
-				"write a CIDR range instead (%s)", s, ACCEPTED);
+				"write a CIDR range instead (%s)",
+				s, ACCEPTED);
 	if (strchr(s, '-'))
 		return ipg_fail(e, -EINVAL,
 				"\"%s\" looks like an address range; write it "
-				"as CIDR blocks instead (%s)", s, ACCEPTED);
+				"as CIDR blocks instead (%s)",
+				s, ACCEPTED);
 	if (strchr(s, '%'))
 		return ipg_fail(e, -EINVAL,
 				"\"%s\" has a zone index; zone indices are "
-				"refused (%s)", s, ACCEPTED);
+				"refused (%s)",
+				s, ACCEPTED);
 	for (const char *c = s; *c; c++)
 		if (isspace((unsigned char)*c))
 			return ipg_fail(e, -EINVAL,
@@ -118,7 +120,8 @@ int ipg_prefix_parse(const char *s, struct ipg_prefix *out,
 	if (alen == 0 || alen >= sizeof(addr))
 		return ipg_fail(e, -EINVAL,
 				"\"%s\" is not an IPv4 or IPv6 address or CIDR "
-				"(%s)", s, ACCEPTED);
+				"(%s)",
+				s, ACCEPTED);
 	memcpy(addr, s, alen);
 	addr[alen] = '\0';
 
@@ -126,19 +129,21 @@ int ipg_prefix_parse(const char *s, struct ipg_prefix *out,
 		if (inet_pton(AF_INET6, addr, p.addr) != 1)
 			return ipg_fail(e, -EINVAL,
 					"\"%s\" is not a valid IPv6 address "
-					"(%s)", s, ACCEPTED);
+					"(%s)",
+					s, ACCEPTED);
 		p.family = 6;
 	} else {
 		r = parse_v4(addr, alen, p.addr, fixed, sizeof(fixed));
 		if (r == -ERANGE)
 			return ipg_fail(e, -EINVAL,
 					"\"%s\" has a zero-padded octet; did "
-					"you mean %s%s?", s, fixed,
-					slash ? slash : "");
+					"you mean %s%s?",
+					s, fixed, slash ? slash : "");
 		if (r < 0)
 			return ipg_fail(e, -EINVAL,
 					"\"%s\" is not an IPv4 or IPv6 address "
-					"or CIDR (%s)", s, ACCEPTED);
+					"or CIDR (%s)",
+					s, ACCEPTED);
 		p.family = 4;
 	}
 
@@ -148,13 +153,14 @@ int ipg_prefix_parse(const char *s, struct ipg_prefix *out,
 		if (r == -ERANGE)
 			return ipg_fail(e, -EINVAL,
 					"\"%s\": prefix length must be 0 to %u "
-					"for IPv%u", s, ipg_prefix_maxlen(&p),
-					p.family);
+					"for IPv%u",
+					s, ipg_prefix_maxlen(&p), p.family);
 		if (r < 0)
 			return ipg_fail(e, -EINVAL,
 					"\"%s\": \"%s\" is not a prefix length "
-					"(0 to %u for IPv%u)", s, slash + 1,
-					ipg_prefix_maxlen(&p), p.family);
+					"(0 to %u for IPv%u)",
+					s, slash + 1, ipg_prefix_maxlen(&p),
+					p.family);
 		p.len = (uint8_t)len;
 	}
 
@@ -184,7 +190,8 @@ int ipg_addr_parse(const char *s, struct ipg_prefix *out, struct ipg_error *e)
 	if (s && strchr(s, '/'))
 		return ipg_fail(e, -EINVAL,
 				"\"%s\" is a CIDR range; give a single address "
-				"such as 203.0.113.45 or 2001:db8::1", s);
+				"such as 203.0.113.45 or 2001:db8::1",
+				s);
 	return ipg_prefix_parse(s, out, e);
 }
 

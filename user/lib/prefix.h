@@ -14,7 +14,7 @@
 
 struct ipg_prefix {
 	uint8_t family; /* 4 or 6 */
-	uint8_t len;    /* prefix length in bits */
+	uint8_t len; /* prefix length in bits */
 	uint8_t addr[16]; /* network order; IPv4 uses the first 4 bytes */
 };
 

@@ -28,11 +28,16 @@ const char *ipg_stat_name(enum ipg_stat stat)
 const char *ipg_action_name(int action)
 {
 	switch (action) {
-	case XDP_PASS: return "pass";
-	case XDP_DROP: return "drop";
-	case XDP_TX: return "tx";
-	case XDP_ABORTED: return "aborted";
-	default: return "?";
+	case XDP_PASS:
+		return "pass";
+	case XDP_DROP:
+		return "drop";
+	case XDP_TX:
+		return "tx";
+	case XDP_ABORTED:
+		return "aborted";
+	default:
+		return "?";
 	}
 }
 
@@ -208,8 +213,8 @@ void ipg_verdict_eval(const struct ipg_policy_spec *s,
 		      const struct ipg_verdict_env *env, const uint8_t *pkt,
 		      size_t len, struct ipg_verdict *v)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-					    0xff, 0xff };
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
+					    0, 0, 0, 0, 0xff, 0xff };
 	struct parsed r;
 
 	v->entry = -1;
@@ -241,7 +246,8 @@ void ipg_verdict_eval(const struct ipg_policy_spec *s,
 			return set(v, XDP_PASS, IPG_STAT_PASS_ALLOWED);
 		for (size_t i = 0; env && i < env->n_grants; i++)
 			if (ipg_prefix_equal(&env->grants[i], &src))
-				return set(v, XDP_PASS, IPG_STAT_PASS_BREAKGLASS);
+				return set(v, XDP_PASS,
+					   IPG_STAT_PASS_BREAKGLASS);
 	}
 	if (r.unparseable)
 		return set(v, XDP_DROP, IPG_STAT_DROP_MALFORMED);

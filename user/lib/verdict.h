@@ -13,15 +13,15 @@
 #include "prefix.h"
 
 struct ipg_verdict {
-	int action;         /* XDP_PASS, XDP_DROP or XDP_TX */
+	int action; /* XDP_PASS, XDP_DROP or XDP_TX */
 	enum ipg_stat stat; /* the counter the program moves */
-	int entry;          /* index of the allowing entry, or -1 */
+	int entry; /* index of the allowing entry, or -1 */
 };
 
 /* What besides the policy a decision reads at one moment. */
 struct ipg_verdict_env {
-	bool override_active;             /* an emergency override runs */
-	const struct ipg_prefix *grants;  /* live break-glass grants */
+	bool override_active; /* an emergency override runs */
+	const struct ipg_prefix *grants; /* live break-glass grants */
 	size_t n_grants;
 };
 
