@@ -109,6 +109,17 @@ struct {
 IPG_GRANT_TRIE(ipg_bg_v4, struct ipg_lpm_v4);
 IPG_GRANT_TRIE(ipg_bg_v6, struct ipg_lpm_v6);
 
+/* How many grants the two tries hold, kept by userspace with every grant
+ * change, so that a flood of denied packets skips the grant lookup while
+ * there are none (which is almost always). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_bg_count SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, IPG_STAT_MAX);
@@ -463,6 +474,7 @@ int ipgate_xdp(struct xdp_md *ctx)
 	struct pkt p = {};
 	__u32 zero = 0, slot;
 	__u64 *deadline, *grant;
+	__u32 *grants;
 	ipg_rule_id *rule;
 	__u32 *active;
 	int probe, r;
@@ -507,7 +519,9 @@ int ipgate_xdp(struct xdp_md *ctx)
 		count_rule(probe, *rule);
 		return XDP_PASS;
 	}
-	grant = lookup_source(&p, &ipg_bg_v4, &ipg_bg_v6);
+	grants = bpf_map_lookup_elem(&ipg_bg_count, &zero);
+	grant = grants && *grants ? lookup_source(&p, &ipg_bg_v4, &ipg_bg_v6) :
+				    NULL;
 	if (grant && bpf_ktime_get_boot_ns() < *grant) {
 		count_stat(probe, IPG_STAT_PASS_BREAKGLASS);
 		return XDP_PASS;

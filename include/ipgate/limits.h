@@ -5,7 +5,7 @@
 
 /* Bump whenever a map's layout or meaning changes: a daemon never adopts
  * pinned maps of another ABI. */
-#define IPG_ABI_VERSION 2
+#define IPG_ABI_VERSION 3
 
 /* Rule ids index the per-rule hit counters; max-entries may not exceed it. */
 #define IPG_RULES_MAX 1024

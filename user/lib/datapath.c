@@ -779,6 +779,20 @@ static int grant_fd(struct ipg_datapath *dp, const struct ipg_prefix *addr)
 					       dp->skel->maps.ipg_bg_v6);
 }
 
+/* Writes the number of grants the tries hold to ipg_bg_count, which the
+ * program reads before it looks a source up in them. */
+static int grants_recount(struct ipg_datapath *dp)
+{
+	static struct ipg_grant g[2 * IPG_GRANTS_MAX];
+	int n = ipg_datapath_grants(dp, g, 2 * IPG_GRANTS_MAX);
+	__u32 zero = 0, count = n > 0 ? (__u32)n : 0;
+
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_bg_count),
+				   &zero, &count, BPF_ANY) ?
+		       -errno :
+		       0;
+}
+
 int ipg_datapath_grant(struct ipg_datapath *dp, const struct ipg_prefix *addr,
 		       uint64_t expiry_ns)
 {
@@ -786,9 +800,9 @@ int ipg_datapath_grant(struct ipg_datapath *dp, const struct ipg_prefix *addr,
 	__u64 v = expiry_ns;
 
 	memcpy(k.addr, addr->addr, addr->family == 4 ? 4 : 16);
-	return bpf_map_update_elem(grant_fd(dp, addr), &k, &v, BPF_ANY) ?
-		       -errno :
-		       0;
+	if (bpf_map_update_elem(grant_fd(dp, addr), &k, &v, BPF_ANY))
+		return -errno;
+	return grants_recount(dp);
 }
 
 int ipg_datapath_ungrant(struct ipg_datapath *dp, const struct ipg_prefix *addr)
@@ -796,7 +810,9 @@ int ipg_datapath_ungrant(struct ipg_datapath *dp, const struct ipg_prefix *addr)
 	struct ipg_lpm_v6 k = { .prefixlen = ipg_prefix_maxlen(addr) };
 
 	memcpy(k.addr, addr->addr, addr->family == 4 ? 4 : 16);
-	return bpf_map_delete_elem(grant_fd(dp, addr), &k) ? -errno : 0;
+	if (bpf_map_delete_elem(grant_fd(dp, addr), &k))
+		return -errno;
+	return grants_recount(dp);
 }
 
 int ipg_datapath_grants(struct ipg_datapath *dp, struct ipg_grant *out,
