@@ -46,6 +46,7 @@ struct cli {
 	int json, force, dry_run, verify, cancel;
 	int argc;
 	char **argv; /* the subcommand's positional arguments */
+	const struct command *cmd;
 	struct ipg_ctl_msg req;
 };
 
@@ -58,6 +59,24 @@ struct command {
 
 static const struct command *find_command(const char *name);
 static void usage(FILE *f);
+
+/* An error: one line on stderr, and with --json an object on stdout. */
+static void print_error(const struct cli *c, const char *code, const char *msg)
+{
+	struct ipg_buf b = { 0 };
+
+	fprintf(stderr, "ipgate: %s\n", msg);
+	if (!c->json)
+		return;
+	ipg_buf_printf(&b, "{\"error\":{\"code\":");
+	ipg_buf_json_str(&b, code);
+	ipg_buf_printf(&b, ",\"message\":");
+	ipg_buf_json_str(&b, msg);
+	ipg_buf_printf(&b, "}}\n");
+	if (b.s)
+		fputs(b.s, stdout);
+	ipg_buf_free(&b);
+}
 
 /* Sends the request, prints the answer; returns the reply or NULL. */
 static int call(struct cli *c, struct ipg_ctl_msg *rep)
@@ -76,16 +95,7 @@ static int call(struct cli *c, struct ipg_ctl_msg *rep)
 	}
 	r = ipg_ctl_call(c->socket, &c->req, rep, &e);
 	if (r) {
-		fprintf(stderr, "ipgate: %s\n", e.msg);
-		if (c->json) {
-			printf("{\"error\":{\"code\":\"%s\",\"message\":",
-			       ipg_ctl_code_name(r));
-			struct ipg_buf b = { 0 };
-
-			ipg_buf_json_str(&b, e.msg);
-			printf("%s}}\n", b.s ? b.s : "\"\"");
-			ipg_buf_free(&b);
-		}
+		print_error(c, ipg_ctl_code_name(r), e.msg);
 		return r;
 	}
 	code = ipg_ctl_get(rep, "code");
@@ -94,20 +104,10 @@ static int call(struct cli *c, struct ipg_ctl_msg *rep)
 	if (out)
 		fputs(out, stdout);
 	if (!code || strcmp(code, "ok")) {
-		fprintf(stderr, "ipgate: %s\n",
-			msg ? msg :
-			      "ipgated refused the request without saying why");
-		if (c->json) {
-			struct ipg_buf b = { 0 };
-
-			ipg_buf_printf(&b, "{\"error\":{\"code\":");
-			ipg_buf_json_str(&b, code ? code : "EIO");
-			ipg_buf_printf(&b, ",\"message\":");
-			ipg_buf_json_str(&b, msg ? msg : "");
-			ipg_buf_printf(&b, "}}\n");
-			fputs(b.s, stdout);
-			ipg_buf_free(&b);
-		}
+		print_error(c, code ? code : "EIO",
+			    msg ? msg :
+				  "ipgated refused the request without "
+				  "saying why");
 		return -EIO;
 	}
 	return 0;
@@ -127,34 +127,10 @@ static int simple(struct cli *c, const char *cmd, const char *key)
 	return r ? 1 : 0;
 }
 
-static int cmd_status(struct cli *c)
+/* A command whose request is its name alone: status, list, enable, ... */
+static int cmd_plain(struct cli *c)
 {
-	return simple(c, "status", NULL);
-}
-
-static int cmd_list(struct cli *c)
-{
-	return simple(c, "list", NULL);
-}
-
-static int cmd_enable(struct cli *c)
-{
-	return simple(c, "enable", NULL);
-}
-
-static int cmd_disable(struct cli *c)
-{
-	return simple(c, "disable", NULL);
-}
-
-static int cmd_detach(struct cli *c)
-{
-	return simple(c, "detach", NULL);
-}
-
-static int cmd_attach(struct cli *c)
-{
-	return simple(c, "attach", NULL);
+	return simple(c, c->cmd->name, NULL);
 }
 
 static int cmd_remove(struct cli *c)
@@ -274,21 +250,6 @@ static int source_for(const struct sockaddr *to, socklen_t len,
 	return r;
 }
 
-static void sockaddr_to_prefix(const struct sockaddr_storage *ss,
-			       struct ipg_prefix *p)
-{
-	memset(p, 0, sizeof(*p));
-	if (ss->ss_family == AF_INET) {
-		p->family = 4;
-		memcpy(p->addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	} else {
-		p->family = 6;
-		memcpy(p->addr, &((const struct sockaddr_in6 *)ss)->sin6_addr,
-		       16);
-	}
-	p->len = (uint8_t)ipg_prefix_maxlen(p);
-}
-
 /* Client side of break-glass: runs anywhere, needs no daemon. */
 static int cmd_knock(struct cli *c)
 {
@@ -344,7 +305,7 @@ static int cmd_knock(struct cli *c)
 		freeaddrinfo(ai);
 		return 1;
 	} else {
-		sockaddr_to_prefix(&src, &k.source);
+		ipg_prefix_from_sockaddr((struct sockaddr *)&src, &k.source);
 	}
 	k.timestamp = (uint64_t)time(NULL);
 	if (RAND_bytes(k.nonce, sizeof(k.nonce)) != 1) {
@@ -381,14 +342,15 @@ static int cmd_help(struct cli *c)
 }
 
 static const struct command commands[] = {
-	{ "status", "", 0, 0, 0, cmd_status,
+	{ "status", "", 0, 0, 0, cmd_plain,
 	  "interfaces, XDP mode, enabled, entries, override, counters" },
-	{ "list", "", 0, 0, 0, cmd_list, "entries with labels and hit counts" },
+	{ "list", "", 0, 0, 0, cmd_plain,
+	  "entries with labels and hit counts" },
 	{ "add", "CIDR [--label TEXT]", O_LABEL | O_CHANGE, 1, 1, cmd_add,
 	  "allow an address or CIDR" },
 	{ "remove", "CIDR", O_CHANGE, 1, 1, cmd_remove, "remove an entry" },
-	{ "enable", "", O_CHANGE, 0, 0, cmd_enable, "enforce the allowlist" },
-	{ "disable", "", O_CHANGE, 0, 0, cmd_disable,
+	{ "enable", "", O_CHANGE, 0, 0, cmd_plain, "enforce the allowlist" },
+	{ "disable", "", O_CHANGE, 0, 0, cmd_plain,
 	  "stop enforcing (every source passes)" },
 	{ "apply", "FILE [--dry-run]", O_DRYRUN | O_CHANGE, 1, 1, cmd_apply,
 	  "replace entries and settings with FILE at once (- for stdin)" },
@@ -396,9 +358,9 @@ static const struct command commands[] = {
 	  "would IP be allowed? exit 0 allowed, 1 blocked, 2 error" },
 	{ "log", "[-n N] [--verify]", O_LINES | O_VERIFY, 0, 0, cmd_log,
 	  "the audit log's last N records (20; 0: all), or verify it" },
-	{ "detach", "", 0, 0, 0, cmd_detach,
+	{ "detach", "", 0, 0, 0, cmd_plain,
 	  "remove the filter from every interface" },
-	{ "attach", "", 0, 0, 0, cmd_attach,
+	{ "attach", "", 0, 0, 0, cmd_plain,
 	  "put the filter back after detach" },
 	{ "override", "--for 2h --reason TEXT | --cancel",
 	  O_FOR | O_REASON | O_CANCEL, 0, 0, cmd_override,
@@ -602,6 +564,7 @@ int main(int argc, char **argv)
 		c.client = ssh_client;
 		c.client_source = "SSH_CONNECTION";
 	}
+	c.cmd = cmd;
 	c.argc = npos - 1;
 	c.argv = pos + 1;
 	r = cmd->fn(&c);

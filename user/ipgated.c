@@ -150,11 +150,6 @@ static int reply_errf(struct req *q, int err, const char *fmt, ...)
 	return reply_err(q, err, msg);
 }
 
-static const char *mode_name(uint8_t mode)
-{
-	return mode == IPG_MODE_REJECT ? "reject" : "drop";
-}
-
 static const char *xdp_mode_name(enum ipg_xdp_mode m)
 {
 	return m == IPG_XDP_NATIVE  ? "native" :
@@ -474,16 +469,16 @@ static int set_enabled(struct req *q, int on)
 {
 	static struct ipg_config next;
 	struct ipg_error e;
-	int r = candidate(q, &next);
+	int r;
 
-	if (r)
-		return r;
 	if (!!q->d->cfg.policy.kern.enabled == on) {
-		ipg_config_free(&next);
 		ipg_buf_printf(&q->out, "already %s\n",
 			       on ? "enabled" : "disabled");
 		return 0;
 	}
+	r = candidate(q, &next);
+	if (r)
+		return r;
 	r = ipg_config_set_enabled(&next, on, &e);
 	if (r) {
 		ipg_config_free(&next);
@@ -560,7 +555,7 @@ static int do_status(struct req *q)
 			       "\"max_entries\":%u,\"protect\":\"%s\","
 			       "\"attached\":%s,\"interfaces\":[",
 			       c->policy.kern.enabled ? "true" : "false",
-			       mode_name(c->policy.kern.mode),
+			       ipg_mode_name(c->policy.kern.mode),
 			       c->policy.n_entries, c->policy.max_entries,
 			       ports.s, d->detached ? "false" : "true");
 		for (int i = 0; i < c->n_interfaces; i++) {
@@ -607,7 +602,7 @@ static int do_status(struct req *q)
 	}
 	ipg_buf_printf(b, "%-14s %s (%s mode)\n", "allowlist",
 		       c->policy.kern.enabled ? "enabled" : "DISABLED",
-		       mode_name(c->policy.kern.mode));
+		       ipg_mode_name(c->policy.kern.mode));
 	ipg_buf_printf(b, "%-14s %u of %u\n", "entries", c->policy.n_entries,
 		       c->policy.max_entries);
 	ipg_buf_printf(b, "%-14s %s\n", "protected", ports.s);
@@ -715,26 +710,6 @@ static int do_list(struct req *q)
 	return 0;
 }
 
-/* Parses "tcp/443" or "udp/53". */
-static int parse_proto_port(const char *s, int *proto, uint16_t *port)
-{
-	char *end;
-	unsigned long v;
-
-	if (!strncmp(s, "tcp/", 4))
-		*proto = IPPROTO_TCP;
-	else if (!strncmp(s, "udp/", 4))
-		*proto = IPPROTO_UDP;
-	else
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s + 4, &end, 10);
-	if (s[4] < '1' || s[4] > '9' || *end || errno || v > 65535)
-		return -EINVAL;
-	*port = (uint16_t)v;
-	return 0;
-}
-
 /* The port `test` probes when none is given: the first protected one. */
 static void default_port(const struct ipg_policy *k, int *proto, uint16_t *port)
 {
@@ -773,7 +748,7 @@ static int do_test(struct req *q)
 	if (ipg_addr_parse(ip, &addr, &e))
 		return reply_err(q, -EINVAL, e.msg);
 	if (ps) {
-		if (parse_proto_port(ps, &proto, &port))
+		if (ipg_port_parse(ps, &proto, &port))
 			return reply_errf(q, -EINVAL,
 					  "\"%s\" is not a port; "
 					  "expected tcp/PORT or udp/PORT, e.g. "
@@ -1578,21 +1553,6 @@ static int nonce_fresh(struct daemon *d, const uint8_t *nonce, uint64_t now)
 	return 1;
 }
 
-static void sockaddr_prefix(const struct sockaddr_in6 *sa, struct ipg_prefix *p)
-{
-	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
-
-	memset(p, 0, sizeof(*p));
-	if (!memcmp(sa->sin6_addr.s6_addr, mapped, 12)) {
-		p->family = 4;
-		memcpy(p->addr, sa->sin6_addr.s6_addr + 12, 4);
-	} else {
-		p->family = 6;
-		memcpy(p->addr, sa->sin6_addr.s6_addr, 16);
-	}
-	p->len = (uint8_t)ipg_prefix_maxlen(p);
-}
-
 /* One datagram on the break-glass port. Every refusal is silent: no reply
  * says which check failed. */
 static void knock(struct daemon *d, const uint8_t *buf, size_t len,
@@ -1607,7 +1567,7 @@ static void knock(struct daemon *d, const uint8_t *buf, size_t len,
 	uint32_t secs;
 	int slot = -1;
 
-	sockaddr_prefix(from, &src);
+	ipg_prefix_from_sockaddr((const struct sockaddr *)from, &src);
 	if (!rate_ok(d, &src)) {
 		d->kstat.rate_limited++;
 		return;

@@ -181,28 +181,20 @@ static int expect_args(struct parse_ctx *p, const struct line_toks *lt, int min,
 static int parse_port(struct parse_ctx *p, const struct tok *t,
 		      struct ipg_policy_spec *s)
 {
-	unsigned long port;
-	char *end;
-	int proto;
+	uint16_t port;
+	int proto, r = ipg_port_parse(t->val, &proto, &port);
 
-	if (!strncmp(t->val, "tcp/", 4))
-		proto = IPPROTO_TCP;
-	else if (!strncmp(t->val, "udp/", 4))
-		proto = IPPROTO_UDP;
-	else
+	if (r == -EPROTONOSUPPORT)
 		return fail_at(p, t->col,
 			       "\"%s\" is not a port; expected tcp/PORT or "
 			       "udp/PORT, e.g. tcp/443",
 			       t->val);
-	errno = 0;
-	port = strtoul(t->val + 4, &end, 10);
-	if (!isdigit((unsigned char)t->val[4]) || *end || errno || port < 1 ||
-	    port > 65535 || t->val[4] == '0')
+	if (r)
 		return fail_at(
 			p, t->col + 4,
 			"\"%s\" is not a port number; expected 1 to 65535",
 			t->val + 4);
-	return ipg_policy_set_port(s, proto, (uint16_t)port, true);
+	return ipg_policy_set_port(s, proto, port, true);
 }
 
 static int parse_bool(struct parse_ctx *p, const struct tok *t, bool *out)
@@ -872,11 +864,6 @@ static void diff_entries(struct ipg_config_diff *d,
 	}
 }
 
-static const char *mode_name(uint8_t mode)
-{
-	return mode == IPG_MODE_REJECT ? "reject" : "drop";
-}
-
 int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 		    struct ipg_config_diff *d)
 {
@@ -889,8 +876,8 @@ int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 	ipg_buf_printf(&d->after, "{");
 	setting(d, "enabled", pa->kern.enabled ? "true" : "false",
 		pb->kern.enabled ? "true" : "false", false);
-	setting(d, "mode", mode_name(pa->kern.mode), mode_name(pb->kern.mode),
-		true);
+	setting(d, "mode", ipg_mode_name(pa->kern.mode),
+		ipg_mode_name(pb->kern.mode), true);
 	snprintf(s1, sizeof(s1), "%u", pa->max_entries);
 	snprintf(s2, sizeof(s2), "%u", pb->max_entries);
 	setting(d, "max-entries", s1, s2, false);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -131,4 +132,28 @@ void ipg_policy_keep_ids(struct ipg_policy_spec *s,
 		ent->rule_id = next;
 		used[next] = 1;
 	}
+}
+
+int ipg_port_parse(const char *s, int *proto, uint16_t *port)
+{
+	unsigned long v;
+	char *end;
+
+	if (!strncmp(s, "tcp/", 4))
+		*proto = IPPROTO_TCP;
+	else if (!strncmp(s, "udp/", 4))
+		*proto = IPPROTO_UDP;
+	else
+		return -EPROTONOSUPPORT;
+	errno = 0;
+	v = strtoul(s + 4, &end, 10);
+	if (s[4] < '1' || s[4] > '9' || *end || errno || v > 65535)
+		return -ERANGE;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+const char *ipg_mode_name(uint8_t mode)
+{
+	return mode == IPG_MODE_REJECT ? "reject" : "drop";
 }

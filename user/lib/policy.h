@@ -36,6 +36,13 @@ int ipg_policy_set_port(struct ipg_policy_spec *s, int proto, uint16_t port,
 bool ipg_policy_port_protected(const struct ipg_policy *k, int proto,
 			       uint16_t port);
 
+/* Parses "tcp/443" or "udp/53". Returns 0, -EPROTONOSUPPORT when the
+ * protocol is not tcp or udp, -ERANGE when the number is not 1 to 65535. */
+int ipg_port_parse(const char *s, int *proto, uint16_t *port);
+
+/* "drop" or "reject", as the config writes enum ipg_action_mode. */
+const char *ipg_mode_name(uint8_t mode);
+
 /* Adds an entry under the lowest free rule id. Refuses a duplicate, an entry
  * beyond max-entries, and a label that is too long. */
 int ipg_policy_add(struct ipg_policy_spec *s, const struct ipg_prefix *p,

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -242,4 +243,24 @@ int ipg_prefix_cmp(const struct ipg_prefix *a, const struct ipg_prefix *b)
 	if (r)
 		return r;
 	return (int)a->len - (int)b->len;
+}
+
+int ipg_prefix_from_sockaddr(const struct sockaddr *sa, struct ipg_prefix *p)
+{
+	const uint8_t *a;
+
+	memset(p, 0, sizeof(*p));
+	if (sa->sa_family == AF_INET) {
+		p->family = 4;
+		memcpy(p->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		p->family = memcmp(a, v4mapped, 12) ? 6 : 4;
+		memcpy(p->addr, p->family == 4 ? a + 12 : a,
+		       p->family == 4 ? 4 : 16);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	p->len = (uint8_t)ipg_prefix_maxlen(p);
+	return 0;
 }

@@ -27,6 +27,11 @@ int ipg_prefix_parse(const char *s, struct ipg_prefix *out,
 /* Parses a single address (no prefix length): a /32 or /128 prefix. */
 int ipg_addr_parse(const char *s, struct ipg_prefix *out, struct ipg_error *e);
 
+/* The address of socket address @sa (AF_INET or AF_INET6) as a /32 or
+ * /128; an IPv4-mapped IPv6 address becomes IPv4. -EAFNOSUPPORT else. */
+struct sockaddr;
+int ipg_prefix_from_sockaddr(const struct sockaddr *sa, struct ipg_prefix *p);
+
 /* Writes the canonical form; the length is omitted for /32 and /128. */
 void ipg_prefix_format(const struct ipg_prefix *p, char *buf, size_t size);
 
