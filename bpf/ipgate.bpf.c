@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ipgate XDP filter: drop packets to protected ports from sources outside
- * the allowlist. The decision order is DESIGN.md's; keep them in step. */
+ * the allowlist. The decision order is DESIGN.md's; keep them in step.
+ * Two entry points share every map and the decision: ipgate_xdp for frames
+ * that start with an Ethernet header, ipgate_xdp_l3 for frames that start
+ * at the IP header (tun, WireGuard); userspace picks one per interface by
+ * its link type. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -11,6 +15,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "ipgate/frame.h"
+#include "ipgate/host.h"
 #include "ipgate/limits.h"
 #include "ipgate/policy.h"
 #include "ipgate/stats.h"
@@ -94,16 +100,17 @@ struct {
 	.values = { (void *)&ipg_v6_slot0, (void *)&ipg_v6_slot1 },
 };
 
-/* Break-glass grants: a single source address (/32 or /128) and the
- * boot-time ns until which it may pass, so grants lapse without a daemon. */
-#define IPG_GRANT_TRIE(name, keytype)                 \
-	struct {                                      \
-		__uint(type, BPF_MAP_TYPE_LPM_TRIE);  \
-		__uint(max_entries, IPG_GRANTS_MAX);  \
-		__uint(map_flags, BPF_F_NO_PREALLOC); \
-		__type(key, keytype);                 \
-		__type(value, __u64);                 \
-		__uint(pinning, LIBBPF_PIN_BY_NAME);  \
+/* Break-glass grants: a single source address (/32 or /128), the boot-time
+ * ns until which it may pass (so grants lapse without a daemon) and the key
+ * that made it. */
+#define IPG_GRANT_TRIE(name, keytype)                  \
+	struct {                                       \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);   \
+		__uint(max_entries, IPG_GRANTS_MAX);   \
+		__uint(map_flags, BPF_F_NO_PREALLOC);  \
+		__type(key, keytype);                  \
+		__type(value, struct ipg_grant_value); \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);   \
 	} name SEC(".maps")
 
 IPG_GRANT_TRIE(ipg_bg_v4, struct ipg_lpm_v4);
@@ -143,6 +150,17 @@ struct {
 	__type(value, struct ipg_meta);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipg_meta SEC(".maps");
+
+/* This host's addresses, kept by userspace: reject mode answers a SYN only
+ * when it is addressed to one of them (the value is unused). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IPG_LOCAL_ADDRS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ipg_local_addr);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_local SEC(".maps");
 
 /* What parsing learned about a packet: plain values, no packet pointers, so
  * the verifier checks the decision once however the packet was parsed. */
@@ -197,9 +215,11 @@ static __always_inline void parse_ports(struct cursor *c, void *data,
 	p->l4len = c->lim - c->pos;
 }
 
-/* Returns an enum parse_result and fills @p. A global function: the
- * verifier checks it once, apart from the decision that follows. */
-__attribute__((noinline)) int parse_packet(struct xdp_md *ctx, struct pkt *p)
+/* Returns an enum parse_result and fills @p; @frame (enum ipg_frame) says
+ * where the frame starts. A global function: the verifier checks it once,
+ * apart from the decision that follows. */
+__attribute__((noinline)) int parse_packet(struct xdp_md *ctx, struct pkt *p,
+					   int frame)
 {
 	void *data = (void *)(long)ctx->data;
 	struct cursor c = {
@@ -212,12 +232,18 @@ __attribute__((noinline)) int parse_packet(struct xdp_md *ctx, struct pkt *p)
 
 	if (!p)
 		return PARSE_NON_IP;
-	if (!cursor_has(&c, c.pos, sizeof(struct ethhdr)))
-		return PARSE_NON_IP;
-	proto = parse_ethhdr(&c);
-	if (proto < 0) {
-		p->unparseable = 1;
-		return PARSE_L4;
+	if (frame == IPG_FRAME_IP) {
+		proto = parse_ip_version(&c);
+		if (proto < 0)
+			return PARSE_NON_IP;
+	} else {
+		if (!cursor_has(&c, c.pos, sizeof(struct ethhdr)))
+			return PARSE_NON_IP;
+		proto = parse_ethhdr(&c);
+		if (proto < 0) {
+			p->unparseable = 1;
+			return PARSE_L4;
+		}
 	}
 	p->l3_off = c.pos - data;
 
@@ -355,10 +381,47 @@ static __always_inline void fill_rst(struct tcphdr *th,
 	th->check = csum_fold(pseudo_sum + csum_words(th, sizeof(*th) / 2));
 }
 
+/* Whether @addr (network order, 4 or 16 bytes) is one of this host's. */
+static __always_inline int local_v4(const __be32 *addr)
+{
+	struct ipg_local_addr k = { .family = 4 };
+
+	__builtin_memcpy(k.addr, addr, 4);
+	return bpf_map_lookup_elem(&ipg_local, &k) != NULL;
+}
+
+static __always_inline int local_v6(const struct in6_addr *addr)
+{
+	struct ipg_local_addr k = { .family = 6 };
+
+	__builtin_memcpy(k.addr, addr, 16);
+	return bpf_map_lookup_elem(&ipg_local, &k) != NULL;
+}
+
+/* Whether a reset may be sent to source @a: not unspecified (0.0.0.0/8),
+ * multicast (224.0.0.0/4) or reserved and broadcast (240.0.0.0/4). */
+static __always_inline int unicast_v4(__be32 a)
+{
+	__u8 first = bpf_ntohl(a) >> 24;
+
+	return first != 0 && first < 224;
+}
+
+/* The same for IPv6: not unspecified (::) and not multicast (ff00::/8). */
+static __always_inline int unicast_v6(const struct in6_addr *a)
+{
+	const __u32 *w = (const __u32 *)a;
+
+	return a->in6_u.u6_addr8[0] != 0xff && (w[0] | w[1] | w[2] | w[3]);
+}
+
 /* Turns a blocked TCP SYN into a RST|ACK back to its sender, in place:
  * MACs, addresses and ports swapped, VLAN tags kept, IP options and
  * extension headers dropped. The reply is built on the stack and copied in.
- * Returns XDP_TX, or XDP_DROP when the SYN cannot be answered. */
+ * Only a unicast SYN (by MAC and by source address) to one of this host's
+ * addresses is answered: a reset for anything else would answer for other
+ * hosts or to many at once.
+ * Returns XDP_TX, or XDP_DROP when the SYN cannot or may not be answered. */
 static __always_inline int tx_reset(struct xdp_md *ctx, const struct pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
@@ -371,6 +434,10 @@ static __always_inline int tx_reset(struct xdp_md *ctx, const struct pkt *p)
 	__u8 mac[ETH_ALEN];
 
 	if (p->fragment || p->l4len < sizeof(syn) || (void *)(in + 1) > end)
+		return XDP_DROP;
+	/* To or (invalid, but the reset would go there) from a group MAC. */
+	if ((void *)(eth + 1) > end ||
+	    ((eth->h_dest[0] | eth->h_source[0]) & 1))
 		return XDP_DROP;
 	__builtin_memcpy(&syn, in, sizeof(syn));
 	if (!syn.syn || syn.ack || syn.rst)
@@ -385,6 +452,8 @@ static __always_inline int tx_reset(struct xdp_md *ctx, const struct pkt *p)
 		struct iphdr *ip = data + l3_off;
 
 		if ((void *)ip + sizeof(r) > end)
+			return XDP_DROP;
+		if (!unicast_v4(ip->saddr) || !local_v4(&ip->daddr))
 			return XDP_DROP;
 		r.ip.version = 4;
 		r.ip.ihl = 5;
@@ -404,6 +473,8 @@ static __always_inline int tx_reset(struct xdp_md *ctx, const struct pkt *p)
 
 		if ((void *)ip6 + sizeof(r) > end)
 			return XDP_DROP;
+		if (!unicast_v6(&ip6->saddr) || !local_v6(&ip6->daddr))
+			return XDP_DROP;
 		r.ip6.version = 6;
 		r.ip6.payload_len = bpf_htons(sizeof(r.tcp));
 		r.ip6.nexthdr = IPPROTO_TCP;
@@ -415,8 +486,6 @@ static __always_inline int tx_reset(struct xdp_md *ctx, const struct pkt *p)
 		newlen = l3_off + sizeof(r);
 	}
 
-	if ((void *)(eth + 1) > end)
-		return XDP_DROP;
 	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
@@ -430,17 +499,21 @@ static __always_inline int tx_reset(struct xdp_md *ctx, const struct pkt *p)
  * fragmentation, carrying TCP or UDP whose ports lie inside the datagram.
  * Fills @p exactly as parse_packet() would and returns 0; returns -1 for
  * anything else, which parse_packet() then handles. It saves the call and
- * the general walk on most packets (see the benchmark report). */
-static __always_inline int parse_common(struct xdp_md *ctx, struct pkt *p)
+ * the general walk on most packets (see the benchmark report). @frame is a
+ * constant, so each entry point gets its own straight-line copy. */
+static __always_inline int parse_common(struct xdp_md *ctx, struct pkt *p,
+					const int frame)
 {
 	void *data = (void *)(long)ctx->data,
 	     *end = (void *)(long)ctx->data_end;
+	const __u32 l2 = frame == IPG_FRAME_IP ? 0 : sizeof(struct ethhdr);
 	struct ethhdr *eth = data;
-	struct iphdr *ip = (void *)(eth + 1);
+	struct iphdr *ip = data + l2;
 	__be16 *ports = (void *)(ip + 1);
 	__u32 tot;
 
-	if ((void *)(ports + 2) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	if ((void *)(ports + 2) > end ||
+	    (frame != IPG_FRAME_IP && eth->h_proto != bpf_htons(ETH_P_IP)) ||
 	    *(__u8 *)ip != 0x45 ||
 	    (ip->frag_off & bpf_htons(IPG_IP_MF | IPG_IP_OFFSET)) ||
 	    (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP))
@@ -450,8 +523,8 @@ static __always_inline int parse_common(struct xdp_md *ctx, struct pkt *p)
 		return -1;
 	p->family = 4;
 	__builtin_memcpy(p->saddr, &ip->saddr, 4);
-	p->l3_off = sizeof(*eth);
-	p->l4_off = sizeof(*eth) + sizeof(*ip);
+	p->l3_off = l2;
+	p->l4_off = l2 + sizeof(*ip);
 	p->l4proto = ip->protocol;
 	p->dport = bpf_ntohs(ports[1]);
 	p->l4len = tot - sizeof(*ip);
@@ -467,8 +540,8 @@ static __always_inline int is_probe(struct xdp_md *ctx)
 	return probe_cookie && m->cookie == probe_cookie;
 }
 
-SEC("xdp")
-int ipgate_xdp(struct xdp_md *ctx)
+/* The decision, for a frame that starts where the constant @frame says. */
+static __always_inline int judge(struct xdp_md *ctx, const int frame)
 {
 	const struct ipg_policy *pol;
 	struct pkt p = {};
@@ -480,7 +553,8 @@ int ipgate_xdp(struct xdp_md *ctx)
 	int probe, r;
 
 	probe = is_probe(ctx);
-	r = parse_common(ctx, &p) ? parse_packet(ctx, &p) : PARSE_L4;
+	r = parse_common(ctx, &p, frame) ? parse_packet(ctx, &p, frame) :
+					   PARSE_L4;
 	if (r == PARSE_NON_IP) {
 		count_stat(probe, IPG_STAT_PASS_NON_IP);
 		return XDP_PASS;
@@ -530,7 +604,10 @@ int ipgate_xdp(struct xdp_md *ctx)
 		count_stat(probe, IPG_STAT_DROP_MALFORMED);
 		return XDP_DROP;
 	}
-	if (pol->mode == IPG_MODE_REJECT && p.l4proto == IPPROTO_TCP) {
+	/* A frame without an Ethernet header cannot be turned around: reject
+	 * mode drops there. */
+	if (frame == IPG_FRAME_ETH && pol->mode == IPG_MODE_REJECT &&
+	    p.l4proto == IPPROTO_TCP) {
 		r = tx_reset(ctx, &p);
 		if (r == XDP_TX) {
 			count_stat(probe, IPG_STAT_TX_RESET);
@@ -539,4 +616,16 @@ int ipgate_xdp(struct xdp_md *ctx)
 	}
 	count_stat(probe, IPG_STAT_DROP_DENIED);
 	return XDP_DROP;
+}
+
+SEC("xdp")
+int ipgate_xdp(struct xdp_md *ctx)
+{
+	return judge(ctx, IPG_FRAME_ETH);
+}
+
+SEC("xdp")
+int ipgate_xdp_l3(struct xdp_md *ctx)
+{
+	return judge(ctx, IPG_FRAME_IP);
 }

@@ -69,6 +69,22 @@ static __always_inline int parse_ethhdr(struct cursor *c)
 	return proto;
 }
 
+/* For a frame that starts at the IP header: returns the ethertype (host
+ * order) of the IP version in the first nibble, or -1 when it is neither 4
+ * nor 6 (not IP: the stack drops it); does not advance the cursor. */
+static __always_inline int parse_ip_version(struct cursor *c)
+{
+	__u8 *v = c->pos;
+
+	if (!cursor_has(c, v, 1))
+		return -1;
+	if (*v >> 4 == 4)
+		return ETH_P_IP;
+	if (*v >> 4 == 6)
+		return ETH_P_IPV6;
+	return -1;
+}
+
 /* Returns the fixed IPv4 header, or NULL when fewer than 20 bytes remain;
  * does not advance the cursor. */
 static __always_inline struct iphdr *parse_iphdr_fixed(struct cursor *c)
@@ -81,7 +97,10 @@ static __always_inline struct iphdr *parse_iphdr_fixed(struct cursor *c)
 }
 
 /* Validates version, IHL and total length of @ip; returns 0 and moves the
- * cursor to the L4 header and its end to the datagram's end, or -1. */
+ * cursor to the L4 header and its end to the datagram's end, or -1.
+ * A total length of 0 (BIG TCP's GRO packets, seen in generic XDP) leaves
+ * the frame's end in place: judged by its ports, such a packet is never
+ * passed where a packet with a true length would not be. */
 static __always_inline int parse_iphdr_rest(struct cursor *c, struct iphdr *ip)
 {
 	__u32 hlen = ip->ihl * 4;
@@ -89,9 +108,11 @@ static __always_inline int parse_iphdr_rest(struct cursor *c, struct iphdr *ip)
 
 	if (ip->version != 4 || hlen < sizeof(*ip))
 		return -1;
-	if (tot < hlen || (void *)ip + tot > c->end)
-		return -1;
-	c->lim = (void *)ip + tot;
+	if (tot) {
+		if (tot < hlen || (void *)ip + tot > c->end)
+			return -1;
+		c->lim = (void *)ip + tot;
+	}
 	c->pos = (void *)ip + hlen;
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <openssl/rand.h>
 
+#include "anchors.h"
 #include "buf.h"
 #include "config.h"
 #include "ctl.h"
@@ -37,12 +38,14 @@ enum {
 	O_ID = 1 << 10,
 	O_KEY = 1 << 11,
 	O_SOURCE = 1 << 12,
+	O_ANCHORS = 1 << 13,
 	O_CHANGE = O_FORCE | O_CLIENT,
 };
 
 struct cli {
 	const char *socket, *label, *client, *client_source, *port, *lines;
 	const char *dur, *reason, *id, *key, *source;
+	const char *anchors; /* log --verify --anchors FILE */
 	int json, force, dry_run, verify, cancel;
 	int argc;
 	char **argv; /* the subcommand's positional arguments */
@@ -184,8 +187,62 @@ static int cmd_test(struct cli *c)
 	return r;
 }
 
+/* The largest journal export --anchors reads. */
+#define ANCHORS_FILE_MAX (512u << 20)
+
+/* Puts the journal's anchors from c->anchors (- for stdin) into the
+ * request: the newest IPG_ANCHORS_SEND_MAX, which pin every record before
+ * them. */
+static int set_anchors(struct cli *c)
+{
+	const char *path = c->anchors;
+	struct ipg_buf text = { 0 }, out = { 0 };
+	struct ipg_error e = { { 0 } };
+	struct ipg_anchors an = { 0 };
+	size_t left;
+	int r;
+
+	r = ipg_read_file(strcmp(path, "-") ? path : "/dev/stdin",
+			  ANCHORS_FILE_MAX, &text);
+	if (r) {
+		ipg_fail(&e, r, "--anchors: cannot read %s: %s", path,
+			 r == -EFBIG ? "larger than 512 MiB; export only "
+				       "ipgate's fields (journalctl -o export "
+				       "IPGATE_AUDIT_LOG=PATH)" :
+				       strerror(-r));
+	} else {
+		r = ipg_anchors_parse(&an, text.s ? text.s : "", text.len, path,
+				      &e);
+	}
+	ipg_buf_free(&text);
+	if (!r) {
+		left = ipg_anchors_encode(&an, IPG_ANCHORS_SEND_MAX, &out);
+		if (left)
+			fprintf(stderr,
+				"ipgate: %s: comparing the newest %d of %zu "
+				"anchors (each pins every record before it)\n",
+				path, IPG_ANCHORS_SEND_MAX, an.n);
+		r = out.oom ? ipg_fail(&e, -ENOMEM, "out of memory") :
+			      ipg_ctl_setn(&c->req, "anchors", out.s, out.len);
+		if (r && !out.oom)
+			ipg_fail(&e, r, "--anchors: too large a request");
+	}
+	ipg_anchors_free(&an);
+	ipg_buf_free(&out);
+	if (r)
+		print_error(c, ipg_ctl_code_name(r), e.msg);
+	return r;
+}
+
 static int cmd_log(struct cli *c)
 {
+	if (c->anchors && !c->verify) {
+		fprintf(stderr, "ipgate: --anchors goes with --verify: ipgate "
+				"log --verify --anchors FILE\n");
+		return EXIT_USAGE;
+	}
+	if (c->anchors && set_anchors(c))
+		return 1;
 	if (c->verify)
 		ipg_ctl_set(&c->req, "verify", "1");
 	if (c->lines)
@@ -356,7 +413,8 @@ static const struct command commands[] = {
 	  "replace entries and settings with FILE at once (- for stdin)" },
 	{ "test", "IP [--port tcp/443]", O_PORT, 1, 1, cmd_test,
 	  "would IP be allowed? exit 0 allowed, 1 blocked, 2 error" },
-	{ "log", "[-n N] [--verify]", O_LINES | O_VERIFY, 0, 0, cmd_log,
+	{ "log", "[-n N] [--verify [--anchors FILE]]",
+	  O_LINES | O_VERIFY | O_ANCHORS, 0, 0, cmd_log,
 	  "the audit log's last N records (20; 0: all), or verify it" },
 	{ "detach", "", 0, 0, 0, cmd_plain,
 	  "remove the filter from every interface" },
@@ -404,7 +462,14 @@ static void usage(FILE *f)
 		"  --force         make a change the guards refuse (empty list, "
 		"your own address)\n"
 		"  --client IP     your address, for the lockout guard "
-		"(default: from SSH_CONNECTION)\n");
+		"(default: from SSH_CONNECTION)\n"
+		"  --anchors FILE  with log --verify: the journal's record "
+		"anchors, as\n"
+		"                  'journalctl -o export IPGATE_AUDIT_LOG=LOG' "
+		"writes (or -o json);\n"
+		"                  a rewritten or cut log then fails, naming "
+		"the first record\n"
+		"                  that differs (- reads stdin)\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -427,6 +492,7 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'P' },
 		{ "lines", required_argument, NULL, 'n' },
 		{ "verify", no_argument, NULL, 'V' },
+		{ "anchors", required_argument, NULL, 'A' },
 		{ "for", required_argument, NULL, 'f' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "cancel", no_argument, NULL, 'c' },
@@ -446,7 +512,7 @@ int main(int argc, char **argv)
 		{ 'V', O_VERIFY, "--verify" }, { 'f', O_FOR, "--for" },
 		{ 'r', O_REASON, "--reason" }, { 'c', O_CANCEL, "--cancel" },
 		{ 'i', O_ID, "--id" },	       { 'k', O_KEY, "--key" },
-		{ 'S', O_SOURCE, "--source" },
+		{ 'S', O_SOURCE, "--source" }, { 'A', O_ANCHORS, "--anchors" },
 	};
 	struct cli c = { .socket = IPG_SOCKET_DEFAULT };
 	const struct command *cmd = NULL;
@@ -496,6 +562,9 @@ int main(int argc, char **argv)
 			break;
 		case 'V':
 			c.verify = 1;
+			break;
+		case 'A':
+			c.anchors = optarg;
 			break;
 		case 'f':
 			c.dur = optarg;

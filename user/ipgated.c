@@ -35,19 +35,24 @@
 #include "config.h"
 #include "ctl.h"
 #include "datapath.h"
+#include "ipgate/host.h"
 #include "knock.h"
+#include "link.h"
 #include "packet.h"
 #include "verdict.h"
 
 #define STATE_DIR_DEFAULT "/var/lib/ipgate"
 #define GROUP_DEFAULT "ipgate"
-#define CONNS_MAX 16
+/* Control connections: a request must arrive within CONN_TIMEOUT_S; a
+ * reply is sent as the client reads it, and a client that reads nothing for
+ * CONN_SEND_IDLE_S is cut off. One uid other than root holds at most
+ * CONNS_PER_UID connections, so no one member of the group can take every
+ * slot. */
+#define CONNS_MAX 128
+#define CONNS_PER_UID 8
 #define CONN_TIMEOUT_S 5
+#define CONN_SEND_IDLE_S 10
 #define RELOAD_DEBOUNCE_MS 100
-#define REPLAY_MAX 4096
-#define RATE_SLOTS 1024
-#define RATE_WINDOW_S 10
-#define RATE_MAX 10 /* knocks a source may send per window */
 
 struct opts {
 	const char *config, *socket, *pin_dir, *audit_log, *state_dir, *group;
@@ -63,6 +68,8 @@ struct conn {
 	pid_t pid;
 	time_t deadline;
 	struct ipg_buf in;
+	struct ipg_buf out; /* the encoded reply, while it is being sent */
+	size_t out_off;
 };
 
 struct daemon {
@@ -88,29 +95,17 @@ struct daemon {
 	} ovr;
 	char ovr_path[PATH_MAX], keys_dir[PATH_MAX - 512];
 
-	/* Break-glass: the UDP socket, what was refused and why, the nonces
-	 * seen within the skew window, and per-source knock counts. */
+	/* Break-glass: the UDP socket, what was refused and why, and the
+	 * knock gate's memory (nonces of granted knocks, grants per source).
+	 * The grants themselves, with the key that made each, live only in
+	 * the kernel's grant maps. */
 	int kfd;
 	uint16_t kport;
 	struct {
 		uint64_t granted, malformed, unknown_key, bad_mac, stale,
 			replayed, wrong_source, rate_limited;
 	} kstat;
-	struct {
-		uint8_t nonce[IPG_KNOCK_NONCE_BYTES];
-		uint64_t ts;
-	} replay[REPLAY_MAX];
-	struct {
-		struct ipg_prefix addr;
-		time_t start;
-		int n;
-	} rate[RATE_SLOTS];
-	/* Which key made each live grant (the kernel holds address and
-	 * expiry). */
-	struct {
-		struct ipg_prefix addr;
-		char key_id[IPG_KNOCK_ID_MAX + 1];
-	} grant_keys[IPG_GRANTS_MAX];
+	struct ipg_knock_gate kgate;
 };
 
 /* Everything one request needs to say who asked and how to answer. */
@@ -253,6 +248,38 @@ static void detach_gone(const struct ipg_config *prev,
 
 /* ---- changes ---- */
 
+/* A warning when protected ports lie in this host's ephemeral port range:
+ * a reply to one of the host's own outgoing connections (a webhook, a
+ * resolver) may arrive on such a port from a source not on the list, and
+ * would be dropped. Empty when there are none, or the range is unknown. */
+static void ephemeral_note(const struct ipg_config *c, struct ipg_buf *out)
+{
+	struct ipg_buf text = { 0 }, ports = { 0 };
+	unsigned lo, hi;
+	int n;
+
+	if (ipg_read_file("/proc/sys/net/ipv4/ip_local_port_range", 64,
+			  &text) ||
+	    sscanf(text.s, "%u %u", &lo, &hi) != 2 || lo > hi || hi > 65535) {
+		ipg_buf_free(&text);
+		return;
+	}
+	ipg_buf_free(&text);
+	n = ipg_policy_ephemeral_overlap(&c->policy.kern, (uint16_t)lo,
+					 (uint16_t)hi, &ports);
+	if (n)
+		ipg_buf_printf(out,
+			       "protected port%s %s lie%s in this host's "
+			       "ephemeral range %u-%u "
+			       "(net.ipv4.ip_local_port_range): replies to "
+			       "the host's own outgoing connections may use "
+			       "%s and would be dropped; protect ports "
+			       "outside that range, or move the range",
+			       n > 1 ? "s" : "", ports.s, n > 1 ? "" : "s", lo,
+			       hi, n > 1 ? "them" : "it");
+	ipg_buf_free(&ports);
+}
+
 /* Whether @addr may reach protected ports under @c (ignoring overrides). */
 static int addr_allowed(const struct ipg_config *c,
 			const struct ipg_prefix *addr)
@@ -372,13 +399,21 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 		goto out;
 	}
 	if (persist) {
-		r = save_config(d, next, &e);
+		r = ipg_config_writable(d->o.config, &e);
+		if (!r)
+			r = ipg_fault("save", &e);
+		if (!r)
+			r = save_config(d, next, &e);
 		if (r) {
 			reply_err(q, r, e.msg);
 			goto out;
 		}
 	}
-	r = attach_new(d, &d->cfg, next, &e);
+	r = ipg_fault("attach", &e);
+	if (!r)
+		r = attach_new(d, &d->cfg, next, &e);
+	if (!r)
+		r = ipg_fault("apply", &e);
 	if (!r)
 		r = ipg_datapath_apply(d->dp, &next->policy, &e);
 	if (r) {
@@ -386,8 +421,10 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 		rollback(d, next, persist);
 		goto out;
 	}
-	r = ipg_audit_append(&d->audit, &q->who, action, diff.before.s,
-			     diff.after.s, &e);
+	r = ipg_fault("audit", &e);
+	if (!r)
+		r = ipg_audit_append(&d->audit, &q->who, action, diff.before.s,
+				     diff.after.s, &e);
 	if (r) {
 		reply_errf(q, r, "%s; the change was undone", e.msg);
 		rollback(d, next, persist);
@@ -400,6 +437,16 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 	ipg_buf_printf(&q->out, "%s", diff.text.s);
 	for (int i = 0; i < next->n_warnings; i++)
 		ipg_buf_printf(&q->out, "note: %s\n", next->warnings[i]);
+	{
+		struct ipg_buf note = { 0 };
+
+		ephemeral_note(next, &note);
+		if (note.s) {
+			ipg_buf_printf(&q->out, "note: %s\n", note.s);
+			pr_warn("%s", note.s);
+		}
+		ipg_buf_free(&note);
+	}
 	ipg_config_free(&d->cfg);
 	d->cfg = *next;
 	memset(next, 0, sizeof(*next));
@@ -532,6 +579,35 @@ static void json_counters(struct ipg_buf *b, const uint64_t st[IPG_STAT_MAX])
 	ipg_buf_printf(b, "}");
 }
 
+/* For status: @ifname's link type and the frames ipgate's program there
+ * judges, as JSON keys (after "xdp") or as the rest of its text line. */
+static void iface_link(struct ipg_buf *b, const char *ifname, int json)
+{
+	struct ipg_attachment a;
+	int r = ipg_datapath_attachment(ifname, &a);
+	const char *link = r ? "unknown" : ipg_link_type_name(a.link_type);
+
+	if (json) {
+		ipg_buf_printf(b, ",\"link\":\"%s\",\"program\":", link);
+		if (!r && a.attached)
+			ipg_buf_printf(b, "\"%s\"", ipg_frame_name(a.frame));
+		else
+			ipg_buf_printf(b, "null");
+		ipg_buf_printf(b, ",\"protected\":%s",
+			       !r && a.protecting ? "true" : "false");
+	} else if (!r && a.attached && !a.protecting) {
+		ipg_buf_printf(b,
+			       " (link %s; ipgate's program for %s frames "
+			       "cannot judge its packets: restart ipgated)",
+			       link, ipg_frame_name(a.frame));
+	} else if (!r && a.attached) {
+		ipg_buf_printf(b, ", link %s, %s frames", link,
+			       ipg_frame_name(a.frame));
+	} else if (!r) {
+		ipg_buf_printf(b, " (link %s)", link);
+	}
+}
+
 static int do_status(struct req *q)
 {
 	struct daemon *d = q->d;
@@ -564,8 +640,10 @@ static int do_status(struct req *q)
 
 			ipg_buf_printf(b, "%s{\"name\":", i ? "," : "");
 			ipg_buf_json_str(b, c->interfaces[i]);
-			ipg_buf_printf(b, ",\"xdp\":\"%s\"}",
+			ipg_buf_printf(b, ",\"xdp\":\"%s\"",
 				       r ? "none" : xdp_mode_name(m));
+			iface_link(b, c->interfaces[i], 1);
+			ipg_buf_printf(b, "}");
 		}
 		ipg_buf_printf(b, "],\"override\":{\"active\":%s,\"until\":",
 			       left ? "true" : "false");
@@ -610,9 +688,13 @@ static int do_status(struct req *q)
 		enum ipg_xdp_mode m;
 		int r = ipg_datapath_attached(c->interfaces[i], &m);
 
-		ipg_buf_printf(b, "%-14s %s, %s\n", i ? "" : "interfaces",
+		ipg_buf_printf(b, "%-14s %s, %s", i ? "" : "interfaces",
 			       c->interfaces[i],
-			       r ? "NOT ATTACHED" : xdp_mode_name(m));
+			       r == -EMEDIUMTYPE ? "NOT PROTECTED" :
+			       r		 ? "NOT ATTACHED" :
+						   xdp_mode_name(m));
+		iface_link(b, c->interfaces[i], 0);
+		ipg_buf_printf(b, "\n");
 	}
 	if (!c->n_interfaces)
 		ipg_buf_printf(b, "%-14s none\n", "interfaces");
@@ -694,8 +776,11 @@ static int do_list(struct req *q)
 				       ",\"rule_id\":%u,\"hits\":%" PRIu64 "}",
 				       ent->rule_id, hits);
 		} else {
-			ipg_buf_printf(b, "%-43s %12" PRIu64 "  %s\n", cidr,
-				       hits, ent->label);
+			/* Labels are checked on the way in; escape anyway,
+			 * since this goes to a terminal. */
+			ipg_buf_printf(b, "%-43s %12" PRIu64 "  ", cidr, hits);
+			ipg_buf_text_safe(b, ent->label);
+			ipg_buf_printf(b, "\n");
 		}
 	}
 	if (q->json) {
@@ -767,8 +852,19 @@ static int do_test(struct req *q)
 	spec.proto = (uint8_t)proto;
 	spec.sport = 40000;
 	spec.dport = port;
+	/* As the interfaces see it: their frames, to this host. */
+	static struct ipg_prefix local[IPG_LOCAL_ADDRS_MAX];
+	int n_local =
+		ipg_datapath_local_addrs(d->dp, local, IPG_LOCAL_ADDRS_MAX);
+
+	for (int i = n_local - 1; i >= 0; i--)
+		if (local[i].family == addr.family)
+			memcpy(spec.dst, local[i].addr, 16);
+	spec.frame =
+		ipg_link_probe_frame(d->cfg.interfaces, d->cfg.n_interfaces);
 	len = ipg_pkt_build(&spec, pkt, sizeof(pkt));
-	r = ipg_datapath_run(d->dp, pkt, len, true, &action, NULL, NULL);
+	r = ipg_datapath_run_frame(d->dp, spec.frame, pkt, len, true, &action,
+				   NULL, NULL);
 	if (r)
 		return reply_errf(q, r, "cannot run the datapath: %s",
 				  strerror(-r));
@@ -778,7 +874,10 @@ static int do_test(struct req *q)
 		ent = entry_by_rule(&d->cfg, rule);
 	static struct ipg_prefix grants[IPG_GRANTS_MAX];
 	struct ipg_verdict_env env = { .override_active = override_left(d) > 0,
-				       .grants = grants };
+				       .grants = grants,
+				       .local = local,
+				       .n_local = (size_t)n_local,
+				       .frame = spec.frame };
 
 	env.n_grants = live_grants(d, grants);
 	ipg_verdict_eval(&d->cfg.policy, &env, pkt, len, &model);
@@ -851,16 +950,45 @@ static int do_test(struct req *q)
 
 /* ---- the audit log ---- */
 
+/* The last @max records of the log, or with @max 0 every record, rendered
+ * into @out as it is read. */
 struct tail {
 	char **lines;
 	size_t n, max, next;
+	struct ipg_buf *out;
+	int json;
+	size_t emitted;
 };
+
+static void render_record(struct ipg_buf *b, const char *line);
+
+/* Appends one record to the reply: the JSON line as stored, or a row under
+ * the column heads (printed before the first row). */
+static void emit_record(struct tail *t, const char *line)
+{
+	if (t->json) {
+		ipg_buf_printf(t->out, "%s\n", line);
+	} else {
+		if (!t->emitted)
+			ipg_buf_printf(t->out,
+				       "%6s  %-24s  %-10s %-15s %-16s %s\n",
+				       "SEQ", "TIME", "USER", "CLIENT",
+				       "ACTION", "BEFORE -> AFTER");
+		render_record(t->out, line);
+	}
+	t->emitted++;
+}
 
 static int keep_line(const char *line, size_t len, void *arg)
 {
 	struct tail *t = arg;
 	char *s = strndup(line, len);
 
+	if (s && !t->max) {
+		emit_record(t, s);
+		free(s);
+		return t->out->oom ? -ENOMEM : 0;
+	}
 	if (!s)
 		return -ENOMEM;
 	if (t->n < t->max) {
@@ -913,76 +1041,125 @@ static void render_record(struct ipg_buf *b, const char *line)
 		       after ? (int)aflen : 4, after ? after : "null");
 }
 
+/* log --verify [--anchors]: the chain, the head, and the journal's
+ * anchors when the CLI sent them. */
+static int do_log_verify(struct req *q)
+{
+	struct daemon *d = q->d;
+	struct ipg_anchors an = { 0 };
+	struct ipg_audit_report rep;
+	struct ipg_error e;
+	const char *at;
+	size_t alen;
+	int r;
+
+	at = ipg_ctl_getn(q->m, "anchors", &alen);
+	if (at) {
+		r = ipg_anchors_parse(&an, at, alen, "the anchors sent", &e);
+		if (r) {
+			ipg_anchors_free(&an);
+			return reply_errf(q, r, "%s", e.msg);
+		}
+	}
+	r = ipg_audit_verify_anchored(d->o.audit_log, d->head_path,
+				      at ? &an : NULL, &rep, &e);
+	ipg_anchors_free(&an);
+	if (r)
+		return reply_errf(q, r, "audit log does NOT verify: %s", e.msg);
+	if (q->json) {
+		ipg_buf_printf(&q->out,
+			       "{\"verified\":true,\"records\":%" PRIu64
+			       ",\"first_seq\":%" PRIu64
+			       ",\"last_seq\":%" PRIu64
+			       ",\"files\":%u,\"head_checked\":%s,"
+			       "\"lost_records\":%" PRIu64 ",\"anchored\":%s,"
+			       "\"anchors_matched\":%" PRIu64
+			       ",\"anchors_newest\":%" PRIu64
+			       ",\"anchors_rotated\":%" PRIu64 "}\n",
+			       rep.lines, rep.first_seq, rep.last_seq,
+			       rep.files, rep.head_checked ? "true" : "false",
+			       rep.lost, at ? "true" : "false",
+			       rep.anchors_matched, rep.anchors_newest,
+			       rep.anchors_rotated);
+		return 0;
+	}
+	ipg_buf_printf(&q->out, "audit log verified: %" PRIu64 " records",
+		       rep.lines);
+	if (rep.lines)
+		ipg_buf_printf(&q->out, " (%" PRIu64 "-%" PRIu64 ")",
+			       rep.first_seq, rep.last_seq);
+	ipg_buf_printf(&q->out, " in %u file%s%s\n", rep.files,
+		       rep.files == 1 ? "" : "s",
+		       rep.head_checked ? "; the last record is the one "
+					  "ipgated wrote" :
+					  "");
+	if (rep.first_seq > 1)
+		ipg_buf_printf(&q->out,
+			       "records before %" PRIu64 " were rotated away\n",
+			       rep.first_seq);
+	if (!at) {
+		ipg_buf_printf(&q->out,
+			       "chain and head consistent; without anchors a "
+			       "root rewrite cannot be detected (ipgate log "
+			       "--verify --anchors FILE, see the README)\n");
+	} else {
+		ipg_buf_printf(&q->out,
+			       "journal anchors: %" PRIu64
+			       " match; records %" PRIu64 "-%" PRIu64
+			       " are the ones ipgated wrote\n",
+			       rep.anchors_matched, rep.first_seq,
+			       rep.anchors_newest);
+		if (rep.last_seq > rep.anchors_newest)
+			ipg_buf_printf(&q->out,
+				       "records %" PRIu64 "-%" PRIu64
+				       " are newer than the newest anchor: "
+				       "the journal does not pin them\n",
+				       rep.anchors_newest + 1, rep.last_seq);
+		if (rep.anchors_rotated)
+			ipg_buf_printf(&q->out,
+				       "%" PRIu64 " anchors name records "
+				       "rotated away\n",
+				       rep.anchors_rotated);
+	}
+	if (rep.lost && (!at || rep.anchors_newest < rep.last_lost_seq))
+		ipg_buf_printf(&q->out,
+			       "warning: %" PRIu64 " record%s say%s a start "
+			       "found the audit head or tail lost (the last: "
+			       "record %" PRIu64 "); records cut before %s "
+			       "cannot be excluded\n",
+			       rep.lost, rep.lost == 1 ? "" : "s",
+			       rep.lost == 1 ? "s" : "", rep.last_lost_seq,
+			       rep.lost == 1 ? "it" : "each");
+	return 0;
+}
+
 static int do_log(struct req *q)
 {
 	struct daemon *d = q->d;
 	const char *ls = ipg_ctl_get(q->m, "lines");
 	struct tail t = { 0 };
-	struct ipg_error e;
 	int r;
 
-	if (ipg_ctl_flag(q->m, "verify")) {
-		struct ipg_audit_report rep;
-
-		r = ipg_audit_verify(d->o.audit_log, d->head_path, &rep, &e);
-		if (r)
-			return reply_errf(q, r, "audit log does NOT verify: %s",
-					  e.msg);
-		if (q->json) {
-			ipg_buf_printf(&q->out,
-				       "{\"verified\":true,\"records\":%" PRIu64
-				       ",\"first_seq\":%" PRIu64
-				       ",\"last_seq\":%" PRIu64 ",\"files\":%u,"
-				       "\"head_checked\":%s}\n",
-				       rep.lines, rep.first_seq, rep.last_seq,
-				       rep.files,
-				       rep.head_checked ? "true" : "false");
-			return 0;
-		}
-		ipg_buf_printf(&q->out,
-			       "audit log verified: %" PRIu64 " records",
-			       rep.lines);
-		if (rep.lines)
-			ipg_buf_printf(&q->out, " (%" PRIu64 "-%" PRIu64 ")",
-				       rep.first_seq, rep.last_seq);
-		ipg_buf_printf(&q->out, " in %u file%s%s\n", rep.files,
-			       rep.files == 1 ? "" : "s",
-			       rep.head_checked ?
-				       "; the last record is the one "
-				       "ipgated wrote" :
-				       "");
-		if (rep.first_seq > 1)
-			ipg_buf_printf(&q->out,
-				       "records before %" PRIu64
-				       " were rotated away\n",
-				       rep.first_seq);
-		return 0;
-	}
+	if (ipg_ctl_flag(q->m, "verify"))
+		return do_log_verify(q);
+	/* -n 0: every record, rendered as it is read (no copy kept). */
 	t.max = ls ? strtoul(ls, NULL, 10) : 20;
-	if (!t.max || t.max > 100000)
-		t.max = 100000;
-	t.lines = calloc(t.max, sizeof(*t.lines));
-	if (!t.lines)
-		return reply_err(q, -ENOMEM, "out of memory");
+	t.out = &q->out;
+	t.json = q->json;
+	t.lines = t.max ? calloc(t.max, sizeof(*t.lines)) : NULL;
+	if (t.max && !t.lines)
+		return reply_errf(q, -ENOMEM,
+				  "out of memory for the last %zu records; "
+				  "ask for fewer with -n",
+				  t.max);
 	r = ipg_audit_each(d->o.audit_log, keep_line, &t);
 	if (r && r != -ENOENT) {
 		reply_errf(q, r, "cannot read %s: %s", d->o.audit_log,
 			   strerror(-r));
 	} else {
 		r = 0;
-		if (!q->json && t.n)
-			ipg_buf_printf(&q->out,
-				       "%6s  %-24s  %-10s %-15s %-16s %s\n",
-				       "SEQ", "TIME", "USER", "CLIENT",
-				       "ACTION", "BEFORE -> AFTER");
-		for (size_t i = 0; i < t.n; i++) {
-			const char *l = t.lines[(t.next + i) % t.n];
-
-			if (q->json)
-				ipg_buf_printf(&q->out, "%s\n", l);
-			else
-				render_record(&q->out, l);
-		}
+		for (size_t i = 0; i < t.n; i++)
+			emit_record(&t, t.lines[(t.next + i) % t.n]);
 	}
 	for (size_t i = 0; i < t.n; i++)
 		free(t.lines[i]);
@@ -1276,9 +1453,11 @@ static void key_path(struct daemon *d, const char *id, char *out, size_t size)
 	snprintf(out, size, "%s/%s.key", d->keys_dir, id);
 }
 
-static int key_load(struct daemon *d, const char *id,
-		    uint8_t key[IPG_KNOCK_KEY_BYTES])
+/* The key named @id from the keys directory (an ipg_knock_key_fn; @ctx is
+ * the daemon). */
+static int key_load(void *ctx, const char *id, uint8_t key[IPG_KNOCK_KEY_BYTES])
 {
+	struct daemon *d = ctx;
 	char path[PATH_MAX], got[IPG_KNOCK_ID_MAX + 1];
 	struct ipg_buf b = { 0 };
 	int r;
@@ -1291,6 +1470,8 @@ static int key_load(struct daemon *d, const char *id,
 		r = ipg_knock_key_parse(b.s, got, key, NULL);
 	if (!r && strcmp(got, id))
 		r = -EINVAL;
+	if (b.s)
+		explicit_bzero(b.s, b.len);
 	ipg_buf_free(&b);
 	return r;
 }
@@ -1354,15 +1535,10 @@ static void grant_end(struct daemon *d, const struct ipg_grant *g,
 				 .pid = getpid(),
 				 .user = "ipgated" };
 	char addr[IPG_PREFIX_STRLEN], before[160], after[64];
-	const char *key = "?";
+	/* The map could hold a name made by another writer. */
+	const char *key = ipg_knock_id_valid(g->key_id) ? g->key_id : "?";
 	struct ipg_error e;
 
-	for (int i = 0; i < IPG_GRANTS_MAX; i++)
-		if (d->grant_keys[i].addr.family &&
-		    ipg_prefix_equal(&d->grant_keys[i].addr, &g->addr)) {
-			key = d->grant_keys[i].key_id;
-			d->grant_keys[i].addr.family = 0;
-		}
 	ipg_prefix_format(&g->addr, addr, sizeof(addr));
 	if (ipg_datapath_ungrant(d->dp, &g->addr) && errno != ENOENT)
 		pr_warn("cannot remove the grant of %s", addr);
@@ -1380,10 +1556,10 @@ static int bg_revoke(struct req *q)
 {
 	struct daemon *d = q->d;
 	const char *id = ipg_ctl_get(q->m, "id");
-	static struct ipg_grant g[IPG_GRANTS_MAX];
+	static struct ipg_grant g[2 * IPG_GRANTS_MAX]; /* per family */
 	char path[PATH_MAX], before[96];
 	struct ipg_error e;
-	int n, r;
+	int n, r, ended = 0;
 
 	if (!id || !ipg_knock_id_valid(id))
 		return reply_errf(q, -EINVAL, "\"%s\" is not a key id",
@@ -1402,27 +1578,26 @@ static int bg_revoke(struct req *q)
 	if (unlink(path))
 		return reply_errf(q, -errno, "cannot remove %s: %s", path,
 				  strerror(errno));
-	/* Grants made with the key end with it. */
-	n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_MAX);
+	/* Grants made with the key end with it, whichever daemon made them:
+	 * the grant map records the key. */
+	n = ipg_datapath_grants(d->dp, g, 2 * IPG_GRANTS_MAX);
 	for (int i = 0; i < n; i++)
-		for (int k = 0; k < IPG_GRANTS_MAX; k++)
-			if (d->grant_keys[k].addr.family &&
-			    !strcmp(d->grant_keys[k].key_id, id) &&
-			    ipg_prefix_equal(&d->grant_keys[k].addr,
-					     &g[i].addr)) {
-				grant_end(d, &g[i], "revoked");
-				break;
-			}
-	ipg_buf_printf(&q->out, "revoked break-glass key %s\n", id);
+		if (!strcmp(g[i].key_id, id)) {
+			grant_end(d, &g[i], "revoked");
+			ended++;
+		}
+	ipg_buf_printf(&q->out,
+		       "revoked break-glass key %s; %d grant%s ended\n", id,
+		       ended, ended == 1 ? "" : "s");
 	return 0;
 }
 
 /* Lists keys and live grants into @b (text or JSON). */
 static void bg_render(struct daemon *d, struct ipg_buf *b, int json)
 {
-	static struct ipg_grant g[IPG_GRANTS_MAX];
+	static struct ipg_grant g[2 * IPG_GRANTS_MAX]; /* per family */
 	uint64_t now = ipg_boot_ns();
-	int n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_MAX), first = 1;
+	int n = ipg_datapath_grants(d->dp, g, 2 * IPG_GRANTS_MAX), first = 1;
 	DIR *dir = opendir(d->keys_dir);
 	struct dirent *de;
 
@@ -1457,6 +1632,8 @@ static void bg_render(struct daemon *d, struct ipg_buf *b, int json)
 	first = 1;
 	for (int i = 0; i < n; i++) {
 		char addr[IPG_PREFIX_STRLEN], left[32];
+		const char *key =
+			ipg_knock_id_valid(g[i].key_id) ? g[i].key_id : "?";
 
 		if (g[i].expiry_ns <= now)
 			continue;
@@ -1467,13 +1644,15 @@ static void bg_render(struct daemon *d, struct ipg_buf *b, int json)
 			ipg_buf_printf(
 				b,
 				"%s{\"address\":\"%s\",\"seconds_left\":%" PRIu64
-				"}",
+				",\"key\":\"%s\"}",
 				first ? "" : ",", addr,
 				(uint64_t)((g[i].expiry_ns - now) /
 						   1000000000ull +
-					   1));
+					   1),
+				key);
 		else
-			ipg_buf_printf(b, "  %-40s %s left\n", addr, left);
+			ipg_buf_printf(b, "  %-40s %s left (key %s)\n", addr,
+				       left, key);
 		first = 0;
 	}
 	if (json)
@@ -1510,107 +1689,60 @@ static int do_breakglass(struct req *q)
 			  op ? op : "");
 }
 
-/* Whether @src may knock now: at most RATE_MAX knocks per window. */
-static int rate_ok(struct daemon *d, const struct ipg_prefix *src)
+/* The daemon's refusal counters, by verdict. */
+static uint64_t *kstat_of(struct daemon *d, enum ipg_knock_verdict v)
 {
-	uint32_t h = 2166136261u;
-	time_t now = time(NULL);
-
-	for (int i = 0; i < 16; i++)
-		h = (h ^ src->addr[i]) * 16777619u;
-	typeof(d->rate[0]) *r = &d->rate[h % RATE_SLOTS];
-
-	if (!ipg_prefix_equal(&r->addr, src) ||
-	    now - r->start >= RATE_WINDOW_S) {
-		r->addr = *src;
-		r->start = now;
-		r->n = 0;
+	switch (v) {
+	case IPG_KNOCK_GRANTED:
+		return &d->kstat.granted;
+	case IPG_KNOCK_MALFORMED:
+		return &d->kstat.malformed;
+	case IPG_KNOCK_UNKNOWN_KEY:
+		return &d->kstat.unknown_key;
+	case IPG_KNOCK_BAD_MAC:
+		return &d->kstat.bad_mac;
+	case IPG_KNOCK_STALE:
+		return &d->kstat.stale;
+	case IPG_KNOCK_REPLAYED:
+		return &d->kstat.replayed;
+	case IPG_KNOCK_WRONG_SOURCE:
+		return &d->kstat.wrong_source;
+	case IPG_KNOCK_RATE_LIMITED:
+		break;
 	}
-	return ++r->n <= RATE_MAX;
-}
-
-/* Records @nonce; returns 0 when it was seen within the skew window. */
-static int nonce_fresh(struct daemon *d, const uint8_t *nonce, uint64_t now)
-{
-	int free_slot = -1;
-
-	for (int i = 0; i < REPLAY_MAX; i++) {
-		if (d->replay[i].ts &&
-		    d->replay[i].ts + 2 * IPG_KNOCK_SKEW_S < now)
-			d->replay[i].ts = 0;
-		if (!d->replay[i].ts) {
-			if (free_slot < 0)
-				free_slot = i;
-			continue;
-		}
-		if (!memcmp(d->replay[i].nonce, nonce, IPG_KNOCK_NONCE_BYTES))
-			return 0;
-	}
-	if (free_slot < 0)
-		return 0; /* full of live nonces: refuse rather than forget */
-	memcpy(d->replay[free_slot].nonce, nonce, IPG_KNOCK_NONCE_BYTES);
-	d->replay[free_slot].ts = now;
-	return 1;
+	return &d->kstat.rate_limited;
 }
 
 /* One datagram on the break-glass port. Every refusal is silent: no reply
- * says which check failed. */
+ * says which check failed. The order of the checks, the nonce cache and the
+ * rate limit are libipgate's (ipg_knock_judge). */
 static void knock(struct daemon *d, const uint8_t *buf, size_t len,
 		  const struct sockaddr_in6 *from)
 {
-	uint8_t key[IPG_KNOCK_KEY_BYTES];
 	char addr[IPG_PREFIX_STRLEN], after[256], when[64], user[64];
 	struct ipg_prefix src;
 	struct ipg_knock k;
 	struct ipg_error e;
 	uint64_t now = (uint64_t)time(NULL), expiry;
+	enum ipg_knock_verdict v;
 	uint32_t secs;
-	int slot = -1;
+	int r;
 
-	ipg_prefix_from_sockaddr((const struct sockaddr *)from, &src);
-	if (!rate_ok(d, &src)) {
-		d->kstat.rate_limited++;
+	if (ipg_prefix_from_sockaddr((const struct sockaddr *)from, &src))
+		return;
+	v = ipg_knock_judge(&d->kgate, now, buf, len, &src, key_load, d, &k);
+	if (v != IPG_KNOCK_GRANTED) {
+		(*kstat_of(d, v))++;
 		return;
 	}
-	if (ipg_knock_decode(buf, len, &k)) {
-		d->kstat.malformed++;
-		return;
-	}
-	if (key_load(d, k.key_id, key)) {
-		d->kstat.unknown_key++;
-		return;
-	}
-	if (!ipg_knock_mac_ok(buf, len, key)) {
-		explicit_bzero(key, sizeof(key));
-		d->kstat.bad_mac++;
-		return;
-	}
-	explicit_bzero(key, sizeof(key));
-	if (k.timestamp + IPG_KNOCK_SKEW_S < now ||
-	    k.timestamp > now + IPG_KNOCK_SKEW_S) {
-		d->kstat.stale++;
-		return;
-	}
-	if (!nonce_fresh(d, k.nonce, now)) {
-		d->kstat.replayed++;
-		return;
-	}
-	if (!ipg_prefix_equal(&k.source, &src)) {
-		d->kstat.wrong_source++;
-		return;
-	}
-	secs = k.duration_s ? k.duration_s : IPG_GRANT_DEFAULT_S;
-	if (secs > IPG_GRANT_MAX_S)
-		secs = IPG_GRANT_MAX_S;
+	secs = ipg_knock_grant_seconds(&k);
 	expiry = ipg_boot_ns() + (uint64_t)secs * 1000000000ull;
-	for (int i = 0; i < IPG_GRANTS_MAX && slot < 0; i++)
-		if (!d->grant_keys[i].addr.family ||
-		    ipg_prefix_equal(&d->grant_keys[i].addr, &src))
-			slot = i;
 	ipg_prefix_format(&src, addr, sizeof(addr));
-	if (slot < 0 || ipg_datapath_grant(d->dp, &src, expiry)) {
-		pr_warn("break-glass: cannot grant %s (%d grants live)", addr,
-			IPG_GRANTS_MAX);
+	r = ipg_datapath_grant(d->dp, &src, expiry, k.key_id);
+	if (r) {
+		pr_warn("break-glass: cannot grant %s: %s (at most %d grants "
+			"per address family)",
+			addr, strerror(-r), IPG_GRANTS_MAX);
 		return;
 	}
 	format_utc((time_t)(now + secs), when, sizeof(when));
@@ -1629,9 +1761,6 @@ static void knock(struct daemon *d, const uint8_t *buf, size_t len,
 		pr_warn("break-glass: %s; grant of %s withdrawn", e.msg, addr);
 		return;
 	}
-	d->grant_keys[slot].addr = src;
-	snprintf(d->grant_keys[slot].key_id, sizeof(d->grant_keys[slot].key_id),
-		 "%s", k.key_id);
 	d->kstat.granted++;
 	pr_info("break-glass: %s may reach the protected ports until %s (key %s)",
 		addr, when, k.key_id);
@@ -1698,9 +1827,9 @@ static int knock_listen(struct daemon *d)
  * them at their deadline already). */
 static void grants_check(struct daemon *d)
 {
-	static struct ipg_grant g[IPG_GRANTS_MAX];
+	static struct ipg_grant g[2 * IPG_GRANTS_MAX]; /* per family */
 	uint64_t now = ipg_boot_ns();
-	int n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_MAX);
+	int n = ipg_datapath_grants(d->dp, g, 2 * IPG_GRANTS_MAX);
 
 	for (int i = 0; i < n; i++)
 		if (g[i].expiry_ns <= now)
@@ -1742,15 +1871,33 @@ static const struct command {
 	{ "breakglass", do_breakglass },
 };
 
+/* The name of @uid from /etc/passwd itself: a local file read, so that a
+ * slow name service (LDAP, sssd) never stalls the loop. Users known only
+ * to such a service are shown as "uid N"; the audit log has the uid too. */
+static void user_name(uid_t uid, char *out, size_t size)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+
+	snprintf(out, size, "uid %u", (unsigned)uid);
+	if (!f)
+		return;
+	while ((pw = fgetpwent(f)))
+		if (pw->pw_uid == uid) {
+			snprintf(out, size, "%s", pw->pw_name);
+			break;
+		}
+	fclose(f);
+}
+
 static void handle(struct daemon *d, struct conn *c,
 		   const struct ipg_ctl_msg *m, struct ipg_ctl_msg *rep)
 {
 	const char *cmd = ipg_ctl_get(m, "cmd"), *client;
 	struct req q = { .d = d, .m = m, .rep = rep };
-	struct passwd *pw = getpwuid(c->uid);
 	int r = -EINVAL;
 
-	snprintf(q.user, sizeof(q.user), "%s", pw ? pw->pw_name : "?");
+	user_name(c->uid, q.user, sizeof(q.user));
 	client = ipg_ctl_get(m, "client");
 	if (client)
 		snprintf(q.client, sizeof(q.client), "%s", client);
@@ -1787,37 +1934,68 @@ static void conn_close(struct daemon *d, struct conn *c)
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	ipg_buf_free(&c->in);
+	ipg_buf_free(&c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 }
 
-static void send_reply(struct conn *c, const struct ipg_ctl_msg *rep)
+/* Sends what the client's socket takes of the pending reply without
+ * blocking the loop; closes the connection once all of it is sent, or when
+ * the client has gone. Otherwise waits for EPOLLOUT. */
+static void conn_flush(struct daemon *d, struct conn *c)
 {
-	struct ipg_buf out = { 0 };
-	size_t off = 0;
-
-	if (ipg_ctl_encode(rep, &out))
-		return;
-	/* Replies are small; a client that does not read them is cut off
-	 * by the socket's send timeout. */
-	while (off < out.len) {
-		ssize_t n =
-			send(c->fd, out.s + off, out.len - off, MSG_NOSIGNAL);
+	while (c->out_off < c->out.len) {
+		ssize_t n = send(c->fd, c->out.s + c->out_off,
+				 c->out.len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0 && errno == EAGAIN) {
+			c->deadline = time(NULL) + CONN_SEND_IDLE_S;
+			epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd,
+				  &(struct epoll_event){ .events = EPOLLOUT,
+							 .data.ptr = c });
+			return;
+		}
+		if (n <= 0) {
+			pr_warn("pid %d went away after %zu of %zu reply bytes",
+				(int)c->pid, c->out_off, c->out.len);
 			break;
-		off += (size_t)n;
+		}
+		c->out_off += (size_t)n;
 	}
-	ipg_buf_free(&out);
+	conn_close(d, c);
 }
 
-static int authorized(struct daemon *d, uid_t uid, gid_t gid)
+/* Encodes @rep as the connection's pending reply and starts sending it. */
+static void send_reply(struct daemon *d, struct conn *c,
+		       const struct ipg_ctl_msg *rep)
 {
-	struct passwd *pw;
+	ipg_buf_free(&c->out);
+	c->out_off = 0;
+	if (ipg_ctl_encode(rep, &c->out)) {
+		struct ipg_ctl_msg oom = { 0 };
+
+		pr_warn("out of memory encoding a reply to pid %d",
+			(int)c->pid);
+		ipg_buf_free(&c->out);
+		ipg_ctl_set(&oom, "code", "EIO");
+		ipg_ctl_set(&oom, "message",
+			    "ipgated ran out of memory for the reply");
+		ipg_ctl_encode(&oom, &c->out);
+		ipg_ctl_free(&oom);
+	}
+	conn_flush(d, c);
+}
+
+/* Whether the peer may use the socket: root, or a member of the group by
+ * its primary gid or by the supplementary groups the kernel recorded for
+ * the socket (SO_PEERGROUPS), so no name service is asked in the loop. */
+static int authorized(struct daemon *d, int fd, uid_t uid, gid_t gid)
+{
 	gid_t groups[256];
-	int n = 256;
+	socklen_t len = sizeof(groups);
 
 	if (uid == 0)
 		return 1;
@@ -1825,22 +2003,36 @@ static int authorized(struct daemon *d, uid_t uid, gid_t gid)
 		return 0;
 	if (gid == d->group_gid)
 		return 1;
-	pw = getpwuid(uid);
-	if (!pw || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
-		return 0;
-	for (int i = 0; i < n; i++)
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
+		return 0; /* ERANGE: over 256 groups; refuse, never guess */
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
 		if (groups[i] == d->group_gid)
 			return 1;
 	return 0;
+}
+
+/* Refuses a connection with a reply saying why, sent without waiting. */
+static void refuse_conn(int fd, const char *code, const char *msg)
+{
+	struct ipg_ctl_msg rep = { 0 };
+	struct ipg_buf out = { 0 };
+
+	ipg_ctl_set(&rep, "code", code);
+	ipg_ctl_set(&rep, "message", msg);
+	if (!ipg_ctl_encode(&rep, &out))
+		(void)!send(fd, out.s, out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ipg_buf_free(&out);
+	ipg_ctl_free(&rep);
+	close(fd);
 }
 
 static void on_accept(struct daemon *d)
 {
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	struct timeval tv = { .tv_sec = 2 };
 	struct conn *c = NULL;
-	int fd;
+	char msg[160];
+	int fd, held = 0;
 
 	fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
@@ -1849,32 +2041,36 @@ static void on_accept(struct daemon *d)
 		close(fd);
 		return;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (!authorized(d, cred.uid, cred.gid)) {
-		struct ipg_ctl_msg rep = { 0 };
-		struct conn tmp = { .fd = fd };
-
+	if (!authorized(d, fd, cred.uid, cred.gid)) {
 		pr_warn("refused a control connection from uid %u gid %u pid %d: "
 			"only root and the %s group may use ipgated",
 			(unsigned)cred.uid, (unsigned)cred.gid, (int)cred.pid,
 			d->o.group);
-		ipg_ctl_set(&rep, "code", "EACCES");
-		ipg_ctl_setf(&rep, "message",
-			     "permission denied: only root and "
-			     "the %s group may use ipgated",
-			     d->o.group);
-		send_reply(&tmp, &rep);
-		ipg_ctl_free(&rep);
-		close(fd);
+		snprintf(msg, sizeof(msg),
+			 "permission denied: only root and the %s group may "
+			 "use ipgated",
+			 d->o.group);
+		refuse_conn(fd, "EACCES", msg);
 		return;
 	}
-	for (int i = 0; i < CONNS_MAX && !c; i++)
-		if (d->conns[i].fd < 0)
+	for (int i = 0; i < CONNS_MAX; i++) {
+		if (d->conns[i].fd < 0 && !c)
 			c = &d->conns[i];
-	if (!c) {
-		pr_warn("too many control connections; refusing pid %d",
+		else if (d->conns[i].fd >= 0 && d->conns[i].uid == cred.uid)
+			held++;
+	}
+	if (!c || (cred.uid != 0 && held >= CONNS_PER_UID)) {
+		pr_warn("too many control connections%s; refusing uid %u pid %d",
+			c ? " from this uid" : "", (unsigned)cred.uid,
 			(int)cred.pid);
-		close(fd);
+		snprintf(msg, sizeof(msg),
+			 "busy: uid %u already holds %d control connections; "
+			 "try again when they are done",
+			 (unsigned)cred.uid, held);
+		refuse_conn(fd, "EBUSY",
+			    c ? msg :
+				"busy: every control connection is in "
+				"use; try again");
 		return;
 	}
 	c->fd = fd;
@@ -1895,6 +2091,10 @@ static void on_conn(struct daemon *d, struct conn *c)
 	ssize_t n;
 	int r;
 
+	if (c->out.s) {
+		conn_flush(d, c); /* EPOLLOUT: more of the reply */
+		return;
+	}
 	n = recv(c->fd, chunk, sizeof(chunk), 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -1907,7 +2107,8 @@ static void on_conn(struct daemon *d, struct conn *c)
 		conn_close(d, c);
 		return;
 	}
-	r = ipg_ctl_decode(c->in.s, c->in.len, &m, &used, &e);
+	r = ipg_ctl_decode(c->in.s, c->in.len, &ipg_ctl_request_limits, &m,
+			   &used, &e);
 	if (r == -EAGAIN)
 		return;
 	if (r) {
@@ -1918,9 +2119,11 @@ static void on_conn(struct daemon *d, struct conn *c)
 		handle(d, c, &m, &rep);
 		ipg_ctl_free(&m);
 	}
-	send_reply(c, &rep);
+	/* Nothing more is read from this client: it gets one answer. */
+	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd,
+		  &(struct epoll_event){ .events = 0, .data.ptr = c });
+	send_reply(d, c, &rep);
 	ipg_ctl_free(&rep);
-	conn_close(d, c);
 }
 
 /* ---- reload ---- */
@@ -2022,6 +2225,16 @@ static void on_inotify(struct daemon *d)
 	arm(d->debounce_fd, RELOAD_DEBOUNCE_MS);
 }
 
+/* Reject mode answers only SYNs to this host's addresses: keeps the
+ * datapath's copy in step when netlink says they changed. */
+static void local_addrs_check(struct daemon *d)
+{
+	struct ipg_error e = { { 0 } };
+
+	if (ipg_datapath_local_addrs_poll(d->dp, &e) < 0)
+		pr_warn("%s", e.msg);
+}
+
 static void on_tick(struct daemon *d)
 {
 	time_t now = time(NULL);
@@ -2034,6 +2247,7 @@ static void on_tick(struct daemon *d)
 			conn_close(d, &d->conns[i]);
 	ovr_check(d);
 	grants_check(d);
+	local_addrs_check(d);
 }
 
 static void on_signal(struct daemon *d)
@@ -2172,7 +2386,8 @@ static int start(struct daemon *d)
 	struct ipg_datapath_opts dopts = { .pin_dir = d->o.pin_dir };
 	struct ipg_audit_opts aopts = { .rotate_size = d->o.audit_rotate,
 					.keep = d->o.audit_keep,
-					.head_path = d->head_path };
+					.head_path = d->head_path,
+					.anchor = ipg_journal_anchor };
 	struct ipg_config_diff diff;
 	struct ipg_actor who;
 	struct ipg_error e = { { 0 } };
@@ -2221,12 +2436,22 @@ static int start(struct daemon *d)
 	}
 	for (int i = 0; i < d->cfg.n_warnings; i++)
 		pr_info("%s: %s", d->o.config, d->cfg.warnings[i]);
+	{
+		struct ipg_buf note = { 0 };
+
+		ephemeral_note(&d->cfg, &note);
+		if (note.s)
+			pr_warn("%s: %s", d->o.config, note.s);
+		ipg_buf_free(&note);
+	}
 	d->cfg_text = ipg_config_render(&d->cfg);
 	r = ipg_datapath_open(&d->dp, &dopts, &e);
 	if (r) {
 		pr_warn("%s", e.msg);
 		return r;
 	}
+	if (ipg_datapath_sync_local_addrs(d->dp, &e))
+		pr_warn("%s; reject mode drops SYNs without answering", e.msg);
 	n = ipg_datapath_rules(d->dp, live);
 	if (n > 0)
 		ipg_policy_keep_ids(&d->cfg.policy, live, (uint32_t)n);
@@ -2236,23 +2461,10 @@ static int start(struct daemon *d)
 		return r;
 	}
 	actor_self(&who, "ipgated");
-	if (d->audit.head_mismatch) {
-		char before[96], after[96];
-
-		snprintf(before, sizeof(before), "{\"last_seq\":%" PRIu64 "}",
-			 d->audit.head_mismatch);
-		snprintf(after, sizeof(after), "{\"last_seq\":%" PRIu64 "}",
-			 d->audit.seq);
-		if (ipg_audit_append(&d->audit, &who, "audit-tail-lost", before,
-				     after, &e))
-			pr_warn("%s", e.msg);
-	}
-	d->detached = !access(d->detached_path, F_OK);
-	r = attach_new(d, NULL, &d->cfg, &e);
-	if (r) {
+	/* A lost head or tail is said in the log, never covered silently. */
+	if (ipg_audit_note_open(&d->audit, &who, &e))
 		pr_warn("%s", e.msg);
-		return r;
-	}
+	d->detached = !access(d->detached_path, F_OK);
 	/* Reconcile: the file wins; what it changes in the kernel is
 	 * audited like any other change. */
 	kernel_config(d, &kern);
@@ -2261,7 +2473,21 @@ static int start(struct daemon *d)
 	kern.override_max_s = d->cfg.override_max_s;
 	kern.breakglass_port = d->cfg.breakglass_port;
 	kern.policy.max_entries = d->cfg.policy.max_entries;
-	r = ipg_datapath_apply(d->dp, &d->cfg.policy, &e);
+	r = ipg_fault("start-apply", &e);
+	if (!r)
+		r = ipg_datapath_apply(d->dp, &d->cfg.policy, &e);
+	if (r) {
+		pr_warn("%s; nothing was attached, so whatever enforced "
+			"before still does",
+			e.msg);
+		return r;
+	}
+	/* Attach last: a program reaches an interface only with the policy
+	 * already in its maps, so a fresh load never opens the filter, not
+	 * even for a moment, and a failed start leaves the old one enforcing. */
+	r = ipg_fault("start-attach", &e);
+	if (!r)
+		r = attach_new(d, NULL, &d->cfg, &e);
 	if (r) {
 		pr_warn("%s", e.msg);
 		return r;

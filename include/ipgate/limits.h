@@ -5,7 +5,7 @@
 
 /* Bump whenever a map's layout or meaning changes: a daemon never adopts
  * pinned maps of another ABI. */
-#define IPG_ABI_VERSION 3
+#define IPG_ABI_VERSION 4
 
 /* Rule ids index the per-rule hit counters; max-entries may not exceed it. */
 #define IPG_RULES_MAX 1024
@@ -23,8 +23,10 @@
 #define IPG_SLOTS 2
 
 /* VLAN tags and IPv6 extension headers the parser walks before it gives up
- * and judges the packet as possibly protected. */
-#define IPG_VLAN_MAX 2
+ * and judges the packet as possibly protected. The tag bound is well past
+ * any stacking in use (802.1ad Q-in-Q is two), so that a tagged frame whose
+ * inner type is not IP is seen to be so and passes. */
+#define IPG_VLAN_MAX 8
 #define IPG_EXTHDR_MAX 8
 
 #endif

@@ -52,6 +52,18 @@ struct ipg_meta {
 };
 _Static_assert(sizeof(struct ipg_meta) == 24, "ipg_meta layout");
 
+/* Break-glass grant trie value. The program reads only expires_ns (boot-time
+ * ns), so it stays first; the key id lets a restarted daemon revoke and
+ * audit the grant, so the kernel is the one record of it. */
+#define IPG_GRANT_KEY_ID_MAX 32
+struct ipg_grant_value {
+	__u64 expires_ns;
+	__u32 list_id; /* 0: every list */
+	char key_id[IPG_GRANT_KEY_ID_MAX + 1]; /* NUL-terminated */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct ipg_grant_value) == 48, "ipg_grant_value layout");
+
 /* Set in front of a packet (XDP metadata) by `ipgate test` probes run with
  * BPF_PROG_TEST_RUN, so that probes leave the counters alone. */
 struct ipg_probe_meta {

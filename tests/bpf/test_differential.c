@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Differential test: random and mutated frames, seeded and reproducible,
  * must get the same action, counter and rule from the XDP program as from
- * the reference model. IPGATE_FUZZ_SEED and IPGATE_FUZZ_COUNT override the
+ * the reference model, through both entry points (frames that start with
+ * an Ethernet header, and frames that start at the IP header). IPGATE_FUZZ_SEED and IPGATE_FUZZ_COUNT override the
  * defaults; a mismatch prints the frame as hex. */
 #include <linux/bpf.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "datapath.h"
 #include "harness.h"
+#include "link.h"
 #include "testbpf.h"
 #include "testpkt.h"
 #include "verdict.h"
@@ -32,14 +34,19 @@ static unsigned below(unsigned n)
 	return (unsigned)(next_rand() % n);
 }
 
-#define CORPUS_MAX 256
+#define CORPUS_MAX 512
 static struct frame corpus[CORPUS_MAX];
 static int n_corpus;
 
+/* Adds @s as an Ethernet frame, and (untagged) as a bare IP packet. */
 static void add(struct ipg_pkt_spec s)
 {
 	if (n_corpus < CORPUS_MAX)
 		corpus[n_corpus++] = pkt_build(&s);
+	if (n_corpus < CORPUS_MAX && !s.n_vlan) {
+		s = as_ip_frame(s);
+		corpus[n_corpus++] = pkt_build(&s);
+	}
 }
 
 /* The frames of the hand-written cases, in all their variants. */
@@ -66,6 +73,18 @@ static void build_corpus(void)
 			add(u);
 			add(with_vlan(t, 0x8100));
 			add(with_vlan(with_vlan(u, 0x8100), 0x88a8));
+			/* Reject mode answers only unicast SYNs to this
+			 * host: the same SYN to another host and to a
+			 * broadcast MAC. */
+			if (p == 0) {
+				struct ipg_pkt_spec o = t;
+
+				o.dst[3] ^= 0x40;
+				add(o);
+				memset(t.dmac, 0xff, 6);
+				add(t);
+				memset(t.dmac, 0, 6);
+			}
 			if (t.family == 4) {
 				t.ip4_optlen = 12;
 				add(t);
@@ -95,6 +114,8 @@ static const uint8_t interesting[] = { 0x00, 0xff, 0x81, 0x88, 0xa8, 0x86,
 static void mutate(struct frame *f)
 {
 	int rounds = 1 + (int)below(4);
+	/* Where the IP header starts, if untagged. */
+	size_t l3 = f->start == IPG_FRAME_IP ? 0 : 14;
 
 	for (int r = 0; r < rounds; r++) {
 		size_t span = f->len < 96 ? f->len : 96;
@@ -137,11 +158,17 @@ static void mutate(struct frame *f)
 			break;
 		case 6: /* a length field: IPv4 total length or IPv6 payload */
 			if (f->len > 20) {
-				size_t l = 16 + (f->b[12] == 0x81 ? 4 : 0);
+				size_t l = l3 + 2 +
+					   (l3 && f->b[12] == 0x81 ? 4 : 0);
 
+				if (l3 ? f->b[12] == 0x86 : f->b[0] >> 4 == 6)
+					l += 2;
 				if (l + 1 < f->len) {
 					f->b[l] = (uint8_t)below(2);
 					f->b[l + 1] = (uint8_t)next_rand();
+					/* 0: BIG TCP GRO, jumbograms */
+					if (!below(4))
+						f->b[l] = f->b[l + 1] = 0;
 				}
 			}
 			break;
@@ -151,10 +178,15 @@ static void mutate(struct frame *f)
 
 static void random_frame(struct frame *f)
 {
+	f->start = below(4) ? IPG_FRAME_ETH : IPG_FRAME_IP;
 	f->len = 14 + below(120);
 	for (size_t i = 0; i < f->len; i++)
 		f->b[i] = (uint8_t)next_rand();
-	if (below(2)) {
+	if (f->start == IPG_FRAME_IP) {
+		if (below(4))
+			f->b[0] = below(2) ? (uint8_t)(0x40 | (5 + below(3))) :
+					     0x60;
+	} else if (below(2)) {
 		f->b[12] = below(2) ? 0x08 : 0x86;
 		f->b[13] = f->b[12] == 0x08 ? 0x00 : 0xdd;
 		f->b[14] = f->b[12] == 0x08 ? (uint8_t)(0x40 | (5 + below(3))) :
@@ -173,6 +205,8 @@ enum { P_DROP, P_REJECT, P_DISABLED, P_OVERRIDE, P_ROUNDS };
 
 /* Break-glass grants in every round: two live, one expired. */
 static struct ipg_prefix grants[2];
+/* This host's addresses: where the corpus frames go. */
+static struct ipg_prefix local[2];
 
 static int set_grants(void)
 {
@@ -183,9 +217,11 @@ static int set_grants(void)
 	    ipg_addr_parse("2001:db8:2::1", &grants[1], NULL) ||
 	    ipg_addr_parse("2001:db8:1::5", &gone, NULL))
 		return -1;
-	return ipg_datapath_grant(dp, &grants[0], now + 3600000000000ull) ||
-	       ipg_datapath_grant(dp, &grants[1], now + 3600000000000ull) ||
-	       ipg_datapath_grant(dp, &gone, now - 1);
+	return ipg_datapath_grant(dp, &grants[0], now + 3600000000000ull,
+				  "k") ||
+	       ipg_datapath_grant(dp, &grants[1], now + 3600000000000ull,
+				  "k") ||
+	       ipg_datapath_grant(dp, &gone, now - 1, "k");
 }
 
 static int set_policy(int which)
@@ -196,7 +232,10 @@ static int set_policy(int which)
 	pol.kern.mode = which == P_REJECT ? IPG_MODE_REJECT : IPG_MODE_DROP;
 	pol.kern.enabled = which != P_DISABLED;
 	ipg_policy_set_port(&pol, IPPROTO_TCP, 80, which == P_REJECT);
-	if (ipg_datapath_apply(dp, &pol, &e) || set_grants())
+	if (ipg_datapath_apply(dp, &pol, &e) || set_grants() ||
+	    ipg_addr_parse(HOST4, &local[0], NULL) ||
+	    ipg_addr_parse(HOST6, &local[1], NULL) ||
+	    ipg_datapath_set_local_addrs(dp, local, 2))
 		return -1;
 	return ipg_datapath_set_override(
 		dp, which == P_OVERRIDE ? ipg_boot_ns() + 3600000000000ull : 0);
@@ -208,7 +247,7 @@ TEST(test_differential_xdp_equals_reference_model)
 	const char *count_env = getenv("IPGATE_FUZZ_COUNT");
 	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : 0x1a7e;
 	long count = count_env ? atol(count_env) : 200000, mismatches = 0;
-	long per_action[5] = { 0 }, per_stat[IPG_STAT_MAX] = { 0 };
+	long per_action[5] = { 0 }, per_stat[2][IPG_STAT_MAX] = { { 0 } };
 
 	rng = seed ? seed : 1;
 	build_corpus();
@@ -236,17 +275,22 @@ TEST(test_differential_xdp_equals_reference_model)
 				 &(struct ipg_verdict_env){
 					 .override_active = which == P_OVERRIDE,
 					 .grants = grants,
-					 .n_grants = 2 },
+					 .n_grants = 2,
+					 .local = local,
+					 .n_local = 2,
+					 .frame = f.start },
 				 f.b, f.len, &v);
 		if (check_stats)
 			ASSERT_OK(ipg_datapath_stats(dp, before));
-		ASSERT_OK(ipg_datapath_run(dp, f.b, f.len, !check_stats,
-					   &action, NULL, NULL));
+		ASSERT_OK(ipg_datapath_run_frame(dp, f.start, f.b, f.len,
+						 !check_stats, &action, NULL,
+						 NULL));
 		per_action[action & 3]++;
-		per_stat[v.stat]++;
+		per_stat[f.start == IPG_FRAME_IP][v.stat]++;
 		if (action != v.action) {
 			fprintf(stderr,
-				"frame %ld: program %s, model %s (%s):\n", i,
+				"frame %ld (%s): program %s, model %s (%s):\n",
+				i, ipg_frame_name(f.start),
 				ipg_action_name(action),
 				ipg_action_name(v.action),
 				ipg_stat_name(v.stat));
@@ -273,13 +317,21 @@ TEST(test_differential_xdp_equals_reference_model)
 	}
 	printf("# actions: pass %ld, drop %ld, tx %ld\n", per_action[XDP_PASS],
 	       per_action[XDP_DROP], per_action[XDP_TX]);
+	printf("#   %-20s %10s %10s\n", "", "ethernet", "ip");
 	for (int s = 0; s < IPG_STAT_MAX; s++)
-		printf("#   %-20s %ld\n", ipg_stat_name(s), per_stat[s]);
+		printf("#   %-20s %10ld %10ld\n", ipg_stat_name(s),
+		       per_stat[0][s], per_stat[1][s]);
 	ASSERT_EQ(mismatches, 0);
-	/* The corpus must reach every outcome, or the test proves little. */
-	for (int s = 0; s < IPG_STAT_MAX; s++)
-		if (per_stat[s] == 0)
-			FAIL("no frame ended in %s", ipg_stat_name(s));
+	/* The corpus must reach every outcome through each entry point
+	 * (bare IP packets are never answered with a reset), or the test
+	 * proves little. */
+	for (int fr = 0; fr < 2; fr++)
+		for (int s = 0; s < IPG_STAT_MAX; s++)
+			if (!per_stat[fr][s] &&
+			    !(fr == IPG_FRAME_IP && s == IPG_STAT_TX_RESET))
+				FAIL("no %s frame ended in %s",
+				     ipg_frame_name((enum ipg_frame)fr),
+				     ipg_stat_name(s));
 }
 
 static int setup(void)

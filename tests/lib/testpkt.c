@@ -19,11 +19,11 @@ struct ipg_pkt_spec pkt_spec(const char *src, int proto, uint16_t dport)
 	if (strchr(src, ':')) {
 		s.family = 6;
 		inet_pton(AF_INET6, src, s.src);
-		inet_pton(AF_INET6, "2001:db8:aa::1", s.dst);
+		inet_pton(AF_INET6, HOST6, s.dst);
 	} else {
 		s.family = 4;
 		inet_pton(AF_INET, src, s.src);
-		inet_pton(AF_INET, "198.18.0.1", s.dst);
+		inet_pton(AF_INET, HOST4, s.dst);
 	}
 	s.proto = (uint8_t)proto;
 	s.sport = 40000;
@@ -38,6 +38,7 @@ struct frame pkt_build(const struct ipg_pkt_spec *s)
 	struct frame f;
 
 	f.len = ipg_pkt_build(s, f.b, sizeof(f.b));
+	f.start = s->frame;
 	if (!f.len) {
 		fprintf(stderr, "pkt_build: spec does not fit\n");
 		abort();
@@ -55,6 +56,20 @@ struct frame pkt_v4(const char *src, int proto, uint16_t dport)
 struct frame pkt_v6(const char *src, int proto, uint16_t dport)
 {
 	return pkt_v4(src, proto, dport);
+}
+
+struct ipg_pkt_spec as_ip_frame(struct ipg_pkt_spec s)
+{
+	s.frame = IPG_FRAME_IP;
+	s.n_vlan = 0;
+	return s;
+}
+
+struct frame pkt_ip(const char *src, int proto, uint16_t dport)
+{
+	struct ipg_pkt_spec s = as_ip_frame(pkt_spec(src, proto, dport));
+
+	return pkt_build(&s);
 }
 
 struct ipg_pkt_spec with_vlan(struct ipg_pkt_spec s, uint16_t tpid)

@@ -12,6 +12,7 @@
 struct frame {
 	uint8_t b[IPG_PKT_MAX];
 	size_t len;
+	enum ipg_frame start; /* IPG_FRAME_IP: no Ethernet header */
 };
 
 /* TCP or UDP from @src (IPv4 or IPv6 text) to port @dport. */
@@ -19,6 +20,10 @@ struct ipg_pkt_spec pkt_spec(const char *src, int proto, uint16_t dport);
 struct frame pkt_build(const struct ipg_pkt_spec *s);
 struct frame pkt_v4(const char *src, int proto, uint16_t dport);
 struct frame pkt_v6(const char *src, int proto, uint16_t dport);
+
+/* The same packet without an Ethernet header, as a tun device has it. */
+struct ipg_pkt_spec as_ip_frame(struct ipg_pkt_spec s);
+struct frame pkt_ip(const char *src, int proto, uint16_t dport);
 
 /* Adds a VLAN tag (tpid 0x8100 or 0x88a8) outside the existing ones. */
 struct ipg_pkt_spec with_vlan(struct ipg_pkt_spec s, uint16_t tpid);
@@ -34,5 +39,8 @@ void policy_allow(struct ipg_policy_spec *s, const char *cidr);
 
 #define OUTSIDER4 "198.18.0.66"
 #define OUTSIDER6 "2001:db8:ff::66"
+/* Where pkt_spec() frames go: this host, for reject mode. */
+#define HOST4 "198.18.0.1"
+#define HOST6 "2001:db8:aa::1"
 
 #endif

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Crafts break-glass knocks independently of libipgate (stdlib only), to
 test the daemon with what `ipgate knock` never sends: stale timestamps,
-forged sources, saved datagrams replayed, garbage."""
+forged sources, saved datagrams replayed, garbage, and datagrams whose IPv4
+source address is spoofed (a raw socket, so run it as root)."""
 import argparse
 import hashlib
 import hmac
@@ -22,6 +23,15 @@ def build(key_id, key, source, duration, ts, nonce):
     return body + hmac.new(key, body, hashlib.sha256).digest()
 
 
+def spoofed(src, dst, sport, dport, payload):
+    """An IPv4 datagram from @src; the kernel fills in the IP checksum."""
+    udp = struct.pack(">HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64,
+                     socket.IPPROTO_UDP, 0, socket.inet_aton(src),
+                     socket.inet_aton(dst))
+    return ip + udp
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--to", required=True)
@@ -34,10 +44,25 @@ def main():
     ap.add_argument("--replay", help="send this saved datagram instead")
     ap.add_argument("--garbage", type=int, default=0,
                     help="send this many random and near-valid datagrams")
+    ap.add_argument("--spoof-from", metavar="IPV4",
+                    help="send with this source address (IPv4, raw socket)")
+    ap.add_argument("--no-send", action="store_true",
+                    help="only build the knock (with --save)")
     a = ap.parse_args()
 
     fam = socket.AF_INET6 if ":" in a.to else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_DGRAM)
+    if a.spoof_from:
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW,
+                            socket.IPPROTO_RAW)
+
+        def send(d):
+            raw.sendto(spoofed(a.spoof_from, a.to, 40000, a.port, d),
+                       (a.to, 0))
+    else:
+        s = socket.socket(fam, socket.SOCK_DGRAM)
+
+        def send(d):
+            s.sendto(d, (a.to, a.port))
     if a.garbage:
         for i in range(a.garbage):
             if i % 2:
@@ -45,7 +70,7 @@ def main():
             else:  # well-formed but for an unknown key or a bad MAC
                 d = build("alice" if i % 4 else "nobody", os.urandom(32),
                           a.source or a.to, 60, int(time.time()), os.urandom(16))
-            s.sendto(d, (a.to, a.port))
+            send(d)
         return
     if a.replay:
         d = open(a.replay, "rb").read()
@@ -60,7 +85,8 @@ def main():
                   int(time.time()) + a.ts_offset, os.urandom(16))
     if a.save:
         open(a.save, "wb").write(d)
-    s.sendto(d, (a.to, a.port))
+    if not a.no_send:
+        send(d)
 
 
 main()

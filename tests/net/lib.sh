@@ -111,6 +111,15 @@ allow $CLIENT6   "client v6"
 CFG
 }
 
+# daemon_fresh [ARGS]: a fresh API host with the base config, "ok"
+# services on tcp/443, 8443 and 80, and a running daemon (ARGS go to it).
+daemon_fresh() {
+	net_setup
+	base_config
+	listen 443 8443 80
+	daemon_start "$@" || fail "ipgated did not start: $(tail -n 3 "$DLOG")"
+}
+
 net_setup() {
 	net_cleanup_all
 	netns_switch

@@ -4,7 +4,8 @@
 # once, closes on time with or without the daemon, capped, cancellable,
 # audited) and break-glass knocks (a valid one opens the API for its sender
 # only, for the window; replays, wrong and revoked keys, stale timestamps,
-# forged sources and garbage grant nothing).
+# forged sources and garbage grant nothing; nobody without the key can stop
+# a real knock, and a key's grants end with it across daemon restarts).
 SUITE=net/breakglass NS_PREFIX=ipgt-b
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -102,6 +103,9 @@ keygen() {
 }
 
 refused() { status_field "s['breakglass']['refused']['$1']"; }
+refused_sum() { status_field 'sum(s["breakglass"]["refused"].values())'; }
+# at_least N CMD...: CMD prints a number, N or more.
+at_least() { local n=$1; shift; [ "$("$@")" -ge "$n" ]; }
 
 test_knock_opens_api_for_that_client_only_then_closes() {
 	fresh
@@ -186,6 +190,88 @@ test_knock_refusals_grant_nothing_and_daemon_stays_responsive() {
 	check "flood: refusals counted" test "$(status_field 'sum(s["breakglass"]["refused"].values())')" -gt 100
 	check "client unaffected" reach "$CLIENT" "$API4"
 	check_has "chain verifies" "$(ipgate log --verify)" "verified"
+}
+
+# grant_in_kernel ADDR: whether a pinned grant map holds ADDR.
+grant_in_kernel() {
+	local m=ipg_bg_v4; [[ $1 == *:* ]] && m=ipg_bg_v6
+	bpftool -j map dump pinned "$PINS/ipgate/$m" | $PY -c "
+import ipaddress, json, sys
+want = ipaddress.ip_address(sys.argv[1]).packed
+for e in json.load(sys.stdin):
+    k = e.get('formatted', {}).get('key') or {}
+    if bytes(k.get('addr', [])) == want: sys.exit(0)
+sys.exit(1)" "$1"
+}
+
+test_revoke_after_restart_ends_that_keys_grants() {
+	fresh
+	keygen alice "$RUN/alice.key"
+	keygen bob "$RUN/bob.key"
+	keygen carol "$RUN/carol.key"
+	ip netns exec "$OUT" "$B/ipgate" knock "$API4" --key "$RUN/alice.key" --for 10m >/dev/null
+	ip netns exec "$OUT2" "$B/ipgate" knock "$API4" --key "$RUN/bob.key" --for 10m >/dev/null
+	ip netns exec "$OUT" "$B/ipgate" knock "$API6" --key "$RUN/carol.key" --for 2s >/dev/null
+	wait_until 3 reach "$OUT" "$API4"
+	wait_until 3 reach "$OUT2" "$API4"
+	check "alice's grant in the kernel" grant_in_kernel "$OUT4"
+	# A restart: everything the old daemon held in memory is gone.
+	daemon_stop
+	daemon_start || fail "restart: $(tail -n 3 "$DLOG")"
+	check "after restart: alice's grant still passes" reach "$OUT" "$API4"
+	check_has "list names each grant's key" "$(ipgate --json breakglass list)" \
+		'"address":"198.18.0.3","seconds_left":[0-9]+,"key":"alice"'
+	# carol's grant ran out under the new daemon: audited with her key.
+	wait_until 10 bash -c "$B/ipgate --socket $SOCK log -n 5 | grep -q 'breakglass-expire.*carol'"
+	check_has "expiry after restart names the key" "$(ipgate log -n 5)" \
+		'breakglass-expire .*"key":"carol".*"how":"expired"'
+	check_has "revoke ends alice's one grant" "$(ipgate breakglass revoke alice)" \
+		"revoked break-glass key alice; 1 grant ended"
+	check_not "revoked: alice's grant gone from the kernel" grant_in_kernel "$OUT4"
+	check_not "revoked: alice's host blocked again" reach "$OUT" "$API4"
+	check_has "revoke of the grant audited with the key" "$(ipgate log -n 2)" \
+		'breakglass-expire .*"address":"198.18.0.3","key":"alice".*"how":"revoked"'
+	check "bob's grant untouched" grant_in_kernel "$OUT2_4"
+	check "bob still passes" reach "$OUT2" "$API4"
+	check_has "chain verifies" "$(ipgate log --verify)" "verified"
+}
+
+test_spoofed_junk_does_not_block_a_real_knock() {
+	fresh
+	keygen alice "$RUN/alice.key"
+	# Out2 sends far more junk than the per-source allowance, with the
+	# outsider's address forged as its source.
+	ip netns exec "$OUT2" $PY "$KNOCK" --to "$API4" --garbage 40 --spoof-from "$OUT4" ||
+		fail "cannot send spoofed datagrams"
+	wait_until 5 at_least 40 refused_sum
+	check_eq "every spoofed datagram reached the daemon and was refused" 40 "$(refused_sum)"
+	ip netns exec "$OUT" "$B/ipgate" knock "$API4" --key "$RUN/alice.key" --for 1m >/dev/null
+	wait_until 3 reach "$OUT" "$API4"
+	check "the real knock still opens" reach "$OUT" "$API4"
+	check_eq "nothing rate-limited" 0 "$(refused rate_limited)"
+	check_eq "granted" 1 "$(status_field 's["breakglass"]["granted"]')"
+}
+
+test_copied_knock_from_elsewhere_does_not_burn_the_real_one() {
+	fresh
+	keygen alice "$RUN/alice.key"
+	ip netns exec "$OUT" $PY "$KNOCK" --to "$API4" --key "$RUN/alice.key" --for 60 \
+		--save "$RUN/k.bin" --no-send
+	# A copy seen on the way arrives first, from out2 and forged from a
+	# third address.
+	ip netns exec "$OUT2" $PY "$KNOCK" --to "$API4" --replay "$RUN/k.bin"
+	ip netns exec "$OUT2" $PY "$KNOCK" --to "$API4" --replay "$RUN/k.bin" --spoof-from 198.18.0.9
+	wait_until 5 at_least 2 refused wrong_source
+	check_eq "copies refused as from the wrong source" 2 "$(refused wrong_source)"
+	check_not "copies granted nothing" reach "$OUT2" "$API4"
+	ip netns exec "$OUT" $PY "$KNOCK" --to "$API4" --replay "$RUN/k.bin"
+	wait_until 3 reach "$OUT" "$API4"
+	check "the real knock opens" reach "$OUT" "$API4"
+	check_eq "not refused as replayed" 0 "$(refused replayed)"
+	# Once granted, its nonce is spent.
+	ip netns exec "$OUT" $PY "$KNOCK" --to "$API4" --replay "$RUN/k.bin"
+	wait_until 5 at_least 1 refused replayed
+	check_eq "the same knock again: replayed" 1 "$(refused replayed)"
 }
 
 run_tests "$@"

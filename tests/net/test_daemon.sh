@@ -8,13 +8,7 @@ SUITE=net/daemon NS_PREFIX=ipgt-d
 . "$(dirname "$0")/lib.sh"
 require_root
 
-# A fresh API host with the base config and a running daemon.
-fresh() {
-	net_setup
-	base_config
-	listen 443 8443 80
-	daemon_start "$@" || fail "ipgated did not start: $(tail -n 3 "$DLOG")"
-}
+fresh() { daemon_fresh "$@"; }
 
 json_ok() { $PY -c 'import json,sys; json.load(sys.stdin)'; }
 
@@ -42,7 +36,7 @@ test_daemon_starts_attaches_and_reports_status() {
 	s=$(ipgate --json status)
 	check "status --json is JSON" json_ok <<<"$s"
 	check_has "status --json: fields" "$s" '"enabled":true,"mode":"drop","entries":2,"max_entries":50'
-	check_has "status --json: interface" "$s" '"interfaces":\[\{"name":"eth0","xdp":"native"\}\]'
+	check_has "status --json: interface" "$s" '"interfaces":\[\{"name":"eth0","xdp":"native","link":"ether","program":"ethernet","protected":true\}\]'
 	check "real traffic: client reaches tcp/443" reach "$CLIENT" "$API4"
 	check "real traffic: client reaches tcp/443 over IPv6" reach "$CLIENT" "$API6"
 	check_not "real traffic: outsider blocked on tcp/443" reach "$OUT" "$API4"

@@ -182,6 +182,45 @@ TEST(test_config_errors_name_file_line_column)
 	REFUSED("override-max 8d\n", "ipgate.conf:1:14:", "up to 7d");
 }
 
+/* Labels reach root's terminal through `ipgate list`: no escape sequence
+ * may enter by any path, quoted or not, file or CLI. */
+TEST(test_config_labels_refuse_terminal_escapes)
+{
+	struct ipg_error e = { { 0 } };
+	struct ipg_buf b = { 0 };
+	struct ipg_prefix p;
+
+	REFUSED("allow 192.0.2.1 \"x\033[2Jy\"\n",
+		"ipgate.conf:1:19:", "control character in a quoted string");
+	REFUSED("allow 192.0.2.1 \"tab\there\"\n",
+		"ipgate.conf:1:21:", "control character");
+	REFUSED("allow 192.0.2.1 \"csi\xc2\x9b"
+		"2J\"\n",
+		"ipgate.conf:1:17:", "U+009B");
+	REFUSED("allow 192.0.2.1 bad\xff\n",
+		"ipgate.conf:1:17:", "not valid UTF-8");
+	REFUSED("allow 192.0.2.1 \"over\xc0\xafong\"\n",
+		"ipgate.conf:1:17:", "not valid UTF-8");
+	ASSERT_OK(ipg_config_parse(
+		&c, "allow 192.0.2.1 \"Caf\xc3\xa9 \xe2\x82\xac\"\n", "x", &e));
+	ASSERT_STR(c.policy.entries[0].label, "Caf\xc3\xa9 \xe2\x82\xac");
+	ASSERT_OK(ipg_prefix_parse("192.0.2.2", &p, NULL));
+	ASSERT_EQ(ipg_config_add(&c, &p, "\x1b]0;pwned\x07", &e), -EINVAL);
+	ASSERT_TRUE(strstr(e.msg, "control character") != NULL);
+	ASSERT_EQ(ipg_config_add(&c, &p, "x\xc2\x85y", &e), -EINVAL);
+	ASSERT_EQ(c.policy.n_entries, 1);
+	ipg_config_free(&c);
+
+	ipg_buf_text_safe(&b, "a\x1b[31mb\\c\xc2\x9b"
+			      "d\xff"
+			      "e\xc3\xa9");
+	ASSERT_STR(b.s, "a\\x1b[31mb\\x5cc\\xc2\\x9bd\\xffe\xc3\xa9");
+	ipg_buf_free(&b);
+	ipg_buf_json_str(&b, "\x1b\xc2\x9b\xc3\xa9");
+	ASSERT_STR(b.s, "\"\\u001b\\u009b\xc3\xa9\"");
+	ipg_buf_free(&b);
+}
+
 TEST(test_config_default_limit_is_50)
 {
 	char text[64 * 52] = "";
@@ -219,6 +258,61 @@ TEST(test_config_save_is_atomic_and_reads_back)
 	rmdir(dir);
 	ASSERT_EQ(ipg_config_load(&back, path, &e), -ENOENT);
 	ASSERT_TRUE(strstr(e.msg, "cannot open") != NULL);
+}
+
+/* A ConfigMap-style symlinked config is managed elsewhere: refused for
+ * write-back; a rewrite of a plain file keeps its mode, owner and group. */
+TEST(test_config_symlink_refused_and_save_keeps_mode)
+{
+	char dir[] = "/tmp/ipgate-config-XXXXXX", path[64], data[80], link_[80];
+	struct ipg_error e = { { 0 } };
+	struct stat st;
+
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/ipgate.conf", dir);
+	snprintf(data, sizeof(data), "%s/data.conf", dir);
+	snprintf(link_, sizeof(link_), "%s/linked.conf", dir);
+	ASSERT_OK(ipg_config_parse(&c, example, "x", NULL));
+	ASSERT_OK(ipg_config_save(&c, path, &e));
+	ASSERT_OK(ipg_config_writable(path, &e));
+	ASSERT_OK(chmod(path, 0640));
+	ASSERT_OK(chown(path, 0, 1));
+	ASSERT_OK(ipg_config_save(&c, path, &e));
+	ASSERT_OK(stat(path, &st));
+	ASSERT_EQ(st.st_mode & 07777, 0640);
+	ASSERT_EQ(st.st_gid, 1);
+	ASSERT_OK(ipg_config_save(&c, data, &e));
+	ASSERT_OK(symlink("data.conf", link_));
+	ASSERT_EQ(ipg_config_writable(link_, &e), -EROFS);
+	ASSERT_TRUE(strstr(e.msg, "symbolic link (to data.conf)") != NULL);
+	ASSERT_TRUE(strstr(e.msg, "managed elsewhere") != NULL);
+	ipg_config_free(&c);
+	unlink(link_);
+	unlink(data);
+	unlink(path);
+	rmdir(dir);
+}
+
+TEST(test_config_ephemeral_overlap_names_ports)
+{
+	struct ipg_buf b = { 0 };
+
+	ASSERT_OK(ipg_config_parse(&c,
+				   "protect tcp/443 tcp/40000 udp/60999 "
+				   "udp/61000\n",
+				   "x", NULL));
+	ASSERT_EQ(ipg_policy_ephemeral_overlap(&c.policy.kern, 32768, 60999,
+					       &b),
+		  2);
+	ASSERT_STR(b.s, "tcp/40000 udp/60999");
+	ipg_buf_free(&b);
+	ASSERT_EQ(ipg_policy_ephemeral_overlap(&c.policy.kern, 1024, 65535, &b),
+		  3);
+	ipg_buf_free(&b);
+	ASSERT_EQ(ipg_policy_ephemeral_overlap(&c.policy.kern, 444, 39999, &b),
+		  0);
+	ASSERT_TRUE(b.s == NULL);
+	ipg_config_free(&c);
 }
 
 TEST(test_duration_forms)

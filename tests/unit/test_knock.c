@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Break-glass knocks: the wire form round-trips, any flipped bit or another
- * key fails the MAC, malformed datagrams and keys are refused. */
+ * key fails the MAC, malformed datagrams and keys are refused; the
+ * receiver's gate grants a fresh knock from the address it names, and
+ * nothing sent without the key (junk, replays, copies from elsewhere) uses
+ * up an honest source's allowance or nonce. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "harness.h"
 #include "knock.h"
@@ -91,6 +95,194 @@ TEST(test_knock_key_text_round_trip)
 	ASSERT_TRUE(strstr(e.msg, "not a break-glass key") != NULL);
 	text[30] = 'g';
 	ASSERT_EQ(ipg_knock_key_parse(text, id, back, &e), -EINVAL);
+}
+
+/* ---- the receiver's gate ---- */
+
+#define NOW 1795900000ull
+#define ADMIN "198.18.0.3"
+#define OTHER "198.18.0.4"
+
+static struct ipg_knock_gate gate;
+
+static int alice_key(void *ctx, const char *id,
+		     uint8_t out[IPG_KNOCK_KEY_BYTES])
+{
+	(void)ctx;
+	if (strcmp(id, "alice"))
+		return -ENOENT;
+	memcpy(out, key, IPG_KNOCK_KEY_BYTES);
+	return 0;
+}
+
+struct dgram {
+	uint8_t b[IPG_KNOCK_MAX_LEN];
+	size_t len;
+};
+
+/* Alice's knock naming @source, stamped @ts, with a nonce made of @nonce. */
+static struct dgram knock_of(const char *source, uint64_t ts, unsigned nonce)
+{
+	struct ipg_knock k = { .key_id = "alice", .timestamp = ts };
+	struct dgram d;
+
+	ipg_addr_parse(source, &k.source, NULL);
+	memcpy(k.nonce, &nonce, sizeof(nonce));
+	d.len = ipg_knock_encode(&k, key, d.b, sizeof(d.b));
+	return d;
+}
+
+/* The gate's verdict, by name, on @d received at @now from @from. */
+static const char *judge(const struct dgram *d, const char *from, uint64_t now)
+{
+	struct ipg_prefix src;
+	struct ipg_knock k;
+
+	ipg_addr_parse(from, &src, NULL);
+	return ipg_knock_verdict_name(ipg_knock_judge(
+		&gate, now, d->b, d->len, &src, alice_key, NULL, &k));
+}
+
+static void gate_reset(void)
+{
+	memset(&gate, 0, sizeof(gate));
+}
+
+TEST(test_knock_spoofed_junk_from_admins_address_does_not_block_her_knock)
+{
+	struct dgram junk, real = knock_of(ADMIN, NOW, 1);
+	uint8_t wrong[IPG_KNOCK_KEY_BYTES] = { 9 };
+
+	gate_reset();
+	/* Far more than the allowance, of every kind one can make without
+	 * the key, all "from" the admin's address. */
+	for (unsigned i = 0; i < 10 * IPG_KNOCK_RATE_MAX; i++) {
+		struct ipg_knock k = { .key_id = "alice", .timestamp = NOW };
+
+		ipg_addr_parse(ADMIN, &k.source, NULL);
+		memcpy(k.nonce, &i, sizeof(i));
+		junk.len = ipg_knock_encode(&k, wrong, junk.b, sizeof(junk.b));
+		ASSERT_STR(judge(&junk, ADMIN, NOW), "bad_mac");
+		memcpy(k.key_id, "nobody", 7);
+		junk.len = ipg_knock_encode(&k, key, junk.b, sizeof(junk.b));
+		ASSERT_STR(judge(&junk, ADMIN, NOW), "unknown_key");
+		for (size_t j = 0; j < sizeof(junk.b); j++)
+			junk.b[j] = (uint8_t)rand();
+		junk.len = 1 + i % sizeof(junk.b);
+		ASSERT_STR(judge(&junk, ADMIN, NOW), "malformed");
+	}
+	ASSERT_STR(judge(&real, ADMIN, NOW), "granted");
+}
+
+TEST(test_knock_replays_from_admins_address_do_not_use_up_her_allowance)
+{
+	struct dgram first = knock_of(ADMIN, NOW, 1), old;
+
+	gate_reset();
+	ASSERT_STR(judge(&first, ADMIN, NOW), "granted");
+	old = knock_of(ADMIN, NOW - 3600, 2); /* an old knock, captured */
+	for (int i = 0; i < 10 * IPG_KNOCK_RATE_MAX; i++) {
+		ASSERT_STR(judge(&first, ADMIN, NOW), "replayed");
+		ASSERT_STR(judge(&old, ADMIN, NOW), "stale");
+	}
+	struct dgram next = knock_of(ADMIN, NOW, 3);
+
+	ASSERT_STR(judge(&next, ADMIN, NOW), "granted");
+}
+
+TEST(test_knock_copy_from_another_address_does_not_burn_the_nonce)
+{
+	struct dgram real = knock_of(ADMIN, NOW, 1);
+
+	gate_reset();
+	/* A copy, seen on the way and sent first from elsewhere. */
+	ASSERT_STR(judge(&real, OTHER, NOW), "wrong_source");
+	ASSERT_STR(judge(&real, OTHER, NOW), "wrong_source");
+	ASSERT_STR(judge(&real, ADMIN, NOW), "granted");
+	/* Once granted, its nonce is spent for everyone. */
+	ASSERT_STR(judge(&real, ADMIN, NOW + 1), "replayed");
+	ASSERT_STR(judge(&real, OTHER, NOW + 1), "replayed");
+}
+
+TEST(test_knock_replay_refused_for_as_long_as_its_timestamp_passes)
+{
+	/* Stamped as far ahead as the skew allows: it stays fresh until
+	 * NOW + 2 * skew, and its nonce must be remembered that long. */
+	struct dgram k = knock_of(ADMIN, NOW + IPG_KNOCK_SKEW_S, 1);
+
+	gate_reset();
+	ASSERT_STR(judge(&k, ADMIN, NOW), "granted");
+	ASSERT_STR(judge(&k, ADMIN, NOW + 1), "replayed");
+	ASSERT_STR(judge(&k, ADMIN, NOW + 2 * IPG_KNOCK_SKEW_S), "replayed");
+	ASSERT_STR(judge(&k, ADMIN, NOW + 2 * IPG_KNOCK_SKEW_S + 1), "stale");
+}
+
+TEST(test_knock_timestamp_window_is_60s_either_way)
+{
+	struct dgram a = knock_of(ADMIN, NOW - 59, 1),
+		     b = knock_of(ADMIN, NOW - 61, 2),
+		     c = knock_of(ADMIN, NOW + 59, 3),
+		     e = knock_of(ADMIN, NOW + 61, 4);
+
+	gate_reset();
+	ASSERT_EQ(IPG_KNOCK_SKEW_S, 60);
+	ASSERT_STR(judge(&a, ADMIN, NOW), "granted");
+	ASSERT_STR(judge(&b, ADMIN, NOW), "stale");
+	ASSERT_STR(judge(&c, ADMIN, NOW), "granted");
+	ASSERT_STR(judge(&e, ADMIN, NOW), "stale");
+}
+
+TEST(test_knock_rate_limit_counts_grants_per_source_per_window)
+{
+	struct dgram k;
+	unsigned n = 0;
+
+	gate_reset();
+	for (int i = 0; i < IPG_KNOCK_RATE_MAX; i++) {
+		k = knock_of(ADMIN, NOW, ++n);
+		ASSERT_STR(judge(&k, ADMIN, NOW), "granted");
+	}
+	k = knock_of(ADMIN, NOW, ++n);
+	ASSERT_STR(judge(&k, ADMIN, NOW + IPG_KNOCK_RATE_WINDOW_S - 1),
+		   "rate_limited");
+	/* Another source has its own allowance. */
+	struct dgram o = knock_of(OTHER, NOW, ++n);
+
+	ASSERT_STR(judge(&o, OTHER, NOW), "granted");
+	/* A refused knock's nonce is not spent: the same datagram passes
+	 * in the next window. */
+	ASSERT_STR(judge(&k, ADMIN, NOW + IPG_KNOCK_RATE_WINDOW_S), "granted");
+}
+
+TEST(test_knock_full_nonce_cache_refuses_rather_than_forgets)
+{
+	char src[32];
+	struct dgram k;
+
+	gate_reset();
+	for (unsigned i = 0; i < IPG_KNOCK_REPLAY_MAX; i++) {
+		snprintf(src, sizeof(src), "198.18.%u.%u", i / 250,
+			 1 + i % 250);
+		k = knock_of(src, NOW, i);
+		ASSERT_STR(judge(&k, src, NOW), "granted");
+	}
+	k = knock_of(ADMIN, NOW, IPG_KNOCK_REPLAY_MAX);
+	ASSERT_STR(judge(&k, ADMIN, NOW), "replayed");
+	/* Room again only once the knocks remembered can no longer pass. */
+	k = knock_of(ADMIN, NOW + 2 * IPG_KNOCK_SKEW_S, IPG_KNOCK_REPLAY_MAX);
+	ASSERT_STR(judge(&k, ADMIN, NOW + 2 * IPG_KNOCK_SKEW_S), "replayed");
+	ASSERT_STR(judge(&k, ADMIN, NOW + 2 * IPG_KNOCK_SKEW_S + 1), "granted");
+}
+
+TEST(test_knock_grant_length_defaults_and_cap)
+{
+	struct ipg_knock k = { .duration_s = 0 };
+
+	ASSERT_EQ(ipg_knock_grant_seconds(&k), IPG_GRANT_DEFAULT_S);
+	k.duration_s = 3;
+	ASSERT_EQ(ipg_knock_grant_seconds(&k), 3);
+	k.duration_s = IPG_GRANT_MAX_S + 1;
+	ASSERT_EQ(ipg_knock_grant_seconds(&k), IPG_GRANT_MAX_S);
 }
 
 int main(int argc, char **argv)

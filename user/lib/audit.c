@@ -222,6 +222,10 @@ struct walk {
 	uint64_t seq, lines, first_seq;
 	char hash[IPG_HASH_HEX];
 	const char *why;
+	const struct ipg_anchors *an; /* or NULL */
+	size_t next; /* the first anchor not yet compared */
+	uint64_t matched, newest, rotated, lost, last_lost;
+	char why_buf[256];
 };
 
 /* The "prev" link a line claims, for the first line after rotation. */
@@ -235,6 +239,64 @@ static int line_link(const char *line, size_t len, char prev[IPG_HASH_HEX],
 		return -EBADMSG;
 	memcpy(prev, p + strlen(PREV_KEY), 64);
 	prev[64] = '\0';
+	return 0;
+}
+
+/* Whether @line is a record that a start wrote about a lost head or tail. */
+static int is_lost_record(const char *line)
+{
+	static const char *const lost[] = { "\"audit-head-lost\"",
+					    "\"audit-tail-lost\"" };
+	size_t len;
+	const char *v = ipg_json_field(line, "action", &len);
+
+	for (size_t i = 0; v && i < sizeof(lost) / sizeof(lost[0]); i++)
+		if (len == strlen(lost[i]) && !memcmp(v, lost[i], len))
+			return 1;
+	return 0;
+}
+
+/* Compares the record just walked (w->seq, w->hash) with the anchors that
+ * name it; anchors before it name records rotated away. */
+static int match_anchors(struct walk *w)
+{
+	const struct ipg_anchors *an = w->an;
+	size_t same = 0;
+
+	for (; w->next < an->n && an->v[w->next].seq < w->seq; w->next++)
+		w->rotated++;
+	for (size_t i = w->next; i < an->n && an->v[i].seq == w->seq; i++)
+		same++;
+	for (; w->next < an->n && an->v[w->next].seq == w->seq; w->next++) {
+		if (!strcmp(an->v[w->next].hash, w->hash)) {
+			w->matched++;
+			w->newest = w->seq;
+			continue;
+		}
+		if (same > 1)
+			snprintf(w->why_buf, sizeof(w->why_buf),
+				 "the journal holds %zu different hashes for "
+				 "record %" PRIu64
+				 ": the log was cut or rewritten there and "
+				 "went on (or started over, or a journal "
+				 "entry was forged)",
+				 same, w->seq);
+		else if (w->newest)
+			snprintf(w->why_buf, sizeof(w->why_buf),
+				 "record %" PRIu64
+				 " is not the one ipgated anchored in the "
+				 "journal: the log was rewritten after record "
+				 "%" PRIu64 ", the last that matches an anchor",
+				 w->seq, w->newest);
+		else
+			snprintf(w->why_buf, sizeof(w->why_buf),
+				 "record %" PRIu64
+				 " is not the one ipgated anchored in the "
+				 "journal: the log was rewritten up to here",
+				 w->seq);
+		w->why = w->why_buf;
+		return -EBADMSG;
+	}
 	return 0;
 }
 
@@ -258,38 +320,86 @@ static int walk_line(const char *line, size_t len, void *arg)
 	w->seq++;
 	w->lines++;
 	memcpy(w->hash, hash, sizeof(hash));
-	return 0;
+	if (is_lost_record(line))
+		w->lost++, w->last_lost = w->seq;
+	return w->an ? match_anchors(w) : 0;
 }
 
 #define HEAD_LEN (20 + 1 + 64 + 1 + 20 + 1)
 
-/* The head record: "LAST_SEQ HASH FIRST_SEQ\n", fixed width. */
+/* The head record: "LAST_SEQ HASH FIRST_SEQ\n", fixed width. Returns 0,
+ * -ENODATA for an empty file, -EBADMSG for one that is not a head record,
+ * or the read's negative errno. */
+static int read_head_fd(int fd, uint64_t *seq, char hash[IPG_HASH_HEX],
+			uint64_t *first)
+{
+	char buf[HEAD_LEN + 1] = { 0 };
+	ssize_t n = pread(fd, buf, HEAD_LEN, 0);
+
+	if (n < 0)
+		return -errno;
+	if (!n)
+		return -ENODATA;
+	if (n != HEAD_LEN || buf[HEAD_LEN - 1] != '\n' ||
+	    sscanf(buf, "%20" SCNu64 " %64[0-9a-f] %20" SCNu64, seq, hash,
+		   first) != 3 ||
+	    strlen(hash) != 64)
+		return -EBADMSG;
+	return 0;
+}
+
 static int read_head(const char *head_path, uint64_t *seq,
 		     char hash[IPG_HASH_HEX], uint64_t *first)
 {
-	char buf[HEAD_LEN + 1] = { 0 };
-	FILE *f = fopen(head_path, "re");
-	int ok;
+	int fd = open(head_path, O_RDONLY | O_CLOEXEC), r;
 
-	if (!f)
+	if (fd < 0)
 		return -errno;
-	ok = fread(buf, 1, HEAD_LEN, f) == HEAD_LEN &&
-	     sscanf(buf, "%20" SCNu64 " %64[0-9a-f] %20" SCNu64, seq, hash,
-		    first) == 3;
-	fclose(f);
-	return ok ? 0 : -EBADMSG;
+	r = read_head_fd(fd, seq, hash, first);
+	close(fd);
+	return r;
+}
+
+/* What is wrong with a head that read_head refused with @err. */
+static const char *head_problem(int err, char *buf, size_t size)
+{
+	switch (err) {
+	case -ENOENT:
+		return "missing";
+	case -ENODATA:
+		return "empty";
+	case -EBADMSG:
+		return "not an ipgate audit head record";
+	default:
+		snprintf(buf, size, "unreadable (%s)", strerror(-err));
+		return buf;
+	}
 }
 
 int ipg_audit_verify(const char *path, const char *head_path,
 		     struct ipg_audit_report *rep, struct ipg_error *e)
 {
-	struct walk w = { .hash = ZERO_HASH };
+	return ipg_audit_verify_anchored(path, head_path, NULL, rep, e);
+}
+
+int ipg_audit_verify_anchored(const char *path, const char *head_path,
+			      const struct ipg_anchors *anchors,
+			      struct ipg_audit_report *rep, struct ipg_error *e)
+{
+	struct walk w = { .hash = ZERO_HASH, .an = anchors };
 	struct each_ctx c = { .fn = walk_line, .arg = &w };
 	struct ipg_audit_report out = { 0 };
-	char head_hash[IPG_HASH_HEX];
+	char head_hash[IPG_HASH_HEX], why[80];
 	uint64_t head_seq, head_first;
-	int r = each_all(path, &c);
+	int r;
 
+	if (anchors && anchors->log && strcmp(anchors->log, path))
+		return ipg_fail(e, -EINVAL,
+				"the anchors are for the audit log %s, not "
+				"%s; export this log's with journalctl "
+				"IPGATE_AUDIT_LOG=%s",
+				anchors->log, path, path);
+	r = each_all(path, &c);
 	if (r == -EBADMSG)
 		return ipg_fail(e, r, "%s: line %" PRIu64 ": %s", c.file,
 				c.line, w.why);
@@ -307,43 +417,66 @@ int ipg_audit_verify(const char *path, const char *head_path,
 	out.first_seq = w.first_seq;
 	out.last_seq = w.seq;
 	out.files = c.files;
+	out.lost = w.lost;
+	out.last_lost_seq = w.last_lost;
+	out.anchors_matched = w.matched;
+	out.anchors_newest = w.newest;
+	out.anchors_rotated = w.rotated;
+	if (anchors && w.next < anchors->n)
+		return ipg_fail(e, -EBADMSG,
+				"the journal anchors record %" PRIu64
+				" but %s ends at record %" PRIu64
+				": records at the end were removed (or the "
+				"log was rewritten)",
+				anchors->v[w.next].seq, path, w.seq);
 	if (head_path) {
 		r = read_head(head_path, &head_seq, head_hash, &head_first);
-		if (r == -EBADMSG)
-			return ipg_fail(e, r,
-					"%s: not an ipgate audit head record",
-					head_path);
-		if (!r) {
-			out.head_checked = 1;
-			if (head_seq > w.seq)
-				return ipg_fail(e, -EBADMSG,
-						"%s ends at record %" PRIu64
-						" but ipgated wrote up to "
-						"record %" PRIu64
-						": records at "
-						"the end were removed",
-						path, w.seq, head_seq);
-			if (head_seq < w.seq)
-				return ipg_fail(e, -EBADMSG,
-						"%s has records after "
-						"record %" PRIu64 ", the last "
-						"one ipgated wrote",
-						path, head_seq);
-			if (w.lines && w.first_seq > head_first)
-				return ipg_fail(e, -EBADMSG,
-						"%s starts at record %" PRIu64
-						" but ipgated kept records "
-						"from %" PRIu64
-						": records at the "
-						"start were removed",
-						path, w.first_seq, head_first);
-			if (strcmp(head_hash, w.hash))
-				return ipg_fail(e, -EBADMSG,
-						"%s: record %" PRIu64
-						" is not the one ipgated wrote",
-						path, w.seq);
-		}
+		if (r)
+			return ipg_fail(
+				e, r == -ENOENT || r == -ENODATA ? -EBADMSG : r,
+				"the audit head %s is %s: it names the "
+				"last record ipgated wrote, so without "
+				"it records cut from the end of %s "
+				"cannot be detected. ipgated records "
+				"the loss in the log (audit-head-lost) "
+				"and writes a new head when it next "
+				"starts",
+				head_path, head_problem(r, why, sizeof(why)),
+				path);
+		out.head_checked = 1;
+		if (head_seq > w.seq)
+			return ipg_fail(e, -EBADMSG,
+					"%s ends at record %" PRIu64
+					" but ipgated wrote up to "
+					"record %" PRIu64 ": records at "
+					"the end were removed",
+					path, w.seq, head_seq);
+		if (head_seq < w.seq)
+			return ipg_fail(e, -EBADMSG,
+					"%s has records after "
+					"record %" PRIu64 ", the last "
+					"one ipgated wrote",
+					path, head_seq);
+		if (w.lines && w.first_seq > head_first)
+			return ipg_fail(e, -EBADMSG,
+					"%s starts at record %" PRIu64
+					" but ipgated kept records "
+					"from %" PRIu64 ": records at the "
+					"start were removed",
+					path, w.first_seq, head_first);
+		if (strcmp(head_hash, w.hash))
+			return ipg_fail(e, -EBADMSG,
+					"%s: record %" PRIu64
+					" is not the one ipgated wrote",
+					path, w.seq);
 	}
+	if (anchors && !w.matched)
+		return ipg_fail(e, -ENODATA,
+				"none of the %zu anchors names a record %s "
+				"keeps (records %" PRIu64 "-%" PRIu64
+				"): nothing could be compared; export the "
+				"journal for the time those were written",
+				anchors->n, path, w.first_seq, w.seq);
 	if (rep)
 		*rep = out;
 	return 0;
@@ -544,8 +677,8 @@ int ipg_audit_open(struct ipg_audit *a, const char *path,
 		   const struct ipg_audit_opts *opts, struct ipg_error *e)
 {
 	struct last_line l = { .hash = ZERO_HASH };
-	char name[PATH_MAX], hash[IPG_HASH_HEX];
-	int dropped = 0, r;
+	char name[PATH_MAX], hash[IPG_HASH_HEX], why[80];
+	int dropped = 0, head_missing = 0, r;
 	uint64_t seq;
 
 	memset(a, 0, sizeof(*a));
@@ -567,8 +700,12 @@ int ipg_audit_open(struct ipg_audit *a, const char *path,
 				strerror(-r));
 	}
 	if (opts && opts->head_path) {
-		a->head_fd = open(opts->head_path, O_RDWR | O_CREAT | O_CLOEXEC,
-				  0640);
+		a->head_fd = open(opts->head_path, O_RDWR | O_CLOEXEC);
+		if (a->head_fd < 0 && errno == ENOENT) {
+			head_missing = 1;
+			a->head_fd = open(opts->head_path,
+					  O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+		}
 		if (a->head_fd < 0) {
 			r = -errno;
 			ipg_audit_close(a);
@@ -594,9 +731,27 @@ int ipg_audit_open(struct ipg_audit *a, const char *path,
 			path, l.bad_line, l.why);
 	a->seq = l.seq;
 	memcpy(a->last_hash, l.hash, sizeof(a->last_hash));
-	if (!opts || !opts->head_path ||
-	    read_head(opts->head_path, &seq, hash, &a->first_seq)) {
+	if (!opts || !opts->head_path) {
 		a->first_seq = oldest_seq(path, a->seq + 1);
+		return 0;
+	}
+	r = head_missing ? -ENOENT :
+			   read_head_fd(a->head_fd, &seq, hash, &a->first_seq);
+	if (r) {
+		a->first_seq = oldest_seq(path, a->seq + 1);
+		/* A new log has no head yet; one with records must have. */
+		if (!a->seq && (r == -ENOENT || r == -ENODATA)) {
+			r = write_head(a);
+			if (r)
+				pr_warn("cannot write the audit head %s: %s",
+					opts->head_path, strerror(-r));
+			return 0;
+		}
+		a->head_lost = r;
+		pr_warn("audit log %s: the head %s is %s; records cut from "
+			"the end before now cannot be excluded",
+			path, opts->head_path,
+			head_problem(r, why, sizeof(why)));
 	} else if (seq != a->seq || strcmp(hash, a->last_hash)) {
 		pr_warn("audit log %s ends at record %" PRIu64 ", but the last "
 			"record written was %" PRIu64 "; run 'ipgate log "
@@ -605,6 +760,44 @@ int ipg_audit_open(struct ipg_audit *a, const char *path,
 		a->head_mismatch = seq ? seq : 1;
 	}
 	return 0;
+}
+
+int ipg_audit_note_open(struct ipg_audit *a, const struct ipg_actor *who,
+			struct ipg_error *e)
+{
+	struct ipg_buf before = { 0 }, after = { 0 };
+	char why[80];
+	int r = 0;
+
+	if (a->head_mismatch) {
+		ipg_buf_printf(&before, "{\"last_seq\":%" PRIu64 "}",
+			       a->head_mismatch);
+		ipg_buf_printf(&after, "{\"last_seq\":%" PRIu64 "}", a->seq);
+		r = before.oom || after.oom ?
+			    ipg_fail(e, -ENOMEM, "out of memory") :
+			    ipg_audit_append(a, who, "audit-tail-lost",
+					     before.s, after.s, e);
+		if (!r)
+			a->head_mismatch = 0;
+	} else if (a->head_lost) {
+		/* Says what the new head is made from: the log as found. */
+		ipg_buf_printf(&before, "{\"head\":");
+		ipg_buf_json_str(&before,
+				 head_problem(a->head_lost, why, sizeof(why)));
+		ipg_buf_printf(&before, "}");
+		ipg_buf_printf(&after,
+			       "{\"last_seq\":%" PRIu64 ",\"hash\":\"%s\"}",
+			       a->seq, a->last_hash);
+		r = before.oom || after.oom ?
+			    ipg_fail(e, -ENOMEM, "out of memory") :
+			    ipg_audit_append(a, who, "audit-head-lost",
+					     before.s, after.s, e);
+		if (!r)
+			a->head_lost = 0;
+	}
+	ipg_buf_free(&before);
+	ipg_buf_free(&after);
+	return r;
 }
 
 void ipg_audit_close(struct ipg_audit *a)
@@ -688,6 +881,20 @@ int ipg_audit_append(struct ipg_audit *a, const struct ipg_actor *who,
 	r = write_head(a);
 	if (r)
 		pr_warn("cannot record the audit head: %s", strerror(-r));
+	if (a->opts.anchor) {
+		r = a->opts.anchor(a->opts.anchor_arg, a->path, a->seq,
+				   a->last_hash, action);
+		if (r && r != a->anchor_err)
+			pr_warn("audit record %" PRIu64 " is not anchored in "
+				"the journal: %s; records are anchored again "
+				"once it takes them",
+				a->seq, strerror(-r));
+		else if (!r && a->anchor_err)
+			pr_info("the journal takes audit anchors again, from "
+				"record %" PRIu64,
+				a->seq);
+		a->anchor_err = r;
+	}
 	if (a->opts.rotate_size && a->size >= a->opts.rotate_size) {
 		struct ipg_error re;
 

@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* The audit log: one JSON object a line, appended and fsynced, each line
- * carrying the SHA-256 of the one before so edits, drops and reorders show. */
+ * carrying the SHA-256 of the one before so edits, drops and reorders show;
+ * each record's seq and hash also go to the journal, which anchors the chain
+ * off the host. What that proves and what not: README, "The audit log". */
 #ifndef IPGATE_AUDIT_H
 #define IPGATE_AUDIT_H
 
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "anchors.h"
 #include "log.h"
 
 #define IPG_AUDIT_DEFAULT "/var/log/ipgate/audit.jsonl"
-#define IPG_HASH_HEX 65
 
 struct ipg_actor {
 	uid_t uid;
@@ -23,11 +25,19 @@ struct ipg_actor {
 #define IPG_AUDIT_KEEP_DEFAULT 5
 #define IPG_AUDIT_KEEP_MAX 1000
 
+/* Called once a record is on disk, with the log's path and the record's
+ * seq, hash and action, to anchor it somewhere root on this host cannot
+ * rewrite. Returns 0 or a negative errno (the append still succeeds). */
+typedef int (*ipg_audit_anchor_fn)(void *arg, const char *log, uint64_t seq,
+				   const char *hash, const char *action);
+
 struct ipg_audit_opts {
 	uint64_t rotate_size; /* rotate once the log reaches it; 0: never */
 	unsigned keep; /* rotated files kept, gzip-compressed */
 	const char *head_path; /* where the last record's seq and hash are
 				* kept, so a truncated tail shows; or NULL */
+	ipg_audit_anchor_fn anchor; /* or NULL: records are not anchored */
+	void *anchor_arg;
 };
 
 struct ipg_audit {
@@ -41,6 +51,12 @@ struct ipg_audit {
 	 * ends with (a cut or edited tail): that record's seq. The owner
 	 * should write an audit record about it. */
 	uint64_t head_mismatch;
+	/* Set by open when the log has records but the head file is missing
+	 * (-ENOENT), empty (-ENODATA), not a head record (-EBADMSG) or
+	 * unreadable: a cut tail can no longer be excluded. The owner should
+	 * write an audit record about it (ipg_audit_note_open). */
+	int head_lost;
+	int anchor_err; /* the last anchor's result, to warn once a change */
 	char last_hash[IPG_HASH_HEX]; /* of the last line, or all zeros */
 };
 
@@ -50,6 +66,13 @@ struct ipg_audit {
 int ipg_audit_open(struct ipg_audit *a, const char *path,
 		   const struct ipg_audit_opts *opts, struct ipg_error *e);
 void ipg_audit_close(struct ipg_audit *a);
+
+/* Appends, as @who, the records the open asked for: "audit-tail-lost" when
+ * the log no longer ends with the record the head names, "audit-head-lost"
+ * when the log has records but no readable head (the append writes a new
+ * head). Nothing when neither happened. */
+int ipg_audit_note_open(struct ipg_audit *a, const struct ipg_actor *who,
+			struct ipg_error *e);
 
 /* Appends one record; @before and @after are JSON values (or NULL for
  * null). Returns after the line is on disk. */
@@ -68,13 +91,29 @@ struct ipg_audit_report {
 	uint64_t last_seq;
 	unsigned files;
 	int head_checked; /* the head record was present and compared */
+	/* Records saying the head or the tail was lost at a start: a cut
+	 * before each cannot be excluded without anchors. */
+	uint64_t lost, last_lost_seq;
+	/* Against anchors: how many named a record kept and matched it, the
+	 * newest such record, and how many named records rotated away. */
+	uint64_t anchors_matched, anchors_newest, anchors_rotated;
 };
 
 /* Walks the log and its rotated files, oldest first. Returns 0 when every
  * line's hash and link hold and the last record is the one the head file
- * names, else -EBADMSG naming the first problem (file and line). */
+ * names, else -EBADMSG naming the first problem (file and line). With
+ * @head_path, a missing or unreadable head fails too: without it a cut
+ * tail cannot be excluded. */
 int ipg_audit_verify(const char *path, const char *head_path,
 		     struct ipg_audit_report *rep, struct ipg_error *e);
+/* The same, and every anchor in @anchors (NULL: none) that names a record
+ * the log keeps must match it; one naming a record past the end fails
+ * too. The error names the first record that differs. -ENODATA when no
+ * anchor names a record the log keeps (nothing could be compared). */
+int ipg_audit_verify_anchored(const char *path, const char *head_path,
+			      const struct ipg_anchors *anchors,
+			      struct ipg_audit_report *rep,
+			      struct ipg_error *e);
 
 /* Calls @fn for every record, oldest first, across rotated files; stops at
  * the first non-zero return, which it returns. */

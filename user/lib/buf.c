@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -71,6 +72,9 @@ void ipg_buf_json_str(struct ipg_buf *b, const char *s)
 			ipg_buf_printf(b, "\\n");
 		else if (c < 0x20 || c == 0x7f)
 			ipg_buf_printf(b, "\\u%04x", c);
+		else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 &&
+			 (unsigned char)s[1] < 0xa0) /* C1 controls */
+			ipg_buf_printf(b, "\\u%04x", (unsigned char)*++s);
 		else
 			ipg_buf_printf(b, "%c", c);
 	}
@@ -213,8 +217,10 @@ void ipg_json_string(const char *v, size_t len, char *out, size_t size)
 	out[n] = '\0';
 }
 
-int ipg_write_atomic(const char *path, const void *data, size_t len,
-		     unsigned mode)
+/* The atomic write, with the new file's mode (exactly, whatever the umask)
+ * and, when @owner, its owner and group. */
+static int write_atomic(const char *path, const void *data, size_t len,
+			unsigned mode, const struct stat *owner)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	size_t off = 0;
@@ -223,10 +229,13 @@ int ipg_write_atomic(const char *path, const void *data, size_t len,
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
 	    (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 0600);
 	if (fd < 0)
 		return -errno;
-	while (off < len) {
+	if ((owner && fchown(fd, owner->st_uid, owner->st_gid)) ||
+	    fchmod(fd, mode))
+		r = -errno;
+	while (!r && off < len) {
 		ssize_t n = write(fd, (const char *)data + off, len - off);
 
 		if (n < 0) {
@@ -253,4 +262,22 @@ int ipg_write_atomic(const char *path, const void *data, size_t len,
 		close(fd);
 	}
 	return r;
+}
+
+int ipg_write_atomic(const char *path, const void *data, size_t len,
+		     unsigned mode)
+{
+	return write_atomic(path, data, len, mode, NULL);
+}
+
+int ipg_write_atomic_keep(const char *path, const void *data, size_t len,
+			  unsigned mode)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return errno == ENOENT ?
+			       write_atomic(path, data, len, mode, NULL) :
+			       -errno;
+	return write_atomic(path, data, len, st.st_mode & 07777, &st);
 }

@@ -29,6 +29,10 @@ int ipg_read_file(const char *path, size_t max, struct ipg_buf *b);
  * failure the old file is untouched. Returns 0 or a negative errno. */
 int ipg_write_atomic(const char *path, const void *data, size_t len,
 		     unsigned mode);
+/* The same, keeping the mode, owner and group of the file it replaces
+ * (@mode only when there is none). */
+int ipg_write_atomic_keep(const char *path, const void *data, size_t len,
+			  unsigned mode);
 
 /* The value of top-level @key in JSON object @obj (a pointer into @obj and
  * its length), or NULL. For reading back lines this library wrote. */

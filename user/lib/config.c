@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
 #include <errno.h>
+#include <sys/statvfs.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -90,6 +91,11 @@ static int tokenize(struct parse_ctx *p, const char *s, struct line_toks *lt)
 				if (s[i] == '\\' &&
 				    (s[i + 1] == '"' || s[i + 1] == '\\'))
 					i++;
+				if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+					return fail_at(
+						p, (int)i + 1,
+						"control character in a quoted "
+						"string");
 				if (n + 1 >= sizeof(t->val))
 					return fail_at(
 						p, t->col,
@@ -237,6 +243,8 @@ static int parse_allow(struct parse_ctx *p, struct ipg_config *c,
 		return fail_at(p, lt->t[2].col,
 			       "label longer than %d characters",
 			       IPG_LABEL_MAX - 1);
+	if (lt->n == 3 && ipg_label_check(lt->t[2].val, &pe))
+		return fail_at(p, lt->t[2].col, "%s", pe.msg);
 	r = ipg_policy_add(&c->policy, out, lt->n == 3 ? lt->t[2].val : NULL,
 			   &pe);
 	if (r)
@@ -582,6 +590,33 @@ char *ipg_config_render(const struct ipg_config *c)
 	return out;
 }
 
+int ipg_config_writable(const char *path, struct ipg_error *e)
+{
+	char dir[PATH_MAX], target[PATH_MAX];
+	struct statvfs vfs;
+	struct stat st;
+	ssize_t n;
+
+	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
+		n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		return ipg_fail(e, -EROFS,
+				"%s is a symbolic link (to %s): the config is "
+				"managed elsewhere (a ConfigMap, a package, "
+				"configuration management); change it there, "
+				"and ipgated applies it when the file changes",
+				path, n > 0 ? target : "?");
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (!statvfs(dirname(dir), &vfs) && (vfs.f_flag & ST_RDONLY))
+		return ipg_fail(e, -EROFS,
+				"%s is on a read-only mount: the config is "
+				"managed elsewhere; change it there, and "
+				"ipgated applies it when the file changes",
+				path);
+	return 0;
+}
+
 int ipg_config_save(const struct ipg_config *c, const char *path,
 		    struct ipg_error *e)
 {
@@ -590,7 +625,7 @@ int ipg_config_save(const struct ipg_config *c, const char *path,
 
 	if (!text)
 		return ipg_fail(e, -ENOMEM, "out of memory");
-	r = ipg_write_atomic(path, text, strlen(text), 0644);
+	r = ipg_write_atomic_keep(path, text, strlen(text), 0644);
 	free(text);
 	if (r)
 		return ipg_fail(e, r, "cannot write %s: %s", path,
@@ -682,13 +717,6 @@ int ipg_config_add(struct ipg_config *c, const struct ipg_prefix *p,
 	char text[256], cidr[IPG_PREFIX_STRLEN], lab[IPG_LABEL_MAX * 2 + 4];
 	int at = c->n_lines, r;
 
-	if (label) {
-		for (const char *s = label; *s; s++)
-			if ((unsigned char)*s < 0x20 || *s == 0x7f)
-				return ipg_fail(
-					e, -EINVAL,
-					"label contains a control character");
-	}
 	r = ipg_policy_add(&c->policy, p, label, e);
 	if (r)
 		return r;

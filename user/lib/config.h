@@ -60,8 +60,14 @@ void ipg_config_free(struct ipg_config *c);
 /* The document as text, each line ending in a newline; caller frees. */
 char *ipg_config_render(const struct ipg_config *c);
 
+/* Whether ipgated may write the config back to @path: not when it is a
+ * symbolic link or on a read-only mount (managed elsewhere, such as a
+ * Kubernetes ConfigMap). Returns 0 or -EROFS saying so. */
+int ipg_config_writable(const char *path, struct ipg_error *e);
+
 /* Writes @c to @path atomically: a temporary file, fsync, rename, fsync of
- * the directory. On failure the old file is untouched. */
+ * the directory, keeping the file's mode, owner and group. On failure the
+ * old file is untouched. */
 int ipg_config_save(const struct ipg_config *c, const char *path,
 		    struct ipg_error *e);
 

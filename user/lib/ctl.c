@@ -10,6 +10,14 @@
 
 #include "ctl.h"
 
+const struct ipg_ctl_limits ipg_ctl_request_limits = {
+	.value_max = IPG_CTL_VALUE_MAX,
+	.msg_max = IPG_CTL_MSG_MAX,
+}, ipg_ctl_reply_limits = {
+	.value_max = IPG_CTL_REPLY_MAX,
+	.msg_max = IPG_CTL_REPLY_MAX + (64u << 10),
+};
+
 static int key_ok(const char *k)
 {
 	size_t n = strlen(k);
@@ -39,7 +47,7 @@ int ipg_ctl_setn(struct ipg_ctl_msg *m, const char *key, const char *val,
 
 	if (!key_ok(key))
 		return -EINVAL;
-	if (len > IPG_CTL_VALUE_MAX)
+	if (len > IPG_CTL_REPLY_MAX)
 		return -E2BIG;
 	if (!f && m->n >= IPG_CTL_FIELDS_MAX)
 		return -E2BIG;
@@ -139,7 +147,8 @@ static long long read_num(const char *s, const char *end, long long max)
 	return v;
 }
 
-int ipg_ctl_decode(const char *buf, size_t len, struct ipg_ctl_msg *m,
+int ipg_ctl_decode(const char *buf, size_t len,
+		   const struct ipg_ctl_limits *lim, struct ipg_ctl_msg *m,
 		   size_t *used, struct ipg_error *e)
 {
 	const char *p = buf, *end = buf + len, *nl, *sp;
@@ -182,13 +191,13 @@ int ipg_ctl_decode(const char *buf, size_t len, struct ipg_ctl_msg *m,
 		}
 		memcpy(key, p, (size_t)(sp - p));
 		key[sp - p] = '\0';
-		vlen = read_num(sp + 1, nl, IPG_CTL_VALUE_MAX);
+		vlen = read_num(sp + 1, nl, (long long)lim->value_max);
 		if (!key_ok(key) || vlen < 0) {
 			ipg_fail(
 				e, -EBADMSG,
 				"field %lld: bad key or length "
-				"(keys are [a-z0-9_-], values at most %u bytes)",
-				i + 1, IPG_CTL_VALUE_MAX);
+				"(keys are [a-z0-9_-], values at most %zu bytes)",
+				i + 1, lim->value_max);
 			goto bad;
 		}
 		if (find(m, key)) {
@@ -217,9 +226,9 @@ int ipg_ctl_decode(const char *buf, size_t len, struct ipg_ctl_msg *m,
 #undef NEED_LINE
 more:
 	ipg_ctl_free(m);
-	if (len >= IPG_CTL_MSG_MAX)
-		return ipg_fail(e, -EBADMSG, "message longer than %u bytes",
-				IPG_CTL_MSG_MAX);
+	if (len >= lim->msg_max)
+		return ipg_fail(e, -EBADMSG, "message longer than %zu bytes",
+				lim->msg_max);
 	return -EAGAIN;
 bad:
 	r = -EBADMSG;
@@ -278,6 +287,10 @@ int ipg_ctl_call(const char *path, const struct ipg_ctl_msg *req,
 	if (!r)
 		r = write_all(fd, out.s, out.len);
 	ipg_buf_free(&out);
+	/* A daemon that refuses a connection (permissions, too many) answers
+	 * and closes without reading the request: read that answer. */
+	if (r == -EPIPE || r == -ECONNRESET)
+		r = 0;
 	if (r) {
 		close(fd);
 		return ipg_fail(e, r, "cannot send to ipgated: %s",
@@ -295,11 +308,19 @@ int ipg_ctl_call(const char *path, const struct ipg_ctl_msg *req,
 				     strerror(errno));
 			break;
 		}
-		if (n == 0) {
+		if (n == 0 && !in.len) {
 			r = ipg_fail(e, -ECONNRESET,
 				     "ipgated closed the "
 				     "connection without an answer (see its "
 				     "log)");
+			break;
+		}
+		if (n == 0) {
+			r = ipg_fail(e, -ECONNRESET,
+				     "ipgated closed the connection after %zu "
+				     "bytes of an unfinished answer; nothing "
+				     "printed (see its log)",
+				     in.len);
 			break;
 		}
 		ipg_buf_append(&in, chunk, (size_t)n);
@@ -307,7 +328,8 @@ int ipg_ctl_call(const char *path, const struct ipg_ctl_msg *req,
 			r = ipg_fail(e, -ENOMEM, "out of memory");
 			break;
 		}
-		r = ipg_ctl_decode(in.s, in.len, rep, &used, e);
+		r = ipg_ctl_decode(in.s, in.len, &ipg_ctl_reply_limits, rep,
+				   &used, e);
 		if (r != -EAGAIN)
 			break;
 	}
@@ -339,6 +361,8 @@ const char *ipg_ctl_code_name(int err)
 		return "EBUSY";
 	case ENOTSUP:
 		return "ENOTSUP";
+	case EROFS:
+		return "EROFS";
 	default:
 		return "EIO";
 	}

@@ -13,9 +13,17 @@
 #define IPG_CTL_MAGIC "ipgate/1"
 #define IPG_CTL_FIELDS_MAX 16
 #define IPG_CTL_KEY_MAX 32
-/* Room for an `apply` of a generous config file. */
+/* Requests: room for an `apply` of a generous config file. */
 #define IPG_CTL_VALUE_MAX (1u << 20)
 #define IPG_CTL_MSG_MAX (2u << 20)
+/* Replies: room for `log -n 0` of a long rotated audit log. */
+#define IPG_CTL_REPLY_MAX (1u << 30)
+
+/* How large one decoded message and each of its values may be. */
+struct ipg_ctl_limits {
+	size_t value_max, msg_max;
+};
+extern const struct ipg_ctl_limits ipg_ctl_request_limits, ipg_ctl_reply_limits;
 
 struct ipg_ctl_field {
 	char key[IPG_CTL_KEY_MAX];
@@ -30,7 +38,7 @@ struct ipg_ctl_msg {
 };
 
 /* Sets @key to @len bytes of @val (replacing an earlier value). Returns 0
- * or -ENOMEM/-E2BIG/-EINVAL (bad key). */
+ * or -ENOMEM/-E2BIG (past IPG_CTL_REPLY_MAX)/-EINVAL (bad key). */
 int ipg_ctl_setn(struct ipg_ctl_msg *m, const char *key, const char *val,
 		 size_t len);
 int ipg_ctl_set(struct ipg_ctl_msg *m, const char *key, const char *val);
@@ -47,13 +55,16 @@ void ipg_ctl_free(struct ipg_ctl_msg *m);
 
 /* Appends @m in wire form to @out. */
 int ipg_ctl_encode(const struct ipg_ctl_msg *m, struct ipg_buf *out);
-/* Decodes one message from the first @len bytes of @buf. Returns 0 and the
- * bytes used in *used; -EAGAIN when more bytes are needed; -EBADMSG with a
- * message saying what is wrong. @m is empty on any error. */
-int ipg_ctl_decode(const char *buf, size_t len, struct ipg_ctl_msg *m,
+/* Decodes one message from the first @len bytes of @buf, within @lim.
+ * Returns 0 and the bytes used in *used; -EAGAIN when more bytes are
+ * needed; -EBADMSG with a message saying what is wrong. @m is empty on any
+ * error. */
+int ipg_ctl_decode(const char *buf, size_t len,
+		   const struct ipg_ctl_limits *lim, struct ipg_ctl_msg *m,
 		   size_t *used, struct ipg_error *e);
 
-/* Client side: connects to @path, sends @req, waits for the reply. */
+/* Client side: connects to @path, sends @req, reads the whole reply (a
+ * reply cut short is an error, never a partial answer). */
 int ipg_ctl_call(const char *path, const struct ipg_ctl_msg *req,
 		 struct ipg_ctl_msg *rep, struct ipg_error *e);
 

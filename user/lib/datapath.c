@@ -18,9 +18,19 @@
 
 #include "ipgate.skel.h"
 #include "datapath.h"
+#include "hostaddr.h"
+#include "ipgate/host.h"
+#include "link.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
-#define PROG_PIN_NAME "ipgate_xdp"
+
+/* The program's entry points by enum ipg_frame: each is pinned under, and
+ * reported by the kernel with, this name. */
+static const char *const prog_names[] = {
+	[IPG_FRAME_ETH] = "ipgate_xdp",
+	[IPG_FRAME_IP] = "ipgate_xdp_l3",
+};
+#define N_FRAMES (sizeof(prog_names) / sizeof(prog_names[0]))
 
 struct ipg_datapath {
 	struct ipgate *skel;
@@ -29,7 +39,15 @@ struct ipg_datapath {
 	int ncpus;
 	int trie[2][IPG_SLOTS]; /* [v4, v6][slot] */
 	uint64_t *percpu; /* scratch for per-CPU reads */
+	int addr_watch; /* netlink socket for host address changes, or -1 */
 };
+
+static struct bpf_program *prog_of(const struct ipg_datapath *dp,
+				   enum ipg_frame f)
+{
+	return f == IPG_FRAME_IP ? dp->skel->progs.ipgate_xdp_l3 :
+				   dp->skel->progs.ipgate_xdp;
+}
 
 static int in_bpffs_root(const char *dir)
 {
@@ -124,8 +142,11 @@ static void unpin_all(struct ipg_datapath *dp)
 			 bpf_map__name(map));
 		unlink(path);
 	}
-	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, PROG_PIN_NAME);
-	unlink(path);
+	for (size_t f = 0; f < N_FRAMES; f++) {
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir,
+			 prog_names[f]);
+		unlink(path);
+	}
 }
 
 uint64_t ipg_boot_ns(void)
@@ -168,6 +189,7 @@ int ipg_datapath_open(struct ipg_datapath **out,
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return ipg_fail(e, -ENOMEM, "out of memory");
+	dp->addr_watch = -1;
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus <= 0) {
 		r = ipg_fail(e, dp->ncpus ? dp->ncpus : -EINVAL,
@@ -252,11 +274,11 @@ int ipg_datapath_open(struct ipg_datapath **out,
 		}
 	}
 
-	if (dp->pin_dir[0]) {
+	for (size_t f = 0; dp->pin_dir[0] && f < N_FRAMES; f++) {
 		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir,
-			 PROG_PIN_NAME);
+			 prog_names[f]);
 		unlink(path);
-		r = bpf_program__pin(dp->skel->progs.ipgate_xdp, path);
+		r = bpf_program__pin(prog_of(dp, (enum ipg_frame)f), path);
 		if (r) {
 			r = ipg_fail(e, r, "cannot pin the program at %s: %s",
 				     path, strerror(-r));
@@ -275,6 +297,8 @@ void ipg_datapath_close(struct ipg_datapath *dp)
 	if (!dp)
 		return;
 	ipgate__destroy(dp->skel);
+	if (dp->addr_watch >= 0)
+		close(dp->addr_watch);
 	free(dp->percpu);
 	free(dp);
 }
@@ -286,7 +310,7 @@ bool ipg_datapath_adopted(const struct ipg_datapath *dp)
 
 int ipg_datapath_prog_fd(const struct ipg_datapath *dp)
 {
-	return bpf_program__fd(dp->skel->progs.ipgate_xdp);
+	return bpf_program__fd(prog_of(dp, IPG_FRAME_ETH));
 }
 
 int ipg_datapath_map_fd(const struct ipg_datapath *dp, const char *name)
@@ -548,6 +572,14 @@ int ipg_datapath_rule_hits(struct ipg_datapath *dp, uint32_t rule_id,
 int ipg_datapath_run(struct ipg_datapath *dp, const void *pkt, size_t len,
 		     bool probe, int *action, void *out, size_t *out_len)
 {
+	return ipg_datapath_run_frame(dp, IPG_FRAME_ETH, pkt, len, probe,
+				      action, out, out_len);
+}
+
+int ipg_datapath_run_frame(struct ipg_datapath *dp, enum ipg_frame frame,
+			   const void *pkt, size_t len, bool probe, int *action,
+			   void *out, size_t *out_len)
+{
 	struct ipg_probe_meta meta = { .cookie =
 					       dp->skel->rodata->probe_cookie };
 	uint8_t in[4096], res[4096 + sizeof(meta)];
@@ -571,7 +603,7 @@ int ipg_datapath_run(struct ipg_datapath *dp, const void *pkt, size_t len,
 		o.ctx_in = &ctx;
 		o.ctx_size_in = sizeof(ctx);
 	}
-	r = bpf_prog_test_run_opts(ipg_datapath_prog_fd(dp), &o);
+	r = bpf_prog_test_run_opts(bpf_program__fd(prog_of(dp, frame)), &o);
 	if (r)
 		return -errno;
 	*action = (int)o.retval;
@@ -609,7 +641,9 @@ static int query(int ifindex, __u32 *prog_id, enum ipg_xdp_mode *mode)
 	return 0;
 }
 
-static bool prog_is_ipgate(__u32 id)
+/* Whether program @id is one of ipgate's entry points; *frame (may be
+ * NULL) gets the frame start it judges. */
+static bool prog_is_ipgate(__u32 id, enum ipg_frame *frame)
 {
 	struct bpf_prog_info info = { 0 };
 	__u32 len = sizeof(info);
@@ -619,26 +653,67 @@ static bool prog_is_ipgate(__u32 id)
 	fd = bpf_prog_get_fd_by_id(id);
 	if (fd < 0)
 		return false;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		yes = !strcmp(info.name, PROG_PIN_NAME);
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		for (size_t f = 0; f < N_FRAMES && !yes; f++) {
+			yes = !strcmp(info.name, prog_names[f]);
+			if (yes && frame)
+				*frame = (enum ipg_frame)f;
+		}
+	}
 	close(fd);
 	return yes;
+}
+
+/* Detaches program @id, attached to @ifindex in @mode, and nothing else. */
+static int detach_prog(int ifindex, __u32 id, enum ipg_xdp_mode mode)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
+	int fd, r;
+
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	ao.old_prog_fd = fd;
+	r = bpf_xdp_detach(ifindex, XDP_FLAGS_REPLACE | mode_flags(mode), &ao);
+	close(fd);
+	return r;
 }
 
 int ipg_datapath_attach(struct ipg_datapath *dp, const char *ifname,
 			enum ipg_xdp_mode mode, enum ipg_xdp_mode *mode_out,
 			struct ipg_error *e)
 {
-	int ifindex = (int)if_nametoindex(ifname),
-	    prog = ipg_datapath_prog_fd(dp);
+	int ifindex = (int)if_nametoindex(ifname), prog;
 	LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
 	enum ipg_xdp_mode cur_mode = IPG_XDP_NATIVE;
+	enum ipg_frame frame;
 	__u32 cur = 0, flags;
 	int old_fd = -1, r;
+	unsigned type;
 
 	if (!ifindex)
 		return ipg_fail(e, -ENODEV, "no interface named \"%s\"",
 				ifname);
+	r = ipg_link_type(ifname, &type);
+	if (r)
+		return ipg_fail(e, r, "cannot read the link type of %s: %s",
+				ifname, strerror(-r));
+	r = ipg_link_frame(ifname, type, &frame, e);
+	if (r)
+		return r;
+	prog = bpf_program__fd(prog_of(dp, frame));
+	if (frame == IPG_FRAME_IP) {
+		/* Native XDP on such a device (tun runs it for tap devices
+		 * only) would never see a packet. */
+		if (mode == IPG_XDP_NATIVE)
+			return ipg_fail(e, -EOPNOTSUPP,
+					"%s (link type %s) takes XDP in "
+					"generic mode only: in native mode "
+					"the program would see none of its "
+					"packets; use generic or auto mode",
+					ifname, ipg_link_type_name(type));
+		mode = IPG_XDP_GENERIC;
+	}
 	r = query(ifindex, &cur, &cur_mode);
 	if (r == -EBUSY)
 		return ipg_fail(e, r,
@@ -648,13 +723,19 @@ int ipg_datapath_attach(struct ipg_datapath *dp, const char *ifname,
 	if (r)
 		return ipg_fail(e, r, "cannot query XDP on %s: %s", ifname,
 				strerror(-r));
+	if (cur && !prog_is_ipgate(cur, NULL))
+		return ipg_fail(e, -EBUSY,
+				"%s already runs another XDP program "
+				"(id %u); ipgate will not replace it, "
+				"detach it first",
+				ifname, cur);
+	if (cur && frame == IPG_FRAME_IP && cur_mode != IPG_XDP_GENERIC)
+		return ipg_fail(e, -EOPNOTSUPP,
+				"%s runs ipgate in native mode, in which it "
+				"sees none of this device's packets; detach "
+				"it ('ipgate detach') and attach again",
+				ifname);
 	if (cur) {
-		if (!prog_is_ipgate(cur))
-			return ipg_fail(e, -EBUSY,
-					"%s already runs another XDP program "
-					"(id %u); ipgate will not replace it, "
-					"detach it first",
-					ifname, cur);
 		old_fd = bpf_prog_get_fd_by_id(cur);
 		if (old_fd < 0)
 			return ipg_fail(e, -errno,
@@ -699,24 +780,47 @@ int ipg_datapath_attach(struct ipg_datapath *dp, const char *ifname,
 	return 0;
 }
 
-int ipg_datapath_attached(const char *ifname, enum ipg_xdp_mode *mode)
+int ipg_datapath_attachment(const char *ifname, struct ipg_attachment *a)
 {
-	int ifindex = (int)if_nametoindex(ifname);
+	int ifindex = (int)if_nametoindex(ifname), r;
+	enum ipg_frame want;
 	__u32 cur = 0;
-	int r;
 
+	memset(a, 0, sizeof(*a));
 	if (!ifindex)
 		return -ENODEV;
-	r = query(ifindex, &cur, mode);
+	r = ipg_link_type(ifname, &a->link_type);
 	if (r)
 		return r;
-	return cur && prog_is_ipgate(cur) ? 0 : -ENOENT;
+	r = query(ifindex, &cur, &a->mode);
+	if (r)
+		return r;
+	a->attached = cur && prog_is_ipgate(cur, &a->frame);
+	/* Protecting: the program for this link type's frames, in a mode
+	 * in which it sees them. */
+	a->protecting = a->attached &&
+			!ipg_link_frame(ifname, a->link_type, &want, NULL) &&
+			want == a->frame &&
+			(want != IPG_FRAME_IP || a->mode == IPG_XDP_GENERIC);
+	return 0;
+}
+
+int ipg_datapath_attached(const char *ifname, enum ipg_xdp_mode *mode)
+{
+	struct ipg_attachment a;
+	int r = ipg_datapath_attachment(ifname, &a);
+
+	if (r)
+		return r;
+	*mode = a.mode;
+	if (!a.attached)
+		return -ENOENT;
+	return a.protecting ? 0 : -EMEDIUMTYPE;
 }
 
 int ipg_datapath_detach(const char *ifname, struct ipg_error *e)
 {
-	int ifindex = (int)if_nametoindex(ifname), fd, r;
-	LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
+	int ifindex = (int)if_nametoindex(ifname), r;
 	enum ipg_xdp_mode mode;
 	__u32 cur = 0;
 
@@ -729,22 +833,149 @@ int ipg_datapath_detach(const char *ifname, struct ipg_error *e)
 				strerror(-r));
 	if (!cur)
 		return 0;
-	if (!prog_is_ipgate(cur))
+	if (!prog_is_ipgate(cur, NULL))
 		return ipg_fail(
 			e, -EBUSY,
 			"%s runs another XDP program (id %u); leaving it",
 			ifname, cur);
-	fd = bpf_prog_get_fd_by_id(cur);
-	if (fd < 0)
-		return ipg_fail(e, -errno, "cannot open the program on %s: %s",
-				ifname, strerror(errno));
-	ao.old_prog_fd = fd;
-	r = bpf_xdp_detach(ifindex, XDP_FLAGS_REPLACE | mode_flags(mode), &ao);
-	close(fd);
+	r = detach_prog(ifindex, cur, mode);
 	if (r)
 		return ipg_fail(e, r, "cannot detach from %s: %s", ifname,
 				strerror(-r));
 	return 0;
+}
+
+/* ---- this host's addresses, for reject mode ---- */
+
+static void local_key(const struct ipg_prefix *a, struct ipg_local_addr *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = a->family;
+	memcpy(k->addr, a->addr, a->family == 4 ? 4 : 16);
+}
+
+static int local_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct ipg_local_addr));
+}
+
+int ipg_datapath_set_local_addrs(struct ipg_datapath *dp,
+				 const struct ipg_prefix *addrs, size_t n)
+{
+	int fd = bpf_map__fd(dp->skel->maps.ipg_local), r = 0;
+	struct ipg_local_addr *want, *stale, k;
+	size_t n_want = 0, n_stale = 0;
+	void *prev = NULL;
+	__u32 one = 1;
+
+	want = calloc(n + 1, sizeof(*want));
+	stale = calloc(IPG_LOCAL_ADDRS_MAX, sizeof(*stale));
+	if (!want || !stale) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Add first, then remove: an address that stays is never missing. */
+	for (size_t i = 0; i < n; i++) {
+		local_key(&addrs[i], &want[n_want]);
+		if (bpf_map_update_elem(fd, &want[n_want], &one, BPF_ANY)) {
+			if (errno != E2BIG && errno != ENOSPC) {
+				r = -errno;
+				goto out;
+			}
+			continue; /* full: SYNs to it are dropped unanswered */
+		}
+		n_want++;
+	}
+	qsort(want, n_want, sizeof(*want), local_cmp);
+	while (n_stale < IPG_LOCAL_ADDRS_MAX &&
+	       bpf_map_get_next_key(fd, prev, &k) == 0) {
+		if (!bsearch(&k, want, n_want, sizeof(*want), local_cmp))
+			stale[n_stale++] = k;
+		prev = &k;
+	}
+	for (size_t i = 0; i < n_stale; i++)
+		if (bpf_map_delete_elem(fd, &stale[i]) && errno != ENOENT) {
+			r = -errno;
+			goto out;
+		}
+	if (n_want < n)
+		pr_warn("this host has more than %d addresses; reject mode "
+			"drops SYNs to the rest without an answer",
+			IPG_LOCAL_ADDRS_MAX);
+out:
+	free(want);
+	free(stale);
+	return r;
+}
+
+int ipg_datapath_local_addrs(struct ipg_datapath *dp, struct ipg_prefix *out,
+			     size_t max)
+{
+	int fd = bpf_map__fd(dp->skel->maps.ipg_local);
+	struct ipg_local_addr k;
+	void *prev = NULL;
+	size_t n = 0;
+
+	while (n < max && bpf_map_get_next_key(fd, prev, &k) == 0) {
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].family = k.family;
+		out[n].len = k.family == 4 ? 32 : 128;
+		memcpy(out[n].addr, k.addr, k.family == 4 ? 4 : 16);
+		n++;
+		prev = &k;
+	}
+	return (int)n;
+}
+
+int ipg_datapath_sync_local_addrs(struct ipg_datapath *dp, struct ipg_error *e)
+{
+	struct ipg_prefix *addrs;
+	int n, r;
+
+	/* Watch before reading, so that no change falls in between. */
+	if (dp->addr_watch < 0) {
+		r = ipg_host_addrs_watch();
+		if (r < 0)
+			return ipg_fail(e, r,
+					"cannot watch this host's addresses "
+					"(netlink): %s",
+					strerror(-r));
+		dp->addr_watch = r;
+	}
+	addrs = calloc(IPG_LOCAL_ADDRS_MAX + 1, sizeof(*addrs));
+	if (!addrs)
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	n = ipg_host_addrs(addrs, IPG_LOCAL_ADDRS_MAX + 1);
+	r = n < 0 ? n : ipg_datapath_set_local_addrs(dp, addrs, (size_t)n);
+	free(addrs);
+	if (r)
+		return ipg_fail(e, r,
+				"cannot record this host's addresses for "
+				"reject mode: %s",
+				strerror(-r));
+	return 0;
+}
+
+int ipg_datapath_local_addrs_poll(struct ipg_datapath *dp, struct ipg_error *e)
+{
+	int r;
+
+	if (dp->addr_watch < 0)
+		return 0;
+	r = ipg_host_addrs_changed(dp->addr_watch);
+	if (r < 0)
+		return ipg_fail(e, r,
+				"cannot read address changes (netlink): %s",
+				strerror(-r));
+	if (!r)
+		return 0;
+	r = ipg_datapath_sync_local_addrs(dp, e);
+	return r ? r : 1;
+}
+
+int ipg_datapath_local_addrs_fd(const struct ipg_datapath *dp)
+{
+	return dp->addr_watch;
 }
 
 int ipg_datapath_rules(struct ipg_datapath *dp, struct ipg_entry *out)
@@ -794,11 +1025,15 @@ static int grants_recount(struct ipg_datapath *dp)
 }
 
 int ipg_datapath_grant(struct ipg_datapath *dp, const struct ipg_prefix *addr,
-		       uint64_t expiry_ns)
+		       uint64_t expiry_ns, const char *key_id)
 {
 	struct ipg_lpm_v6 k = { .prefixlen = ipg_prefix_maxlen(addr) };
-	__u64 v = expiry_ns;
+	struct ipg_grant_value v = { .expires_ns = expiry_ns };
+	size_t idlen = key_id ? strlen(key_id) : 0;
 
+	if (idlen < 1 || idlen > IPG_GRANT_KEY_ID_MAX)
+		return -EINVAL;
+	memcpy(v.key_id, key_id, idlen);
 	memcpy(k.addr, addr->addr, addr->family == 4 ? 4 : 16);
 	if (bpf_map_update_elem(grant_fd(dp, addr), &k, &v, BPF_ANY))
 		return -errno;
@@ -825,7 +1060,7 @@ int ipg_datapath_grants(struct ipg_datapath *dp, struct ipg_grant *out,
 					 dp->skel->maps.ipg_bg_v4);
 		struct ipg_lpm_v6 k;
 		void *prev = NULL;
-		__u64 v;
+		struct ipg_grant_value v;
 
 		while (n < max && bpf_map_get_next_key(fd, prev, &k) == 0) {
 			prev = &k;
@@ -835,7 +1070,10 @@ int ipg_datapath_grants(struct ipg_datapath *dp, struct ipg_grant *out,
 			out[n].addr.family = f ? 6 : 4;
 			out[n].addr.len = (uint8_t)k.prefixlen;
 			memcpy(out[n].addr.addr, k.addr, f ? 16 : 4);
-			out[n].expiry_ns = v;
+			out[n].expiry_ns = v.expires_ns;
+			out[n].list_id = v.list_id;
+			/* The kernel's copy is not trusted to be terminated. */
+			memcpy(out[n].key_id, v.key_id, IPG_GRANT_KEY_ID_MAX);
 			n++;
 		}
 	}

@@ -7,7 +7,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "ipgate/policy.h"
 #include "knock.h"
+
+/* A grant's key id fits the grant map's value. */
+_Static_assert(IPG_KNOCK_ID_MAX == IPG_GRANT_KEY_ID_MAX, "key id length");
 
 /* Wire form, all integers big-endian:
  *   "IPGK" | version 1 | id length | id | family (4/6) | address (16) |
@@ -116,6 +120,114 @@ int ipg_knock_mac_ok(const uint8_t *buf, size_t len,
 		return 0;
 	return CRYPTO_memcmp(want, buf + len - IPG_KNOCK_MAC_BYTES,
 			     IPG_KNOCK_MAC_BYTES) == 0;
+}
+
+const char *ipg_knock_verdict_name(enum ipg_knock_verdict v)
+{
+	static const char *const names[] = {
+		[IPG_KNOCK_GRANTED] = "granted",
+		[IPG_KNOCK_MALFORMED] = "malformed",
+		[IPG_KNOCK_UNKNOWN_KEY] = "unknown_key",
+		[IPG_KNOCK_BAD_MAC] = "bad_mac",
+		[IPG_KNOCK_STALE] = "stale",
+		[IPG_KNOCK_REPLAYED] = "replayed",
+		[IPG_KNOCK_WRONG_SOURCE] = "wrong_source",
+		[IPG_KNOCK_RATE_LIMITED] = "rate_limited",
+	};
+
+	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "?";
+}
+
+/* A nonce is kept while a copy of its knock could still pass the timestamp
+ * check: the knock's timestamp was within the skew of the time it was
+ * granted, and a copy passes only within the skew of that timestamp. */
+#define NONCE_KEEP_S (2 * IPG_KNOCK_SKEW_S)
+
+/* Whether @nonce belongs to a knock granted within NONCE_KEEP_S; forgets
+ * older nonces on the way. @free_slot gets a reusable slot, or -1. */
+static int nonce_seen(struct ipg_knock_gate *g, const uint8_t *nonce,
+		      uint64_t now, int *free_slot)
+{
+	*free_slot = -1;
+	for (int i = 0; i < IPG_KNOCK_REPLAY_MAX; i++) {
+		struct ipg_knock_seen *s = &g->seen[i];
+
+		if (s->when && s->when + NONCE_KEEP_S < now)
+			s->when = 0;
+		if (!s->when) {
+			if (*free_slot < 0)
+				*free_slot = i;
+			continue;
+		}
+		if (!memcmp(s->nonce, nonce, IPG_KNOCK_NONCE_BYTES))
+			return 1;
+	}
+	return 0;
+}
+
+/* @from's slot in the rate table, restarted when it held another source or
+ * its window is over. */
+static struct ipg_knock_rate *
+rate_slot(struct ipg_knock_gate *g, const struct ipg_prefix *from, uint64_t now)
+{
+	uint32_t h = 2166136261u;
+	struct ipg_knock_rate *r;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ from->addr[i]) * 16777619u;
+	h = (h ^ from->family) * 16777619u;
+	r = &g->rate[h % IPG_KNOCK_RATE_SLOTS];
+	if (!ipg_prefix_equal(&r->addr, from) ||
+	    now - r->start >= IPG_KNOCK_RATE_WINDOW_S) {
+		r->addr = *from;
+		r->start = now;
+		r->n = 0;
+	}
+	return r;
+}
+
+enum ipg_knock_verdict ipg_knock_judge(struct ipg_knock_gate *g, uint64_t now,
+				       const uint8_t *buf, size_t len,
+				       const struct ipg_prefix *from,
+				       ipg_knock_key_fn key_of, void *ctx,
+				       struct ipg_knock *k)
+{
+	uint8_t key[IPG_KNOCK_KEY_BYTES];
+	int ok, slot;
+
+	if (ipg_knock_decode(buf, len, k))
+		return IPG_KNOCK_MALFORMED;
+	if (key_of(ctx, k->key_id, key))
+		return IPG_KNOCK_UNKNOWN_KEY;
+	ok = ipg_knock_mac_ok(buf, len, key);
+	explicit_bzero(key, sizeof(key));
+	if (!ok)
+		return IPG_KNOCK_BAD_MAC;
+	/* From here on the datagram was made by a key holder, but it may be
+	 * a copy sent by anyone: still nothing is recorded until every check
+	 * has passed. */
+	if (k->timestamp + IPG_KNOCK_SKEW_S < now ||
+	    k->timestamp > now + IPG_KNOCK_SKEW_S)
+		return IPG_KNOCK_STALE;
+	/* A full table also refuses: forgetting a live nonce would let its
+	 * knock be replayed. */
+	if (nonce_seen(g, k->nonce, now, &slot) || slot < 0)
+		return IPG_KNOCK_REPLAYED;
+	if (!ipg_prefix_equal(&k->source, from))
+		return IPG_KNOCK_WRONG_SOURCE;
+	if (++rate_slot(g, from, now)->n > IPG_KNOCK_RATE_MAX)
+		return IPG_KNOCK_RATE_LIMITED;
+	memcpy(g->seen[slot].nonce, k->nonce, IPG_KNOCK_NONCE_BYTES);
+	g->seen[slot].when = now;
+	return IPG_KNOCK_GRANTED;
+}
+
+uint32_t ipg_knock_grant_seconds(const struct ipg_knock *k)
+{
+	if (!k->duration_s)
+		return IPG_GRANT_DEFAULT_S;
+	return k->duration_s > IPG_GRANT_MAX_S ? IPG_GRANT_MAX_S :
+						 k->duration_s;
 }
 
 int ipg_knock_id_valid(const char *id)

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <bpf/libbpf.h>
 
 #include "log.h"
@@ -53,4 +56,19 @@ int ipg_fail(struct ipg_error *e, int code, const char *fmt, ...)
 		va_end(ap);
 	}
 	return code;
+}
+
+int ipg_fault(const char *point, struct ipg_error *e)
+{
+	const char *v = getenv("IPGATE_FAULTS");
+	size_t n = strlen(point);
+
+	for (const char *s = v; s && *s; s += strcspn(s, ",")) {
+		s += *s == ',';
+		if (!strncmp(s, point, n) && (s[n] == ',' || !s[n]))
+			return ipg_fail(e, -EIO,
+					"%s failed: injected by IPGATE_FAULTS",
+					point);
+	}
+	return 0;
 }

@@ -28,4 +28,10 @@ struct ipg_error {
 int ipg_fail(struct ipg_error *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A test seam: returns -EIO with a message in @e when the environment
+ * variable IPGATE_FAULTS (comma-separated) names @point, else 0. The suites
+ * use it to fail one step of a start or a change (apply, attach, save,
+ * audit) and check that what enforced before still does. */
+int ipg_fault(const char *point, struct ipg_error *e);
+
 #endif

@@ -46,7 +46,8 @@ size_t ipg_pkt_build(const struct ipg_pkt_spec *s, uint8_t *buf, size_t cap)
 	size_t l4hdr = s->proto == IPPROTO_TCP ? 20 :
 		       s->proto == IPPROTO_UDP ? 8 :
 						 0;
-	size_t off = 12, l3, l4, iphdr, exts = 0, total;
+	size_t off = 12, l2, l3, l4, iphdr, exts = 0, total;
+	static const uint8_t nomac[6];
 	uint8_t next;
 
 	if (s->n_vlan > IPG_PKT_VLAN_MAX || s->n_ext > IPG_PKT_EXT_MAX ||
@@ -57,21 +58,24 @@ size_t ipg_pkt_build(const struct ipg_pkt_spec *s, uint8_t *buf, size_t cap)
 	if (s->family == 6 && s->fragment)
 		exts += 8;
 	iphdr = s->family == 4 ? 20 + (size_t)s->ip4_optlen : 40;
-	total = 14 + 4 * (size_t)s->n_vlan + iphdr + exts + l4hdr +
-		s->payload_len;
+	l2 = s->frame == IPG_FRAME_IP ? 0 : 14 + 4 * (size_t)s->n_vlan;
+	total = l2 + iphdr + exts + l4hdr + s->payload_len;
 	if (total > cap)
 		return 0;
 	memset(buf, 0, total);
 
-	memcpy(buf, dmac, 6);
-	memcpy(buf + 6, smac, 6);
-	for (int i = 0; i < s->n_vlan; i++) {
-		put16(buf + off, s->vlan_tpid[i] ? s->vlan_tpid[i] : 0x8100);
-		put16(buf + off + 2, (uint16_t)(100 + i));
-		off += 4;
+	if (l2) {
+		memcpy(buf, memcmp(s->dmac, nomac, 6) ? s->dmac : dmac, 6);
+		memcpy(buf + 6, smac, 6);
+		for (int i = 0; i < s->n_vlan; i++) {
+			put16(buf + off,
+			      s->vlan_tpid[i] ? s->vlan_tpid[i] : 0x8100);
+			put16(buf + off + 2, (uint16_t)(100 + i));
+			off += 4;
+		}
+		put16(buf + off, s->family == 4 ? 0x0800 : 0x86dd);
 	}
-	put16(buf + off, s->family == 4 ? 0x0800 : 0x86dd);
-	l3 = off + 2;
+	l3 = l2;
 	l4 = l3 + iphdr + exts;
 
 	if (s->family == 4) {

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Builds Ethernet frames for probes and tests: VLAN tags, IPv4 options,
- * IPv6 extension headers, fragments, TCP or UDP. */
+/* Builds frames for probes and tests: Ethernet with VLAN tags, or bare IP
+ * packets; IPv4 options, IPv6 extension headers, fragments, TCP or UDP. */
 #ifndef IPGATE_PACKET_H
 #define IPGATE_PACKET_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipgate/frame.h"
+
 #define IPG_PKT_MAX 2048
-#define IPG_PKT_VLAN_MAX 4
+#define IPG_PKT_VLAN_MAX 12
 #define IPG_PKT_EXT_MAX 16
 
 struct ipg_pkt_spec {
@@ -30,6 +32,10 @@ struct ipg_pkt_spec {
 	int n_ext;
 	uint8_t ext[IPG_PKT_EXT_MAX];
 	uint16_t payload_len; /* bytes after the L4 header */
+	/* IPG_FRAME_IP: the frame starts at the IP header (no Ethernet
+	 * header, no tags), as on a tun device. */
+	enum ipg_frame frame;
+	uint8_t dmac[6]; /* all zero: 02:00:00:00:00:02 */
 };
 
 /* The Internet checksum: add 16-bit big-endian words of @p to @sum, then

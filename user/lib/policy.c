@@ -36,6 +36,24 @@ int ipg_policy_set_port(struct ipg_policy_spec *s, int proto, uint16_t port,
 	return 0;
 }
 
+int ipg_policy_ephemeral_overlap(const struct ipg_policy *k, uint16_t lo,
+				 uint16_t hi, struct ipg_buf *out)
+{
+	static const struct {
+		int proto;
+		const char *name;
+	} protos[] = { { IPPROTO_TCP, "tcp" }, { IPPROTO_UDP, "udp" } };
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		for (uint32_t port = lo; port && port <= hi; port++)
+			if (ipg_policy_port_protected(k, protos[i].proto,
+						      (uint16_t)port))
+				ipg_buf_printf(out, "%s%s/%u", n++ ? " " : "",
+					       protos[i].name, port);
+	return n;
+}
+
 bool ipg_policy_port_protected(const struct ipg_policy *k, int proto,
 			       uint16_t port)
 {
@@ -52,11 +70,82 @@ int ipg_policy_find(const struct ipg_policy_spec *s, const struct ipg_prefix *p)
 	return -1;
 }
 
+/* Length of the UTF-8 sequence at @s (1 to 4), or 0 when it is not valid
+ * UTF-8 (overlong forms, surrogates and code points past U+10FFFF
+ * included). *cp gets the code point. */
+static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
+{
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t n;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+	if (!n || s[0] >= 0xf8)
+		return 0;
+	*cp = s[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	if (*cp < min[n] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+int ipg_label_check(const char *label, struct ipg_error *e)
+{
+	const unsigned char *s = (const unsigned char *)label;
+
+	while (*s) {
+		uint32_t cp;
+		size_t n = utf8_seq(s, &cp);
+
+		if (!n)
+			return ipg_fail(
+				e, -EINVAL,
+				"label is not valid UTF-8 (byte %zu)",
+				(size_t)(s - (const unsigned char *)label) + 1);
+		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+			return ipg_fail(
+				e, -EINVAL,
+				"label contains a control character "
+				"(U+%04X at byte %zu); labels are "
+				"printable text",
+				cp,
+				(size_t)(s - (const unsigned char *)label) + 1);
+		s += n;
+	}
+	return 0;
+}
+
+void ipg_buf_text_safe(struct ipg_buf *b, const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+
+	while (s && *s) {
+		uint32_t cp;
+		size_t n = utf8_seq(s, &cp);
+
+		if (n && !(cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) &&
+		    cp != '\\') {
+			ipg_buf_append(b, s, n);
+			s += n;
+		} else {
+			ipg_buf_printf(b, "\\x%02x", *s++);
+		}
+	}
+}
+
 int ipg_policy_add(struct ipg_policy_spec *s, const struct ipg_prefix *p,
 		   const char *label, struct ipg_error *e)
 {
 	char buf[IPG_PREFIX_STRLEN];
 	uint8_t used[IPG_RULES_MAX] = { 0 };
+	struct ipg_error le;
 	struct ipg_entry *ent;
 	uint32_t id;
 
@@ -72,6 +161,8 @@ int ipg_policy_add(struct ipg_policy_spec *s, const struct ipg_prefix *p,
 		return ipg_fail(e, -EINVAL,
 				"label of %s is longer than %d characters", buf,
 				IPG_LABEL_MAX - 1);
+	if (label && ipg_label_check(label, &le))
+		return ipg_fail(e, -EINVAL, "label of %s: %s", buf, le.msg);
 	for (uint32_t i = 0; i < s->n_entries; i++)
 		if (s->entries[i].rule_id < IPG_RULES_MAX)
 			used[s->entries[i].rule_id] = 1;

@@ -8,6 +8,7 @@
 #include <linux/types.h>
 
 #include "ipgate/policy.h"
+#include "buf.h"
 #include "log.h"
 #include "prefix.h"
 
@@ -33,6 +34,12 @@ void ipg_policy_init(struct ipg_policy_spec *s);
 /* Protects (or unprotects) @port of @proto (IPPROTO_TCP or IPPROTO_UDP). */
 int ipg_policy_set_port(struct ipg_policy_spec *s, int proto, uint16_t port,
 			bool protect);
+/* Appends to @out the protected ports that lie in the host's ephemeral
+ * range [@lo, @hi] (net.ipv4.ip_local_port_range) and returns how many:
+ * replies to the host's own outgoing connections arrive on those ports and
+ * would be judged as if they were inbound requests. */
+int ipg_policy_ephemeral_overlap(const struct ipg_policy *k, uint16_t lo,
+				 uint16_t hi, struct ipg_buf *out);
 bool ipg_policy_port_protected(const struct ipg_policy *k, int proto,
 			       uint16_t port);
 
@@ -43,8 +50,16 @@ int ipg_port_parse(const char *s, int *proto, uint16_t *port);
 /* "drop" or "reject", as the config writes enum ipg_action_mode. */
 const char *ipg_mode_name(uint8_t mode);
 
+/* Whether @label is printable UTF-8: no C0 or C1 control characters, no
+ * DEL, no invalid sequences (they would reach a terminal through `list`).
+ * Returns 0 or -EINVAL with the reason. */
+int ipg_label_check(const char *label, struct ipg_error *e);
+/* Appends @text with every control character, invalid UTF-8 byte and
+ * backslash written as \xNN, for output to a terminal. */
+void ipg_buf_text_safe(struct ipg_buf *b, const char *text);
+
 /* Adds an entry under the lowest free rule id. Refuses a duplicate, an entry
- * beyond max-entries, and a label that is too long. */
+ * beyond max-entries, and a label that is too long or not printable. */
 int ipg_policy_add(struct ipg_policy_spec *s, const struct ipg_prefix *p,
 		   const char *label, struct ipg_error *e);
 

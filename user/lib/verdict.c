@@ -53,6 +53,7 @@ struct parsed {
 	bool fragment;
 	int family; /* 0 when the source address is unknown */
 	uint8_t src[16];
+	uint8_t dst[16];
 	uint8_t proto;
 	unsigned dport;
 	size_t l4, l4len;
@@ -65,7 +66,8 @@ static bool is_v6_ext(uint8_t p)
 	       p == IPPROTO_AH || p == 135;
 }
 
-static void parse(const uint8_t *pkt, size_t len, struct parsed *r)
+static void parse(const uint8_t *pkt, size_t len, enum ipg_frame frame,
+		  struct parsed *r)
 {
 	size_t off = 14, pos, lim;
 	unsigned type, n;
@@ -73,12 +75,21 @@ static void parse(const uint8_t *pkt, size_t len, struct parsed *r)
 
 	memset(r, 0, sizeof(*r));
 	r->kind = P_L4;
-	if (len < 14) {
+	if (frame == IPG_FRAME_IP) {
+		/* No link header: the version nibble names the family. */
+		off = 0;
+		type = len && pkt[0] >> 4 == 4 ? 0x0800 :
+		       len && pkt[0] >> 4 == 6 ? 0x86dd :
+						 0;
+	} else if (len < 14) {
 		r->kind = P_NON_IP;
 		return;
+	} else {
+		type = be16(pkt + 12);
 	}
-	type = be16(pkt + 12);
-	for (n = 0; type == 0x8100 || type == 0x88a8; n++) {
+	for (n = 0;
+	     frame == IPG_FRAME_ETH && (type == 0x8100 || type == 0x88a8);
+	     n++) {
 		if (n == IPG_VLAN_MAX || off + 4 > len) {
 			r->unparseable = true;
 			return;
@@ -96,14 +107,16 @@ static void parse(const uint8_t *pkt, size_t len, struct parsed *r)
 		}
 		r->family = 4;
 		memcpy(r->src, pkt + off + 12, 4);
+		memcpy(r->dst, pkt + off + 16, 4);
 		ihl = (pkt[off] & 15) * 4u;
 		tot = be16(pkt + off + 2);
-		if (pkt[off] >> 4 != 4 || ihl < 20 || tot < ihl ||
-		    off + tot > len) {
+		/* A total length of 0 (BIG TCP GRO): the frame ends it. */
+		if (pkt[off] >> 4 != 4 || ihl < 20 ||
+		    (tot && (tot < ihl || off + tot > len))) {
 			r->unparseable = true;
 			return;
 		}
-		lim = off + tot;
+		lim = tot ? off + tot : len;
 		fo = be16(pkt + off + 6);
 		if (fo & 0x1fff) {
 			r->kind = P_LATER_FRAG;
@@ -136,6 +149,7 @@ static void parse(const uint8_t *pkt, size_t len, struct parsed *r)
 		}
 		r->family = 6;
 		memcpy(r->src, pkt + off + 8, 16);
+		memcpy(r->dst, pkt + off + 24, 16);
 		plen = be16(pkt + off + 4);
 		if (pkt[off] >> 4 != 6 || off + 40 + plen > len) {
 			r->unparseable = true;
@@ -187,20 +201,51 @@ static void parse(const uint8_t *pkt, size_t len, struct parsed *r)
 	r->l4len = lim - pos;
 }
 
-/* Whether the program answers this blocked TCP packet with a RST. */
-static bool answers_with_reset(const struct parsed *r, const uint8_t *pkt)
+/* Whether @a is one of the host's addresses in @env. */
+static bool is_local(const struct ipg_verdict_env *env, int family,
+		     const uint8_t *a)
+{
+	for (size_t i = 0; env && i < env->n_local; i++)
+		if (env->local[i].family == family &&
+		    !memcmp(env->local[i].addr, a, family == 4 ? 4 : 16))
+			return true;
+	return false;
+}
+
+/* Whether a reset may go to source @a: a unicast address, not
+ * unspecified, multicast or (IPv4) broadcast and reserved. */
+static bool unicast_source(int family, const uint8_t *a)
+{
+	static const uint8_t zero[16];
+
+	if (family == 4)
+		return a[0] != 0 && a[0] < 224;
+	return a[0] != 0xff && memcmp(a, zero, 16);
+}
+
+/* Whether the program answers this blocked TCP packet with a RST: a
+ * well-formed SYN in an Ethernet frame to a unicast MAC, from a unicast
+ * source, to one of this host's addresses. */
+static bool answers_with_reset(const struct parsed *r, const uint8_t *pkt,
+			       const struct ipg_verdict_env *env)
 {
 	const uint8_t *th = pkt + r->l4;
 	uint8_t flags;
 	size_t doff;
 
+	/* Group (broadcast, multicast) MACs, either way. */
+	if ((env && env->frame != IPG_FRAME_ETH) || ((pkt[0] | pkt[6]) & 1))
+		return false;
 	if (r->fragment || r->l4len < 20)
 		return false;
 	flags = th[13];
 	if (!(flags & 0x02) || (flags & 0x10) || (flags & 0x04))
 		return false;
 	doff = (th[12] >> 4) * 4u;
-	return doff >= 20 && doff <= r->l4len;
+	if (doff < 20 || doff > r->l4len)
+		return false;
+	return unicast_source(r->family, r->src) &&
+	       is_local(env, r->family, r->dst);
 }
 
 static void set(struct ipg_verdict *v, int action, enum ipg_stat stat)
@@ -218,7 +263,7 @@ void ipg_verdict_eval(const struct ipg_policy_spec *s,
 	struct parsed r;
 
 	v->entry = -1;
-	parse(pkt, len, &r);
+	parse(pkt, len, env ? env->frame : IPG_FRAME_ETH, &r);
 	if (r.kind == P_NON_IP)
 		return set(v, XDP_PASS, IPG_STAT_PASS_NON_IP);
 	if (r.kind == P_LATER_FRAG)
@@ -252,7 +297,7 @@ void ipg_verdict_eval(const struct ipg_policy_spec *s,
 	if (r.unparseable)
 		return set(v, XDP_DROP, IPG_STAT_DROP_MALFORMED);
 	if (s->kern.mode == IPG_MODE_REJECT && r.proto == IPPROTO_TCP &&
-	    answers_with_reset(&r, pkt))
+	    answers_with_reset(&r, pkt, env))
 		return set(v, XDP_TX, IPG_STAT_TX_RESET);
 	set(v, XDP_DROP, IPG_STAT_DROP_DENIED);
 }

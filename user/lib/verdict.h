@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipgate/frame.h"
 #include "ipgate/stats.h"
 #include "policy.h"
 #include "prefix.h"
@@ -23,10 +24,16 @@ struct ipg_verdict_env {
 	bool override_active; /* an emergency override runs */
 	const struct ipg_prefix *grants; /* live break-glass grants */
 	size_t n_grants;
+	/* This host's addresses: reject mode answers only SYNs to them. */
+	const struct ipg_prefix *local;
+	size_t n_local;
+	/* Where the frame starts (IPG_FRAME_ETH: an Ethernet header), and so
+	 * which entry point judges it. */
+	enum ipg_frame frame;
 };
 
-/* Judges frame @pkt of @len bytes under policy @s and @env (NULL: no
- * override, no grants). */
+/* Judges frame @pkt of @len bytes under policy @s and @env (NULL: an
+ * Ethernet frame, no override, no grants, no local addresses). */
 void ipg_verdict_eval(const struct ipg_policy_spec *s,
 		      const struct ipg_verdict_env *env, const uint8_t *pkt,
 		      size_t len, struct ipg_verdict *v);
