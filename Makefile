@@ -9,6 +9,9 @@ B         := build
 
 CFLAGS_COMMON := -std=gnu11 -g -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-Iinclude -Iuser/lib -I$(B) -D_GNU_SOURCE
+# Each object records the headers it includes (build/**/*.d), so a header
+# change rebuilds exactly what uses it.
+DEPFLAGS  := -MMD -MP
 CFLAGS    ?= -O2
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -16,12 +19,15 @@ LDLIBS    := -lbpf -lelf -lz -lcrypto
 
 BPF_SRC   := bpf/ipgate.bpf.c
 BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/ipgate/*.h)
+SKEL      := $(B)/ipgate.skel.h
 LIB_SRC   := $(wildcard user/lib/*.c)
-LIB_HDRS  := $(wildcard user/lib/*.h) $(wildcard include/ipgate/*.h) $(B)/ipgate.skel.h
-LIB_OBJ   := $(patsubst user/lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
-SLIB_OBJ  := $(patsubst user/lib/%.c,$(B)/san/lib/%.o,$(LIB_SRC))
-HARNESS   := tests/lib/harness.c
+LIB_OBJ   := $(patsubst user/%.c,$(B)/obj/%.o,$(LIB_SRC))
+SLIB_OBJ  := $(patsubst user/%.c,$(B)/san/obj/%.o,$(LIB_SRC))
+# The daemon and the CLI: one folder each, one object per concern.
+IPGATED_OBJ := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/ipgated/*.c))
+IPGATE_OBJ  := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/ipgate/*.c))
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
+TESTLIB_OBJ := $(patsubst %.c,$(B)/san/obj/%.o,$(TESTLIB_SRC))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS  := $(patsubst tests/bpf/%.c,$(B)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
@@ -33,6 +39,8 @@ BINS       := $(B)/ipgated $(B)/ipgate
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
+# A recipe that fails leaves no half-written target behind.
+.DELETE_ON_ERROR:
 .PHONY: all deps test tests-build fuzz demo clean format lint install bench bench-quick
 all: $(B)/ipgate.bpf.o $(B)/libipgate.a $(BINS)
 
@@ -52,13 +60,15 @@ $(B)/testprogs.bpf.o: tests/net/testprogs.bpf.c
 $(B)/ipgate.skel.h: $(B)/ipgate.bpf.o
 	$(BPFTOOL) gen skeleton $< name ipgate > $@.tmp && mv $@.tmp $@
 
-$(B)/lib/%.o: user/lib/%.c $(LIB_HDRS)
+# Userspace objects; the skeleton must exist before the first compile
+# (later ones know from their .d files which objects include it).
+$(B)/obj/%.o: user/%.c | $(SKEL)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_COMMON) $(DEPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(B)/san/lib/%.o: user/lib/%.c $(LIB_HDRS)
+$(B)/san/obj/%.o: user/%.c | $(SKEL)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_COMMON) $(DEPFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 $(B)/libipgate.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -66,12 +76,18 @@ $(B)/libipgate.a: $(LIB_OBJ)
 $(B)/san/libipgate.a: $(SLIB_OBJ)
 	ar rcs $@ $^
 
-$(B)/ipgated $(B)/ipgate: $(B)/%: user/%.c $(B)/libipgate.a $(LIB_HDRS)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(B)/libipgate.a $(LDLIBS) -o $@
+$(B)/ipgated: $(IPGATED_OBJ) $(B)/libipgate.a
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/ipgate: $(IPGATE_OBJ) $(B)/libipgate.a
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The namespace suites run these: the binaries again, with sanitizers.
-$(B)/san/ipgated $(B)/san/ipgate: $(B)/san/%: user/%.c $(B)/san/libipgate.a $(LIB_HDRS)
-	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $< $(B)/san/libipgate.a $(LDLIBS) -o $@
+$(B)/san/ipgated: $(patsubst $(B)/obj/%,$(B)/san/obj/%,$(IPGATED_OBJ)) $(B)/san/libipgate.a
+	$(CC) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/san/ipgate: $(patsubst $(B)/obj/%,$(B)/san/obj/%,$(IPGATE_OBJ)) $(B)/san/libipgate.a
+	$(CC) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
 
 # Benchmarks: contenders and generator in BPF, drivers in C, without
 # sanitizers.
@@ -82,9 +98,13 @@ $(B)/bench.bpf.o: tests/bench/bench.bpf.c $(BPF_HDRS)
 $(B)/bench.skel.h: $(B)/bench.bpf.o
 	$(BPFTOOL) gen skeleton $< name bench > $@.tmp && mv $@.tmp $@
 
-$(B)/bench/%: tests/bench/%.c $(B)/libipgate.a $(LIB_HDRS) $(B)/bench.skel.h
+$(B)/obj/bench/%.o: tests/bench/%.c $(B)/bench.skel.h | $(SKEL)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(B)/libipgate.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS_COMMON) $(DEPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/bench/%: $(B)/obj/bench/%.o $(B)/libipgate.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/bench_*.c))
 
@@ -97,13 +117,16 @@ bench-quick: deps
 	@scripts/bench.sh --quick
 
 # Tests build with AddressSanitizer and UndefinedBehaviorSanitizer.
-$(B)/tests/%: tests/%.c $(TESTLIB_SRC) $(wildcard tests/lib/*.h) $(B)/san/libipgate.a $(LIB_HDRS)
+$(B)/san/obj/tests/%.o: tests/%.c | $(SKEL)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -Itests/lib $< $(TESTLIB_SRC) \
-		$(B)/san/libipgate.a $(LDLIBS) -lpthread -o $@
+	$(CC) $(CFLAGS_COMMON) $(DEPFLAGS) $(SAN_FLAGS) -Itests/lib -c $< -o $@
+
+$(B)/tests/%: $(B)/san/obj/tests/%.o $(TESTLIB_OBJ) $(B)/san/libipgate.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_FLAGS) $^ $(LDLIBS) -lpthread -o $@
 
 # libFuzzer targets, with the library sources compiled in by clang.
-$(B)/tests/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(LIB_HDRS)
+$(B)/tests/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard user/lib/*.h) $(BPF_HDRS) $(SKEL)
 	@mkdir -p $(@D)
 	$(CLANG) -std=gnu11 -g -O1 -Iinclude -Iuser/lib -I$(B) -D_GNU_SOURCE \
 		-fsanitize=fuzzer,address,undefined $< $(LIB_SRC) $(LDLIBS) -o $@
@@ -141,3 +164,5 @@ lint:
 
 clean:
 	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
