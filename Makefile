@@ -41,6 +41,9 @@ DESTDIR   ?=
 
 # A recipe that fails leaves no half-written target behind.
 .DELETE_ON_ERROR:
+# Objects made on the way to a test or a benchmark are kept for the next
+# build.
+.SECONDARY:
 .PHONY: all deps test tests-build fuzz demo clean format lint install bench bench-quick
 all: $(B)/ipgate.bpf.o $(B)/libipgate.a $(BINS)
 

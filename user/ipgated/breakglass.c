@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Break-glass: onboarding keys, knocks judged by libipgate, grants in the
+ * kernel and their end. */
+#include "daemon.h"
+
+static void key_path(struct daemon *d, const char *id, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s.key", d->keys_dir, id);
+}
+
+/* The key named @id from the keys directory (an ipg_knock_key_fn; @ctx is
+ * the daemon). */
+static int key_load(void *ctx, const char *id, uint8_t key[IPG_KNOCK_KEY_BYTES])
+{
+	struct daemon *d = ctx;
+	char path[PATH_MAX], got[IPG_KNOCK_ID_MAX + 1];
+	struct ipg_buf b = { 0 };
+	int r;
+
+	if (!ipg_knock_id_valid(id))
+		return -ENOENT;
+	key_path(d, id, path, sizeof(path));
+	r = ipg_read_file(path, 4096, &b);
+	if (!r)
+		r = ipg_knock_key_parse(b.s, got, key, NULL);
+	if (!r && strcmp(got, id))
+		r = -EINVAL;
+	if (b.s)
+		explicit_bzero(b.s, b.len);
+	ipg_buf_free(&b);
+	return r;
+}
+
+static int bg_keygen(struct req *q)
+{
+	struct daemon *d = q->d;
+	const char *id = ipg_ctl_get(q->m, "id");
+	uint8_t key[IPG_KNOCK_KEY_BYTES], rnd[4];
+	char gen[IPG_KNOCK_ID_MAX + 1], path[PATH_MAX];
+	char line[160], after[128];
+	struct ipg_error e;
+	int r = 0;
+
+	if (!id) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return reply_err(q, -EIO, "no random bytes");
+		snprintf(gen, sizeof(gen), "key-%02x%02x%02x%02x", rnd[0],
+			 rnd[1], rnd[2], rnd[3]);
+		id = gen;
+	}
+	if (!ipg_knock_id_valid(id))
+		return reply_errf(q, -EINVAL,
+				  "\"%s\" is not a key id; expected 1 "
+				  "to %d of A-Z a-z 0-9 _ . -",
+				  id, IPG_KNOCK_ID_MAX);
+	key_path(d, id, path, sizeof(path));
+	if (!access(path, F_OK))
+		return reply_errf(q, -EEXIST,
+				  "a key \"%s\" exists; revoke it "
+				  "first or choose another --id",
+				  id);
+	if (RAND_bytes(key, sizeof(key)) != 1)
+		return reply_err(q, -EIO, "no random bytes for the key");
+	ipg_knock_key_format(id, key, line, sizeof(line));
+	strcat(line, "\n");
+	r = ipg_write_atomic(path, line, strlen(line), 0600);
+	line[strlen(line) - 1] = '\0';
+	if (r)
+		return reply_errf(q, r, "cannot write %s: %s", path,
+				  strerror(-r));
+	snprintf(after, sizeof(after), "{\"key\":\"%s\"}", id);
+	r = ipg_audit_append(&d->audit, &q->who, "breakglass-keygen", NULL,
+			     after, &e);
+	if (r) {
+		unlink(path);
+		return reply_errf(q, r, "%s; no key was made", e.msg);
+	}
+	explicit_bzero(key, sizeof(key));
+	ipg_buf_printf(&q->out, "%s\n", line);
+	ipg_ctl_set(q->rep, "key", line);
+	explicit_bzero(line, sizeof(line));
+	return 0;
+}
+
+/* Ends a grant in the kernel and audits why. */
+static void grant_end(struct daemon *d, const struct ipg_grant *g,
+		      const char *how)
+{
+	struct ipg_actor who = { .uid = getuid(),
+				 .pid = getpid(),
+				 .user = "ipgated" };
+	char addr[IPG_PREFIX_STRLEN], before[160], after[64];
+	/* The map could hold a name made by another writer. */
+	const char *key = ipg_knock_id_valid(g->key_id) ? g->key_id : "?";
+	struct ipg_error e;
+
+	ipg_prefix_format(&g->addr, addr, sizeof(addr));
+	if (ipg_datapath_ungrant(d->dp, &g->addr) && errno != ENOENT)
+		pr_warn("cannot remove the grant of %s", addr);
+	snprintf(before, sizeof(before), "{\"address\":\"%s\",\"key\":\"%s\"}",
+		 addr, key);
+	snprintf(after, sizeof(after), "{\"address\":null,\"how\":\"%s\"}",
+		 how);
+	if (ipg_audit_append(&d->audit, &who, "breakglass-expire", before,
+			     after, &e))
+		pr_warn("%s", e.msg);
+	pr_info("break-glass grant of %s ended (%s)", addr, how);
+}
+
+static int bg_revoke(struct req *q)
+{
+	struct daemon *d = q->d;
+	const char *id = ipg_ctl_get(q->m, "id");
+	struct ipg_grant *g = d->grant_buf;
+	char path[PATH_MAX], before[96];
+	struct ipg_error e;
+	int n, r, ended = 0;
+
+	if (!id || !ipg_knock_id_valid(id))
+		return reply_errf(q, -EINVAL, "\"%s\" is not a key id",
+				  id ? id : "");
+	key_path(d, id, path, sizeof(path));
+	if (access(path, F_OK))
+		return reply_errf(q, -ENOENT,
+				  "no break-glass key \"%s\" "
+				  "('ipgate breakglass list' shows them)",
+				  id);
+	snprintf(before, sizeof(before), "{\"key\":\"%s\"}", id);
+	r = ipg_audit_append(&d->audit, &q->who, "breakglass-revoke", before,
+			     "{\"key\":null}", &e);
+	if (r)
+		return reply_err(q, r, e.msg);
+	if (unlink(path))
+		return reply_errf(q, -errno, "cannot remove %s: %s", path,
+				  strerror(errno));
+	/* Grants made with the key end with it, whichever daemon made them:
+	 * the grant map records the key. */
+	n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_READ);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(g[i].key_id, id)) {
+			grant_end(d, &g[i], "revoked");
+			ended++;
+		}
+	ipg_buf_printf(&q->out,
+		       "revoked break-glass key %s; %d grant%s ended\n", id,
+		       ended, ended == 1 ? "" : "s");
+	return 0;
+}
+
+/* Lists keys and live grants into @b (text or JSON). */
+void bg_render(struct daemon *d, struct ipg_buf *b, int json)
+{
+	struct ipg_grant *g = d->grant_buf;
+	uint64_t now = ipg_boot_ns();
+	int n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_READ), first = 1;
+	DIR *dir = opendir(d->keys_dir);
+	struct dirent *de;
+
+	ipg_buf_printf(b, json ? "\"keys\":[" : "break-glass keys\n");
+	while (dir && (de = readdir(dir))) {
+		size_t len = strlen(de->d_name);
+		char path[PATH_MAX], when[64];
+		struct stat st;
+
+		if (len < 5 || strcmp(de->d_name + len - 4, ".key"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->keys_dir, de->d_name);
+		if (stat(path, &st))
+			continue;
+		format_utc(st.st_mtime, when, sizeof(when));
+		if (json)
+			ipg_buf_printf(b,
+				       "%s{\"id\":\"%.*s\",\"created\":\"%s\"}",
+				       first ? "" : ",", (int)len - 4,
+				       de->d_name, when);
+		else
+			ipg_buf_printf(b, "  %-32.*s created %s\n",
+				       (int)len - 4, de->d_name, when);
+		first = 0;
+	}
+	if (dir)
+		closedir(dir);
+	if (!json && first)
+		ipg_buf_printf(
+			b, "  none ('ipgate breakglass keygen' makes one)\n");
+	ipg_buf_printf(b, json ? "],\"grants\":[" : "break-glass grants\n");
+	first = 1;
+	for (int i = 0; i < n; i++) {
+		char addr[IPG_PREFIX_STRLEN], left[32];
+		const char *key =
+			ipg_knock_id_valid(g[i].key_id) ? g[i].key_id : "?";
+
+		if (g[i].expiry_ns <= now)
+			continue;
+		ipg_prefix_format(&g[i].addr, addr, sizeof(addr));
+		format_duration((g[i].expiry_ns - now) / 1000000000ull + 1,
+				left, sizeof(left));
+		if (json)
+			ipg_buf_printf(
+				b,
+				"%s{\"address\":\"%s\",\"seconds_left\":%" PRIu64
+				",\"key\":\"%s\"}",
+				first ? "" : ",", addr,
+				(uint64_t)((g[i].expiry_ns - now) /
+						   1000000000ull +
+					   1),
+				key);
+		else
+			ipg_buf_printf(b, "  %-40s %s left (key %s)\n", addr,
+				       left, key);
+		first = 0;
+	}
+	if (json)
+		ipg_buf_printf(b, "]");
+	else if (first)
+		ipg_buf_printf(b, "  none\n");
+}
+
+static int bg_list(struct req *q)
+{
+	if (q->json) {
+		ipg_buf_printf(&q->out, "{");
+		bg_render(q->d, &q->out, 1);
+		ipg_buf_printf(&q->out, "}\n");
+	} else {
+		bg_render(q->d, &q->out, 0);
+	}
+	return 0;
+}
+
+int do_breakglass(struct req *q)
+{
+	const char *op = ipg_ctl_get(q->m, "op");
+
+	if (op && !strcmp(op, "keygen"))
+		return bg_keygen(q);
+	if (op && !strcmp(op, "list"))
+		return bg_list(q);
+	if (op && !strcmp(op, "revoke"))
+		return bg_revoke(q);
+	return reply_errf(q, -EINVAL,
+			  "unknown breakglass operation \"%s\"; "
+			  "expected keygen, list or revoke",
+			  op ? op : "");
+}
+
+/* The daemon's refusal counters, by verdict. */
+static uint64_t *kstat_of(struct daemon *d, enum ipg_knock_verdict v)
+{
+	switch (v) {
+	case IPG_KNOCK_GRANTED:
+		return &d->kstat.granted;
+	case IPG_KNOCK_MALFORMED:
+		return &d->kstat.malformed;
+	case IPG_KNOCK_UNKNOWN_KEY:
+		return &d->kstat.unknown_key;
+	case IPG_KNOCK_BAD_MAC:
+		return &d->kstat.bad_mac;
+	case IPG_KNOCK_STALE:
+		return &d->kstat.stale;
+	case IPG_KNOCK_REPLAYED:
+		return &d->kstat.replayed;
+	case IPG_KNOCK_WRONG_SOURCE:
+		return &d->kstat.wrong_source;
+	case IPG_KNOCK_RATE_LIMITED:
+		break;
+	}
+	return &d->kstat.rate_limited;
+}
+
+/* One datagram on the break-glass port. Every refusal is silent: no reply
+ * says which check failed. The order of the checks, the nonce cache and the
+ * rate limit are libipgate's (ipg_knock_judge). */
+static void knock(struct daemon *d, const uint8_t *buf, size_t len,
+		  const struct sockaddr_in6 *from)
+{
+	char addr[IPG_PREFIX_STRLEN], after[256], when[64], user[64];
+	struct ipg_prefix src;
+	struct ipg_knock k;
+	struct ipg_error e;
+	uint64_t now = (uint64_t)time(NULL), expiry;
+	enum ipg_knock_verdict v;
+	uint32_t secs;
+	int r;
+
+	if (ipg_prefix_from_sockaddr((const struct sockaddr *)from, &src))
+		return;
+	v = ipg_knock_judge(&d->kgate, now, buf, len, &src, key_load, d, &k);
+	if (v != IPG_KNOCK_GRANTED) {
+		(*kstat_of(d, v))++;
+		return;
+	}
+	secs = ipg_knock_grant_seconds(&k);
+	expiry = ipg_boot_ns() + (uint64_t)secs * 1000000000ull;
+	ipg_prefix_format(&src, addr, sizeof(addr));
+	r = ipg_datapath_grant(d->dp, &src, expiry, k.key_id);
+	if (r) {
+		pr_warn("break-glass: cannot grant %s: %s (at most %d grants "
+			"per address family)",
+			addr, strerror(-r), IPG_GRANTS_MAX);
+		return;
+	}
+	format_utc((time_t)(now + secs), when, sizeof(when));
+	snprintf(after, sizeof(after),
+		 "{\"address\":\"%s\",\"until\":\"%s\","
+		 "\"seconds\":%u,\"key\":\"%s\"}",
+		 addr, when, secs, k.key_id);
+	snprintf(user, sizeof(user), "breakglass:%s", k.key_id);
+	struct ipg_actor who = {
+		.uid = getuid(), .pid = getpid(), .user = user, .client = addr
+	};
+	if (ipg_audit_append(&d->audit, &who, "breakglass-grant", NULL, after,
+			     &e)) {
+		/* Nothing runs unaudited. */
+		ipg_datapath_ungrant(d->dp, &src);
+		pr_warn("break-glass: %s; grant of %s withdrawn", e.msg, addr);
+		return;
+	}
+	d->kstat.granted++;
+	pr_info("break-glass: %s may reach the protected ports until %s (key %s)",
+		addr, when, k.key_id);
+}
+
+void on_knock(struct daemon *d)
+{
+	uint8_t buf[512];
+
+	/* A bounded batch, so a flood cannot starve the control socket. */
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_in6 from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(d->kfd, buf, sizeof(buf), 0,
+				     (struct sockaddr *)&from, &fl);
+
+		if (n < 0)
+			return;
+		if (fl != sizeof(from) || from.sin6_family != AF_INET6)
+			continue;
+		knock(d, buf, (size_t)n, &from);
+	}
+}
+
+/* Opens (or closes, or moves) the break-glass socket to the config's port. */
+int knock_listen(struct daemon *d)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
+	int fd, off = 0;
+
+	if (d->kport == d->cfg.breakglass_port && (d->kfd >= 0 || !d->kport))
+		return 0;
+	if (d->kfd >= 0) {
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->kfd, NULL);
+		close(d->kfd);
+		d->kfd = -1;
+	}
+	d->kport = d->cfg.breakglass_port;
+	if (!d->kport)
+		return 0;
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	sa.sin6_port = htons(d->kport);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int r = -errno;
+
+		pr_warn("break-glass: cannot listen on udp/%u: %s", d->kport,
+			strerror(-r));
+		close(fd);
+		return r;
+	}
+	d->kfd = fd;
+	if (d->epfd >= 0)
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd,
+			  &(struct epoll_event){ .events = EPOLLIN,
+						 .data.fd = fd });
+	pr_info("break-glass: listening on udp/%u", d->kport);
+	return 0;
+}
+
+/* Grants that ran out are removed and audited (the kernel stopped honouring
+ * them at their deadline already). */
+void grants_check(struct daemon *d)
+{
+	struct ipg_grant *g = d->grant_buf;
+	uint64_t now = ipg_boot_ns();
+	int n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_READ);
+
+	for (int i = 0; i < n; i++)
+		if (g[i].expiry_ns <= now)
+			grant_end(d, &g[i], "expired");
+}
+
+/* The live grants, for the reference model. */
+size_t live_grants(struct daemon *d, struct ipg_prefix *out)
+{
+	struct ipg_grant *g = d->grant_buf;
+	uint64_t now = ipg_boot_ns();
+	int n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_READ);
+	size_t k = 0;
+
+	for (int i = 0; i < n; i++)
+		if (g[i].expiry_ns > now)
+			out[k++] = g[i].addr;
+	return k;
+}

@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The change pipeline: validate, candidate, guards, persist, attach, flip,
+ * audit, and the rollback of a step that fails; the commands that change
+ * policy. */
+#include "daemon.h"
+#include "change.h"
+
+static int has_iface(const struct ipg_config *c, const char *name)
+{
+	for (int i = 0; i < c->n_interfaces; i++)
+		if (!strcmp(c->interfaces[i], name))
+			return 1;
+	return 0;
+}
+
+/* Attaches to every interface of @next that @prev lacks (all of them when
+ * @prev is NULL). On failure detaches what it attached. */
+int attach_new(struct daemon *d, const struct ipg_config *prev,
+	       const struct ipg_config *next, struct ipg_error *e)
+{
+	int done[IPG_IFACES_MAX] = { 0 }, r = 0, i;
+
+	if (d->detached)
+		return 0;
+	for (i = 0; i < next->n_interfaces && !r; i++) {
+		enum ipg_xdp_mode m;
+
+		if (prev && has_iface(prev, next->interfaces[i]))
+			continue;
+		r = ipg_datapath_attach(d->dp, next->interfaces[i],
+					IPG_XDP_AUTO, &m, e);
+		if (!r) {
+			done[i] = 1;
+			pr_info("attached to %s (%s)", next->interfaces[i],
+				xdp_mode_name(m));
+		}
+	}
+	if (r)
+		for (i = 0; i < next->n_interfaces; i++)
+			if (done[i])
+				ipg_datapath_detach(next->interfaces[i], NULL);
+	return r;
+}
+
+/* Detaches from every interface of @prev that @next lacks. */
+static void detach_gone(const struct ipg_config *prev,
+			const struct ipg_config *next)
+{
+	struct ipg_error e;
+
+	for (int i = 0; i < prev->n_interfaces; i++) {
+		if (has_iface(next, prev->interfaces[i]))
+			continue;
+		if (ipg_datapath_detach(prev->interfaces[i], &e))
+			pr_warn("%s", e.msg);
+		else
+			pr_info("detached from %s", prev->interfaces[i]);
+	}
+}
+
+/* A warning when protected ports lie in this host's ephemeral port range:
+ * a reply to one of the host's own outgoing connections (a webhook, a
+ * resolver) may arrive on such a port from a source not on the list, and
+ * would be dropped. Empty when there are none, or the range is unknown. */
+void ephemeral_note(const struct ipg_config *c, struct ipg_buf *out)
+{
+	struct ipg_buf text = { 0 }, ports = { 0 };
+	unsigned lo, hi;
+	int n;
+
+	if (ipg_read_file("/proc/sys/net/ipv4/ip_local_port_range", 64,
+			  &text) ||
+	    sscanf(text.s, "%u %u", &lo, &hi) != 2 || lo > hi || hi > 65535) {
+		ipg_buf_free(&text);
+		return;
+	}
+	ipg_buf_free(&text);
+	n = ipg_policy_ephemeral_overlap(&c->policy.kern, (uint16_t)lo,
+					 (uint16_t)hi, &ports);
+	if (n)
+		ipg_buf_printf(out,
+			       "protected port%s %s lie%s in this host's "
+			       "ephemeral range %u-%u "
+			       "(net.ipv4.ip_local_port_range): replies to "
+			       "the host's own outgoing connections may use "
+			       "%s and would be dropped; protect ports "
+			       "outside that range, or move the range",
+			       n > 1 ? "s" : "", ports.s, n > 1 ? "" : "s", lo,
+			       hi, n > 1 ? "them" : "it");
+	ipg_buf_free(&ports);
+}
+
+/* The guards, with the requester's address from the request. */
+static int guard(struct req *q, const struct ipg_config *cur,
+		 const struct ipg_config *next)
+{
+	struct ipg_guard_who who = {
+		.client_text = q->client,
+		.client_source = ipg_ctl_get(q->m, "client-source"),
+		.force = q->force,
+	};
+	struct ipg_prefix addr;
+	struct ipg_error e;
+
+	if (*q->client && !q->force) {
+		if (ipg_addr_parse(q->client, &addr, &e))
+			return reply_errf(q, -EINVAL, "client address: %s",
+					  e.msg);
+		who.client = &addr;
+	}
+	if (ipg_guard_check(cur, next, &who, &e))
+		return reply_err(q, -EPERM, e.msg);
+	return 0;
+}
+
+static int save_config(struct daemon *d, const struct ipg_config *c,
+		       struct ipg_error *e)
+{
+	char *text = ipg_config_render(c);
+	int r;
+
+	if (!text)
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	r = ipg_config_save(c, d->o.config, e);
+	if (!r) {
+		free(d->cfg_text);
+		d->cfg_text = text;
+		d->file_error[0] = '\0';
+	} else {
+		free(text);
+	}
+	return r;
+}
+
+/* The pipeline's steps for this daemon, each with its IPGATE_FAULTS test
+ * seam; the context is the daemon and who asked. */
+struct change_ctx {
+	struct daemon *d;
+	const struct ipg_actor *who;
+};
+
+static int op_save(void *ctx, const struct ipg_config *c, struct ipg_error *e)
+{
+	struct daemon *d = ((struct change_ctx *)ctx)->d;
+	int r = ipg_config_writable(d->o.config, e);
+
+	if (!r)
+		r = ipg_fault("save", e);
+	return r ? r : save_config(d, c, e);
+}
+
+static int op_attach(void *ctx, const struct ipg_config *prev,
+		     const struct ipg_config *next, struct ipg_error *e)
+{
+	int r = ipg_fault("attach", e);
+
+	return r ? r : attach_new(((struct change_ctx *)ctx)->d, prev, next, e);
+}
+
+static void op_detach(void *ctx, const struct ipg_config *prev,
+		      const struct ipg_config *next)
+{
+	if (!((struct change_ctx *)ctx)->d->detached)
+		detach_gone(prev, next);
+}
+
+static int op_apply(void *ctx, const struct ipg_config *c, struct ipg_error *e)
+{
+	struct daemon *d = ((struct change_ctx *)ctx)->d;
+	int r = ipg_fault("apply", e);
+
+	return r ? r : ipg_datapath_apply(d->dp, &c->policy, e);
+}
+
+static int op_audit(void *ctx, const char *action, const char *before,
+		    const char *after, struct ipg_error *e)
+{
+	struct change_ctx *c = ctx;
+	int r = ipg_fault("audit", e);
+
+	return r ? r :
+		   ipg_audit_append(&c->d->audit, c->who, action, before, after,
+				    e);
+}
+
+static void op_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	pr_warn("%s", msg);
+}
+
+static const struct ipg_change_ops change_ops = {
+	.save = op_save,
+	.attach = op_attach,
+	.detach = op_detach,
+	.apply = op_apply,
+	.audit = op_audit,
+	.warn = op_warn,
+};
+
+/* Makes @next the running config: DESIGN.md's change order after the
+ * candidate is built. @persist says whether the file must be written (not
+ * for a reload, which read it). Takes @next over on success. */
+static int commit(struct req *q, struct ipg_config *next, const char *action,
+		  int persist)
+{
+	struct daemon *d = q->d;
+	struct ipg_config_diff diff;
+	struct ipg_error e = { { 0 } };
+	int r;
+
+	/* Kept prefixes keep their rule ids, and so their hit counts. */
+	ipg_policy_keep_ids(&next->policy, d->cfg.policy.entries,
+			    d->cfg.policy.n_entries);
+	r = ipg_config_diff(&d->cfg, next, &diff);
+	if (r) {
+		ipg_config_free(next);
+		return reply_err(q, r, "out of memory");
+	}
+	if (!diff.changes) {
+		ipg_config_diff_free(&diff);
+		ipg_buf_printf(&q->out, "nothing to change\n");
+		ipg_config_free(next);
+		return 0;
+	}
+	r = guard(q, &d->cfg, next);
+	if (r)
+		goto out;
+	if (ipg_ctl_flag(q->m, "dry-run")) {
+		ipg_buf_printf(&q->out,
+			       "%svalid: %u of %u entries; nothing "
+			       "applied (dry run)\n",
+			       diff.text.s, next->policy.n_entries,
+			       next->policy.max_entries);
+		ipg_config_free(next);
+		goto out;
+	}
+	r = ipg_change_run(&change_ops, &(struct change_ctx){ d, &q->who },
+			   &d->cfg, next, persist, action, &diff, &e);
+	if (r) {
+		reply_err(q, r, e.msg);
+		goto out;
+	}
+	pr_info("%s by %s (uid %u): %d change(s), %u entries", action,
+		q->who.user, (unsigned)q->who.uid, diff.changes,
+		next->policy.n_entries);
+	ipg_buf_printf(&q->out, "%s", diff.text.s);
+	for (int i = 0; i < next->n_warnings; i++)
+		ipg_buf_printf(&q->out, "note: %s\n", next->warnings[i]);
+	{
+		struct ipg_buf note = { 0 };
+
+		ephemeral_note(next, &note);
+		if (note.s) {
+			ipg_buf_printf(&q->out, "note: %s\n", note.s);
+			pr_warn("%s", note.s);
+		}
+		ipg_buf_free(&note);
+	}
+	ipg_config_free(&d->cfg);
+	d->cfg = *next;
+	memset(next, 0, sizeof(*next));
+	if (d->epfd >= 0)
+		knock_listen(d);
+out:
+	ipg_config_diff_free(&diff);
+	if (r)
+		ipg_config_free(next);
+	return r;
+}
+
+/* A candidate: a copy of the running config to edit. */
+static int candidate(struct req *q, struct ipg_config *c)
+{
+	struct ipg_error e;
+	int r = ipg_config_clone(c, &q->d->cfg, &e);
+
+	return r ? reply_err(q, r, e.msg) : 0;
+}
+
+static int parse_cidr_arg(struct req *q, struct ipg_prefix *p)
+{
+	const char *s = ipg_ctl_get(q->m, "cidr");
+	struct ipg_error e;
+
+	if (!s)
+		return reply_err(q, -EINVAL, "missing the address or CIDR");
+	if (ipg_prefix_parse(s, p, &e))
+		return reply_err(q, -EINVAL, e.msg);
+	return 0;
+}
+
+/* A config to build a candidate in (large: on the heap), or NULL with the
+ * reply set. */
+static struct ipg_config *config_new(struct req *q)
+{
+	struct ipg_config *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		reply_err(q, -ENOMEM, "out of memory");
+	return c;
+}
+
+/* add and remove: one entry changes. */
+static int edit_entry(struct req *q, int add)
+{
+	struct ipg_config *next = config_new(q);
+	struct ipg_prefix p;
+	struct ipg_error e;
+	int r;
+
+	if (!next)
+		return -ENOMEM;
+	r = parse_cidr_arg(q, &p);
+	if (!r)
+		r = candidate(q, next);
+	if (r)
+		goto out;
+	r = add ? ipg_config_add(next, &p, ipg_ctl_get(q->m, "label"), &e) :
+		  ipg_config_remove(next, &p, &e);
+	if (r) {
+		ipg_config_free(next);
+		reply_err(q, r, e.msg);
+		goto out;
+	}
+	r = commit(q, next, add ? "add" : "remove", 1);
+out:
+	free(next);
+	return r;
+}
+
+int do_add(struct req *q)
+{
+	return edit_entry(q, 1);
+}
+
+int do_remove(struct req *q)
+{
+	return edit_entry(q, 0);
+}
+
+static int set_enabled(struct req *q, int on)
+{
+	struct ipg_config *next;
+	struct ipg_error e;
+	int r;
+
+	if (!!q->d->cfg.policy.kern.enabled == on) {
+		ipg_buf_printf(&q->out, "already %s\n",
+			       on ? "enabled" : "disabled");
+		return 0;
+	}
+	next = config_new(q);
+	if (!next)
+		return -ENOMEM;
+	r = candidate(q, next);
+	if (r)
+		goto out;
+	r = ipg_config_set_enabled(next, on, &e);
+	if (r) {
+		ipg_config_free(next);
+		reply_err(q, r, e.msg);
+		goto out;
+	}
+	r = commit(q, next, on ? "enable" : "disable", 1);
+out:
+	free(next);
+	return r;
+}
+
+int do_enable(struct req *q)
+{
+	return set_enabled(q, 1);
+}
+
+int do_disable(struct req *q)
+{
+	return set_enabled(q, 0);
+}
+
+int do_apply(struct req *q)
+{
+	const char *text = ipg_ctl_get(q->m, "text");
+	const char *name = ipg_ctl_get(q->m, "name");
+	struct ipg_config *next;
+	struct ipg_error e;
+	size_t len;
+	int r;
+
+	if (!text)
+		return reply_err(q, -EINVAL, "missing the config text");
+	ipg_ctl_getn(q->m, "text", &len);
+	if (strlen(text) != len)
+		return reply_errf(q, -EINVAL,
+				  "%s: contains a NUL byte; not a "
+				  "config file; nothing applied",
+				  name ? name : "apply");
+	next = config_new(q);
+	if (!next)
+		return -ENOMEM;
+	r = ipg_config_parse(next, text, name ? name : "apply", &e);
+	if (r)
+		reply_errf(q, r, "%s; nothing applied", e.msg);
+	else
+		r = commit(q, next, "apply", 1);
+	free(next);
+	return r;
+}
+
+void actor_self(struct ipg_actor *who, const char *user)
+{
+	*who = (struct ipg_actor){ .uid = getuid(),
+				   .pid = getpid(),
+				   .user = user };
+}
+
+/* A hand edit that does not parse: logged every time, audited once per
+ * distinct error, shown by status; the running policy stays. */
+static void reload_refused(struct daemon *d, const struct ipg_actor *who,
+			   const char *why, const char *msg)
+{
+	struct ipg_buf after = { 0 };
+	struct ipg_error e;
+
+	pr_warn("reload (%s): %s; the running policy stays", why, msg);
+	if (!strcmp(d->file_error, msg))
+		return;
+	snprintf(d->file_error, sizeof(d->file_error), "%s", msg);
+	ipg_buf_printf(&after, "{\"error\":");
+	ipg_buf_json_str(&after, msg);
+	ipg_buf_printf(&after, "}");
+	if (ipg_audit_append(&d->audit, who, "rejected-change", NULL, after.s,
+			     &e))
+		pr_warn("%s", e.msg);
+	ipg_buf_free(&after);
+}
+
+/* Reads the config file and applies it when its text changed. */
+void reload(struct daemon *d, const char *why)
+{
+	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
+	struct req q = { .d = d, .m = &m, .rep = &rep, .force = 1 };
+	struct ipg_config *next = NULL;
+	struct ipg_buf text = { 0 };
+	struct ipg_error e = { { 0 } };
+	int r;
+
+	r = ipg_read_file(d->o.config, IPG_CTL_VALUE_MAX, &text);
+	if (r) {
+		pr_warn("reload (%s): cannot read %s: %s; the running policy "
+			"stays",
+			why, d->o.config, strerror(-r));
+		goto out;
+	}
+	if (d->cfg_text && !strcmp(text.s, d->cfg_text)) {
+		/* Our own save, or a broken edit put back: the file is what
+		 * runs. */
+		if (*d->file_error)
+			pr_info("%s agrees with the running policy again",
+				d->o.config);
+		d->file_error[0] = '\0';
+		goto out;
+	}
+	snprintf(q.user, sizeof(q.user), "ipgated");
+	actor_self(&q.who, "ipgated");
+	next = config_new(&q);
+	if (!next) {
+		pr_warn("reload (%s): out of memory", why);
+		goto out;
+	}
+	r = ipg_config_parse(next, text.s, d->o.config, &e);
+	if (r) {
+		reload_refused(d, &q.who, why, e.msg);
+		goto out;
+	}
+	r = commit(&q, next, "reload", 0);
+	if (r) {
+		pr_warn("reload (%s): %s; the running policy stays", why,
+			ipg_ctl_get(&rep, "message"));
+		snprintf(d->file_error, sizeof(d->file_error), "%s",
+			 ipg_ctl_get(&rep, "message"));
+	} else {
+		free(d->cfg_text);
+		d->cfg_text = text.s;
+		text.s = NULL;
+		d->file_error[0] = '\0';
+		pr_info("reloaded %s (%s)", d->o.config, why);
+	}
+out:
+	free(next);
+	ipg_ctl_free(&m);
+	ipg_ctl_free(&rep);
+	ipg_buf_free(&q.out);
+	ipg_buf_free(&text);
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* ipgated's shared state: the daemon, its control connections and one
+ * request, and what each file of the daemon offers the others. The design
+ * is docs/design.md's. */
+#ifndef IPGATED_DAEMON_H
+#define IPGATED_DAEMON_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <dirent.h>
+#include <openssl/rand.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "config.h"
+#include "ctl.h"
+#include "datapath.h"
+#include "ipgate/host.h"
+#include "knock.h"
+#include "link.h"
+#include "packet.h"
+#include "verdict.h"
+
+#define STATE_DIR_DEFAULT "/var/lib/ipgate"
+#define GROUP_DEFAULT "ipgate"
+/* Control connections: a request must arrive within CONN_TIMEOUT_S; a
+ * reply is sent as the client reads it, and a client that reads nothing for
+ * CONN_SEND_IDLE_S is cut off. One uid other than root holds at most
+ * CONNS_PER_UID connections, so no one member of the group can take every
+ * slot. */
+#define CONNS_MAX 128
+#define CONNS_PER_UID 8
+#define CONN_TIMEOUT_S 5
+#define CONN_SEND_IDLE_S 10
+#define RELOAD_DEBOUNCE_MS 100
+
+struct opts {
+	const char *config, *socket, *pin_dir, *audit_log, *state_dir, *group;
+	uint64_t audit_rotate;
+	unsigned audit_keep;
+	int foreground, verbose;
+};
+
+struct conn {
+	int fd;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	time_t deadline;
+	struct ipg_buf in;
+	struct ipg_buf out; /* the encoded reply, while it is being sent */
+	size_t out_off;
+};
+
+/* Grants a read of both grant maps may return (each family has its own). */
+#define IPG_GRANTS_READ (2 * IPG_GRANTS_MAX)
+
+struct daemon {
+	struct opts o;
+	struct ipg_config cfg; /* the running config; the file agrees */
+	char *cfg_text; /* the file's text as last loaded or saved */
+	char file_error[512]; /* why the file on disk is not running */
+	struct ipg_datapath *dp;
+	struct ipg_audit audit;
+	char head_path[PATH_MAX], detached_path[PATH_MAX], lock_path[PATH_MAX];
+	int epfd, sigfd, inofd, debounce_fd, tick_fd, lfd, lock_fd;
+	gid_t group_gid;
+	int have_group, detached, stop;
+	struct conn conns[CONNS_MAX];
+
+	/* The emergency override, as last started (persisted in the state
+	 * dir, so an end while the daemon is down is still audited). */
+	struct {
+		int active;
+		uint64_t deadline_ns; /* boot time */
+		time_t until; /* wall clock, for people */
+		char reason[256], user[64];
+	} ovr;
+	char ovr_path[PATH_MAX], keys_dir[PATH_MAX - 512];
+
+	/* Break-glass: the UDP socket, what was refused and why, and the
+	 * knock gate's memory (nonces of granted knocks, grants per source).
+	 * The grants themselves, with the key that made each, live only in
+	 * the kernel's grant maps. */
+	int kfd;
+	uint16_t kport;
+	struct {
+		uint64_t granted, malformed, unknown_key, bad_mac, stale,
+			replayed, wrong_source, rate_limited;
+	} kstat;
+	struct ipg_knock_gate kgate;
+	/* Scratch for reading the grant maps (not kept between calls). */
+	struct ipg_grant grant_buf[IPG_GRANTS_READ];
+	struct ipg_prefix prefix_buf[IPG_GRANTS_READ];
+};
+
+/* Everything one request needs to say who asked and how to answer. */
+struct req {
+	struct daemon *d;
+	const struct ipg_ctl_msg *m;
+	struct ipg_ctl_msg *rep;
+	struct ipg_actor who;
+	char user[64], client[64];
+	int json, force;
+	struct ipg_buf out; /* what the CLI prints */
+};
+
+/* loop.c */
+int reply_err(struct req *q, int err, const char *msg);
+int reply_errf(struct req *q, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int setup_loop(struct daemon *d);
+void run(struct daemon *d);
+
+/* show.c */
+const char *xdp_mode_name(enum ipg_xdp_mode m);
+void format_duration(uint64_t s, char *out, size_t size);
+void format_utc(time_t t, char *out, size_t size);
+uint64_t override_left(struct daemon *d);
+int do_status(struct req *q);
+int do_list(struct req *q);
+int do_test(struct req *q);
+
+/* change.c */
+int attach_new(struct daemon *d, const struct ipg_config *prev,
+	       const struct ipg_config *next, struct ipg_error *e);
+void ephemeral_note(const struct ipg_config *c, struct ipg_buf *out);
+int do_add(struct req *q);
+int do_remove(struct req *q);
+int do_enable(struct req *q);
+int do_disable(struct req *q);
+int do_apply(struct req *q);
+void actor_self(struct ipg_actor *who, const char *user);
+void reload(struct daemon *d, const char *why);
+
+/* log.c */
+int do_log(struct req *q);
+
+/* iface.c */
+int do_detach(struct req *q);
+int do_attach(struct req *q);
+
+/* override.c */
+void ovr_load(struct daemon *d);
+int do_override(struct req *q);
+void ovr_check(struct daemon *d);
+
+/* breakglass.c */
+void bg_render(struct daemon *d, struct ipg_buf *b, int json);
+int do_breakglass(struct req *q);
+void on_knock(struct daemon *d);
+int knock_listen(struct daemon *d);
+void grants_check(struct daemon *d);
+/* The live grants into @out (room for IPG_GRANTS_READ). */
+size_t live_grants(struct daemon *d, struct ipg_prefix *out);
+
+/* main.c */
+int start(struct daemon *d);
+
+#endif

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Reading the audit log for `ipgate log`: the last records, rendered, and
+ * verification. */
+#include "daemon.h"
+
+static void field_text(const char *line, const char *key, char *out,
+		       size_t size)
+{
+	size_t len;
+	const char *v = ipg_json_field(line, key, &len);
+
+	if (v)
+		ipg_json_string(v, len, out, size);
+	else
+		snprintf(out, size, "?");
+}
+
+static void render_record(struct ipg_buf *b, const char *line)
+{
+	char seq[24], time_[40], action[40], user[64], client[64];
+	const char *actor, *before, *after;
+	size_t alen, blen, aflen;
+
+	field_text(line, "seq", seq, sizeof(seq));
+	field_text(line, "time", time_, sizeof(time_));
+	field_text(line, "action", action, sizeof(action));
+	actor = ipg_json_field(line, "actor", &alen);
+	before = ipg_json_field(line, "before", &blen);
+	after = ipg_json_field(line, "after", &aflen);
+	if (actor) {
+		char *a = strndup(actor, alen);
+
+		field_text(a ? a : "{}", "user", user, sizeof(user));
+		field_text(a ? a : "{}", "client", client, sizeof(client));
+		free(a);
+	} else {
+		snprintf(user, sizeof(user), "?");
+		snprintf(client, sizeof(client), "?");
+	}
+	ipg_buf_printf(b, "%6s  %s  %-10s %-15s %-16s %.*s -> %.*s\n", seq,
+		       time_, user, strcmp(client, "null") ? client : "-",
+		       action, before ? (int)blen : 4, before ? before : "null",
+		       after ? (int)aflen : 4, after ? after : "null");
+}
+
+/* The last @max records of the log, or with @max 0 every record, rendered
+ * into @out as it is read. */
+struct tail {
+	char **lines;
+	size_t n, max, next;
+	struct ipg_buf *out;
+	int json;
+	size_t emitted;
+};
+
+/* Appends one record to the reply: the JSON line as stored, or a row under
+ * the column heads (printed before the first row). */
+static void emit_record(struct tail *t, const char *line)
+{
+	if (t->json) {
+		ipg_buf_printf(t->out, "%s\n", line);
+	} else {
+		if (!t->emitted)
+			ipg_buf_printf(t->out,
+				       "%6s  %-24s  %-10s %-15s %-16s %s\n",
+				       "SEQ", "TIME", "USER", "CLIENT",
+				       "ACTION", "BEFORE -> AFTER");
+		render_record(t->out, line);
+	}
+	t->emitted++;
+}
+
+static int keep_line(const char *line, size_t len, void *arg)
+{
+	struct tail *t = arg;
+	char *s = strndup(line, len);
+
+	if (s && !t->max) {
+		emit_record(t, s);
+		free(s);
+		return t->out->oom ? -ENOMEM : 0;
+	}
+	if (!s)
+		return -ENOMEM;
+	if (t->n < t->max) {
+		t->lines[t->n++] = s;
+	} else {
+		free(t->lines[t->next]);
+		t->lines[t->next] = s;
+		t->next = (t->next + 1) % t->max;
+	}
+	return 0;
+}
+
+/* log --verify [--anchors]: the chain, the head, and the journal's
+ * anchors when the CLI sent them. */
+static int do_log_verify(struct req *q)
+{
+	struct daemon *d = q->d;
+	struct ipg_anchors an = { 0 };
+	struct ipg_audit_report rep;
+	struct ipg_error e;
+	const char *at;
+	size_t alen;
+	int r;
+
+	at = ipg_ctl_getn(q->m, "anchors", &alen);
+	if (at) {
+		r = ipg_anchors_parse(&an, at, alen, "the anchors sent", &e);
+		if (r) {
+			ipg_anchors_free(&an);
+			return reply_errf(q, r, "%s", e.msg);
+		}
+	}
+	r = ipg_audit_verify_anchored(d->o.audit_log, d->head_path,
+				      at ? &an : NULL, &rep, &e);
+	ipg_anchors_free(&an);
+	if (r)
+		return reply_errf(q, r, "audit log does NOT verify: %s", e.msg);
+	if (q->json) {
+		ipg_buf_printf(&q->out,
+			       "{\"verified\":true,\"records\":%" PRIu64
+			       ",\"first_seq\":%" PRIu64
+			       ",\"last_seq\":%" PRIu64
+			       ",\"files\":%u,\"head_checked\":%s,"
+			       "\"lost_records\":%" PRIu64 ",\"anchored\":%s,"
+			       "\"anchors_matched\":%" PRIu64
+			       ",\"anchors_newest\":%" PRIu64
+			       ",\"anchors_rotated\":%" PRIu64 "}\n",
+			       rep.lines, rep.first_seq, rep.last_seq,
+			       rep.files, rep.head_checked ? "true" : "false",
+			       rep.lost, at ? "true" : "false",
+			       rep.anchors_matched, rep.anchors_newest,
+			       rep.anchors_rotated);
+		return 0;
+	}
+	ipg_buf_printf(&q->out, "audit log verified: %" PRIu64 " records",
+		       rep.lines);
+	if (rep.lines)
+		ipg_buf_printf(&q->out, " (%" PRIu64 "-%" PRIu64 ")",
+			       rep.first_seq, rep.last_seq);
+	ipg_buf_printf(&q->out, " in %u file%s%s\n", rep.files,
+		       rep.files == 1 ? "" : "s",
+		       rep.head_checked ? "; the last record is the one "
+					  "ipgated wrote" :
+					  "");
+	if (rep.first_seq > 1)
+		ipg_buf_printf(&q->out,
+			       "records before %" PRIu64 " were rotated away\n",
+			       rep.first_seq);
+	if (!at) {
+		ipg_buf_printf(&q->out,
+			       "chain and head consistent; without anchors a "
+			       "root rewrite cannot be detected (ipgate log "
+			       "--verify --anchors FILE, see the README)\n");
+	} else {
+		ipg_buf_printf(&q->out,
+			       "journal anchors: %" PRIu64
+			       " match; records %" PRIu64 "-%" PRIu64
+			       " are the ones ipgated wrote\n",
+			       rep.anchors_matched, rep.first_seq,
+			       rep.anchors_newest);
+		if (rep.last_seq > rep.anchors_newest)
+			ipg_buf_printf(&q->out,
+				       "records %" PRIu64 "-%" PRIu64
+				       " are newer than the newest anchor: "
+				       "the journal does not pin them\n",
+				       rep.anchors_newest + 1, rep.last_seq);
+		if (rep.anchors_rotated)
+			ipg_buf_printf(&q->out,
+				       "%" PRIu64 " anchors name records "
+				       "rotated away\n",
+				       rep.anchors_rotated);
+	}
+	if (rep.lost && (!at || rep.anchors_newest < rep.last_lost_seq))
+		ipg_buf_printf(&q->out,
+			       "warning: %" PRIu64 " record%s say%s a start "
+			       "found the audit head or tail lost (the last: "
+			       "record %" PRIu64 "); records cut before %s "
+			       "cannot be excluded\n",
+			       rep.lost, rep.lost == 1 ? "" : "s",
+			       rep.lost == 1 ? "s" : "", rep.last_lost_seq,
+			       rep.lost == 1 ? "it" : "each");
+	return 0;
+}
+
+int do_log(struct req *q)
+{
+	struct daemon *d = q->d;
+	const char *ls = ipg_ctl_get(q->m, "lines");
+	struct tail t = { 0 };
+	int r;
+
+	if (ipg_ctl_flag(q->m, "verify"))
+		return do_log_verify(q);
+	/* -n 0: every record, rendered as it is read (no copy kept). */
+	t.max = ls ? strtoul(ls, NULL, 10) : 20;
+	t.out = &q->out;
+	t.json = q->json;
+	t.lines = t.max ? calloc(t.max, sizeof(*t.lines)) : NULL;
+	if (t.max && !t.lines)
+		return reply_errf(q, -ENOMEM,
+				  "out of memory for the last %zu records; "
+				  "ask for fewer with -n",
+				  t.max);
+	r = ipg_audit_each(d->o.audit_log, keep_line, &t);
+	if (r && r != -ENOENT) {
+		reply_errf(q, r, "cannot read %s: %s", d->o.audit_log,
+			   strerror(-r));
+	} else {
+		r = 0;
+		for (size_t i = 0; i < t.n; i++)
+			emit_record(&t, t.lines[(t.next + i) % t.n]);
+	}
+	for (size_t i = 0; i < t.n; i++)
+		free(t.lines[i]);
+	free(t.lines);
+	return r;
+}

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The guards and the change pipeline's order and rollback; see change.h. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "change.h"
+
+bool ipg_addr_allowed(const struct ipg_config *c, const struct ipg_prefix *addr)
+{
+	return !c->policy.kern.enabled ||
+	       ipg_policy_match(&c->policy, addr) >= 0;
+}
+
+int ipg_guard_check(const struct ipg_config *cur, const struct ipg_config *next,
+		    const struct ipg_guard_who *who, struct ipg_error *e)
+{
+	const struct ipg_policy_spec *p = &next->policy;
+
+	if (who->force)
+		return 0;
+	if (p->kern.enabled && !p->n_entries &&
+	    !(cur->policy.kern.enabled && !cur->policy.n_entries)) {
+		struct ipg_buf ports = { 0 };
+
+		ipg_config_ports(&p->kern, &ports);
+		ipg_fail(e, -EPERM,
+			 "refused: an enabled, empty allowlist blocks every "
+			 "source on %s; add entries first, or repeat with "
+			 "--force",
+			 ports.s ? ports.s : "");
+		ipg_buf_free(&ports);
+		return -EPERM;
+	}
+	if (who->client && ipg_addr_allowed(cur, who->client) &&
+	    !ipg_addr_allowed(next, who->client))
+		return ipg_fail(e, -EPERM,
+				"refused: this change would block your own "
+				"address %s (from %s); add an entry that "
+				"covers it first, or repeat with --force",
+				who->client_text ? who->client_text : "?",
+				who->client_source ? who->client_source :
+						     "--client");
+	return 0;
+}
+
+/* Puts @cur back after a failed change to @next: flip back, detach what
+ * the change attached, and (when it was written) the file. */
+static void undo(const struct ipg_change_ops *ops, void *ctx,
+		 const struct ipg_config *cur, const struct ipg_config *next,
+		 bool persist)
+{
+	struct ipg_error e = { { 0 } };
+	char msg[sizeof(e.msg) + 16];
+
+	if (ops->apply(ctx, cur, &e)) {
+		snprintf(msg, sizeof(msg), "rollback: %s", e.msg);
+		ops->warn(ctx, msg);
+	}
+	ops->detach(ctx, next, cur);
+	if (persist && ops->save(ctx, cur, &e)) {
+		snprintf(msg, sizeof(msg), "rollback: %s", e.msg);
+		ops->warn(ctx, msg);
+	}
+}
+
+int ipg_change_run(const struct ipg_change_ops *ops, void *ctx,
+		   const struct ipg_config *cur, const struct ipg_config *next,
+		   bool persist, const char *action,
+		   const struct ipg_config_diff *diff, struct ipg_error *e)
+{
+	struct ipg_error step = { { 0 } };
+	int r;
+
+	if (persist) {
+		r = ops->save(ctx, next, e);
+		if (r)
+			return r; /* nothing was done yet */
+	}
+	r = ops->attach(ctx, cur, next, e);
+	if (!r)
+		r = ops->apply(ctx, next, e);
+	if (!r) {
+		r = ops->audit(ctx, action, diff->before.s, diff->after.s,
+			       &step);
+		if (r)
+			ipg_fail(e, r, "%s; the change was undone", step.msg);
+	}
+	if (r) {
+		undo(ops, ctx, cur, next, persist);
+		return r;
+	}
+	ops->detach(ctx, cur, next);
+	return 0;
+}
