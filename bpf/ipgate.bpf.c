@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ipgate XDP filter: drop packets to protected ports from sources outside
- * the allowlist. The decision order is DESIGN.md's; keep them in step.
+ * the allowlist. The decision order is docs/design.md's ("Per-packet
+ * decision"); keep them in step.
  * Two entry points share every map and the decision: ipgate_xdp for frames
  * that start with an Ethernet header, ipgate_xdp_l3 for frames that start
  * at the IP header (tun, WireGuard); userspace picks one per interface by
@@ -19,6 +20,7 @@
 #include "ipgate/host.h"
 #include "ipgate/limits.h"
 #include "ipgate/policy.h"
+#include "ipgate/proto.h"
 #include "ipgate/stats.h"
 #include "parse.h"
 
@@ -247,7 +249,7 @@ __attribute__((noinline)) int parse_packet(struct xdp_md *ctx, struct pkt *p,
 	}
 	p->l3_off = c.pos - data;
 
-	if (proto == ETH_P_IP) {
+	if (proto == IPG_ETH_P_IP) {
 		struct iphdr *ip = parse_iphdr_fixed(&c);
 
 		if (!ip) {
@@ -265,7 +267,7 @@ __attribute__((noinline)) int parse_packet(struct xdp_md *ctx, struct pkt *p,
 		p->fragment = !!(ip->frag_off & bpf_htons(IPG_IP_MF));
 		l4proto = ip->protocol;
 		r = parse_exthdrs(&c, &l4proto, 0, &first_frag);
-	} else if (proto == ETH_P_IPV6) {
+	} else if (proto == IPG_ETH_P_IPV6) {
 		struct ipv6hdr *ip6 = parse_ipv6hdr_fixed(&c);
 
 		if (!ip6) {
@@ -353,6 +355,8 @@ static __always_inline __u64 csum_words(const void *p, int words)
 	return sum;
 }
 
+_Static_assert(sizeof(struct tcphdr) == IPG_TCP_HLEN, "tcphdr");
+
 struct rst_v4 {
 	struct iphdr ip;
 	struct tcphdr tcp;
@@ -375,8 +379,7 @@ static __always_inline void fill_rst(struct tcphdr *th,
 	/* A SYN occupies one sequence number, plus any data it carries. */
 	th->ack_seq = bpf_htonl(bpf_ntohl(syn->seq) + 1 + datalen);
 	th->doff = sizeof(*th) / 4;
-	th->rst = 1;
-	th->ack = 1;
+	((__u8 *)th)[IPG_TCP_FLAGS_OFF] = IPG_TCP_RST | IPG_TCP_ACK;
 	pseudo_sum += bpf_htons(IPPROTO_TCP) + bpf_htons(sizeof(*th));
 	th->check = csum_fold(pseudo_sum + csum_words(th, sizeof(*th) / 2));
 }
@@ -431,7 +434,7 @@ static __always_inline int tx_reset(struct xdp_md *ctx, const struct pkt *p)
 	struct tcphdr *in = data + (p->l4_off & 0x3fff);
 	struct ethhdr *eth = data;
 	struct tcphdr syn;
-	__u8 mac[ETH_ALEN];
+	__u8 mac[ETH_ALEN], flags;
 
 	if (p->fragment || p->l4len < sizeof(syn) || (void *)(in + 1) > end)
 		return XDP_DROP;
@@ -440,7 +443,8 @@ static __always_inline int tx_reset(struct xdp_md *ctx, const struct pkt *p)
 	    ((eth->h_dest[0] | eth->h_source[0]) & 1))
 		return XDP_DROP;
 	__builtin_memcpy(&syn, in, sizeof(syn));
-	if (!syn.syn || syn.ack || syn.rst)
+	flags = ((const __u8 *)&syn)[IPG_TCP_FLAGS_OFF];
+	if (!(flags & IPG_TCP_SYN) || (flags & (IPG_TCP_ACK | IPG_TCP_RST)))
 		return XDP_DROP;
 	hdr_len = syn.doff * 4;
 	if (hdr_len < sizeof(syn) || hdr_len > p->l4len)
@@ -513,8 +517,9 @@ static __always_inline int parse_common(struct xdp_md *ctx, struct pkt *p,
 	__u32 tot;
 
 	if ((void *)(ports + 2) > end ||
-	    (frame != IPG_FRAME_IP && eth->h_proto != bpf_htons(ETH_P_IP)) ||
-	    *(__u8 *)ip != 0x45 ||
+	    (frame != IPG_FRAME_IP &&
+	     eth->h_proto != bpf_htons(IPG_ETH_P_IP)) ||
+	    *(__u8 *)ip != (4 << 4 | IPG_IPV4_HLEN / 4) ||
 	    (ip->frag_off & bpf_htons(IPG_IP_MF | IPG_IP_OFFSET)) ||
 	    (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP))
 		return -1;

@@ -12,15 +12,12 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "ipgate/limits.h"
+#include "ipgate/proto.h"
 
-#ifndef ETH_P_8021AD
-#define ETH_P_8021AD 0x88A8
-#endif
-#define IPG_IPPROTO_MH 135
-#define IPG_IP_MF 0x2000
-#define IPG_IP_DF 0x4000
-#define IPG_IP_OFFSET 0x1fff
-#define IPG_IP6_OFFSET 0xfff8
+/* The kernel's structs and ipgate/proto.h describe the same headers. */
+_Static_assert(sizeof(struct ethhdr) == IPG_ETH_HLEN, "ethhdr");
+_Static_assert(sizeof(struct iphdr) == IPG_IPV4_HLEN, "iphdr");
+_Static_assert(sizeof(struct ipv6hdr) == IPG_IPV6_HLEN, "ipv6hdr");
 
 /* end is the frame's end (the bound the verifier knows); lim is the end of
  * the IP datagram once its length is known, never beyond end. */
@@ -40,6 +37,7 @@ struct vlan_tag {
 	__be16 tci;
 	__be16 proto;
 };
+_Static_assert(sizeof(struct vlan_tag) == IPG_VLAN_HLEN, "vlan_tag");
 
 /* Returns the ethertype (host order) after at most IPG_VLAN_MAX tags, or -1
  * when the frame is truncated or still tagged; advances the cursor. */
@@ -57,14 +55,14 @@ static __always_inline int parse_ethhdr(struct cursor *c)
 	for (int i = 0; i < IPG_VLAN_MAX; i++) {
 		struct vlan_tag *tag = c->pos;
 
-		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
+		if (proto != IPG_ETH_P_8021Q && proto != IPG_ETH_P_8021AD)
 			break;
 		if (!cursor_has(c, tag, sizeof(*tag)))
 			return -1;
 		c->pos = tag + 1;
 		proto = bpf_ntohs(tag->proto);
 	}
-	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD)
+	if (proto == IPG_ETH_P_8021Q || proto == IPG_ETH_P_8021AD)
 		return -1;
 	return proto;
 }
@@ -79,9 +77,9 @@ static __always_inline int parse_ip_version(struct cursor *c)
 	if (!cursor_has(c, v, 1))
 		return -1;
 	if (*v >> 4 == 4)
-		return ETH_P_IP;
+		return IPG_ETH_P_IP;
 	if (*v >> 4 == 6)
-		return ETH_P_IPV6;
+		return IPG_ETH_P_IPV6;
 	return -1;
 }
 
@@ -155,9 +153,9 @@ enum exthdr_result {
 
 static __always_inline int is_ipv6_exthdr(__u8 proto)
 {
-	return proto == IPPROTO_HOPOPTS || proto == IPPROTO_ROUTING ||
-	       proto == IPPROTO_FRAGMENT || proto == IPPROTO_DSTOPTS ||
-	       proto == IPPROTO_AH || proto == IPG_IPPROTO_MH;
+	return proto == IPG_IPPROTO_HOPOPTS || proto == IPG_IPPROTO_ROUTING ||
+	       proto == IPG_IPPROTO_FRAGMENT || proto == IPG_IPPROTO_DSTOPTS ||
+	       proto == IPG_IPPROTO_AH || proto == IPG_IPPROTO_MH;
 }
 
 /* Walks the headers between the IP header and the upper layer: the IPv6
@@ -172,18 +170,18 @@ static __always_inline int parse_exthdrs(struct cursor *c, __u8 *proto, int v6,
 		__u8 *h = c->pos;
 		__u32 len;
 
-		if (v6 ? !is_ipv6_exthdr(*proto) : *proto != IPPROTO_AH)
+		if (v6 ? !is_ipv6_exthdr(*proto) : *proto != IPG_IPPROTO_AH)
 			return EXTHDR_L4;
 		if (!cursor_has(c, h, 8))
 			return EXTHDR_BAD;
 		switch (*proto) {
-		case IPPROTO_FRAGMENT:
+		case IPG_IPPROTO_FRAGMENT:
 			if (bpf_ntohs(*(__be16 *)(h + 2)) & IPG_IP6_OFFSET)
 				return EXTHDR_LATER_FRAG;
 			*first_frag = 1;
-			len = 8;
+			len = IPG_FRAG_HLEN;
 			break;
-		case IPPROTO_AH:
+		case IPG_IPPROTO_AH:
 			len = ((__u32)h[1] + 2) * 4;
 			break;
 		default:
@@ -195,7 +193,7 @@ static __always_inline int parse_exthdrs(struct cursor *c, __u8 *proto, int v6,
 		*proto = h[0];
 		c->pos += len;
 	}
-	if (v6 ? is_ipv6_exthdr(*proto) : *proto == IPPROTO_AH)
+	if (v6 ? is_ipv6_exthdr(*proto) : *proto == IPG_IPPROTO_AH)
 		return EXTHDR_BAD;
 	return EXTHDR_L4;
 }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
+/* The datapath's core: load or adopt the program and its pinned maps,
+ * apply a policy through the inactive slot, grants, counters and test
+ * runs. Attachment: datapath_attach.c; host addresses: datapath_local.c. */
 #include <errno.h>
 #include <limits.h>
-#include <linux/if_link.h>
 #include <linux/magic.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,38 +17,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "ipgate.skel.h"
-#include "datapath.h"
-#include "hostaddr.h"
-#include "ipgate/host.h"
-#include "link.h"
+#include "datapath_int.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
 
-/* The program's entry points by enum ipg_frame: each is pinned under, and
- * reported by the kernel with, this name. */
-static const char *const prog_names[] = {
+const char *const ipg_prog_names[IPG_N_FRAMES] = {
 	[IPG_FRAME_ETH] = "ipgate_xdp",
 	[IPG_FRAME_IP] = "ipgate_xdp_l3",
 };
-#define N_FRAMES (sizeof(prog_names) / sizeof(prog_names[0]))
-
-struct ipg_datapath {
-	struct ipgate *skel;
-	char pin_dir[256]; /* empty when nothing is pinned */
-	bool adopted;
-	int ncpus;
-	int trie[2][IPG_SLOTS]; /* [v4, v6][slot] */
-	uint64_t *percpu; /* scratch for per-CPU reads */
-	int addr_watch; /* netlink socket for host address changes, or -1 */
-};
-
-static struct bpf_program *prog_of(const struct ipg_datapath *dp,
-				   enum ipg_frame f)
-{
-	return f == IPG_FRAME_IP ? dp->skel->progs.ipgate_xdp_l3 :
-				   dp->skel->progs.ipgate_xdp;
-}
 
 static int in_bpffs_root(const char *dir)
 {
@@ -142,9 +119,9 @@ static void unpin_all(struct ipg_datapath *dp)
 			 bpf_map__name(map));
 		unlink(path);
 	}
-	for (size_t f = 0; f < N_FRAMES; f++) {
+	for (size_t f = 0; f < IPG_N_FRAMES; f++) {
 		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir,
-			 prog_names[f]);
+			 ipg_prog_names[f]);
 		unlink(path);
 	}
 }
@@ -173,6 +150,101 @@ static int write_meta(struct ipg_datapath *dp, uint32_t capacity)
 	return 0;
 }
 
+/* With a pin directory: removes pins of another ABI or capacity than
+ * @cap, so that the load pins new maps instead of adopting them. Without:
+ * tells libbpf to pin nothing. */
+static void drop_foreign_pins(struct ipg_datapath *dp, uint32_t cap)
+{
+	struct ipg_meta meta;
+	struct bpf_map *map;
+	int r;
+
+	if (!dp->pin_dir[0]) {
+		bpf_object__for_each_map(map, dp->skel->obj)
+			bpf_map__set_pin_path(map, NULL);
+		return;
+	}
+	r = read_pinned_meta(dp->pin_dir, &meta);
+	if (r == 0 &&
+	    (meta.abi_version != IPG_ABI_VERSION ||
+	     meta.rules_max != IPG_RULES_MAX || meta.trie_capacity != cap)) {
+		pr_warn("maps pinned in %s are of ABI %u (capacity "
+			"%u); this ipgate is ABI %u (capacity %u): "
+			"replacing them with new, empty maps",
+			dp->pin_dir, meta.abi_version, meta.trie_capacity,
+			IPG_ABI_VERSION, cap);
+		unpin_all(dp);
+	} else if (r && r != -ENOENT) {
+		pr_warn("cannot read %s/ipg_meta (%s): replacing the "
+			"pinned maps",
+			dp->pin_dir, strerror(-r));
+		unpin_all(dp);
+	}
+}
+
+/* Sizes the tries to @cap, sets the probe cookie and loads the program
+ * (adopting pinned maps where libbpf finds compatible ones). */
+static int load(struct ipg_datapath *dp, uint32_t cap, struct ipg_error *e)
+{
+	uint64_t cookie = 0;
+	int r;
+
+	bpf_map__set_max_entries(dp->skel->maps.ipg_v4_slot0, cap);
+	bpf_map__set_max_entries(dp->skel->maps.ipg_v4_slot1, cap);
+	bpf_map__set_max_entries(dp->skel->maps.ipg_v6_slot0, cap);
+	bpf_map__set_max_entries(dp->skel->maps.ipg_v6_slot1, cap);
+
+	if (getrandom(&cookie, sizeof(cookie), 0) != sizeof(cookie) || !cookie)
+		cookie = 0x1a7e5eed;
+	dp->skel->rodata->probe_cookie = cookie;
+
+	r = ipgate__load(dp->skel);
+	if (r)
+		return ipg_fail(e, r < 0 ? r : -EINVAL,
+				"cannot load the XDP program: %s (run with -vv "
+				"for the verifier's log)",
+				strerror(-r));
+
+	dp->trie[0][0] = bpf_map__fd(dp->skel->maps.ipg_v4_slot0);
+	dp->trie[0][1] = bpf_map__fd(dp->skel->maps.ipg_v4_slot1);
+	dp->trie[1][0] = bpf_map__fd(dp->skel->maps.ipg_v6_slot0);
+	dp->trie[1][1] = bpf_map__fd(dp->skel->maps.ipg_v6_slot1);
+	return 0;
+}
+
+/* After the load: marks the maps adopted when the pinned meta record says
+ * so, else writes a new one; then pins both entry points. */
+static int adopt_or_init(struct ipg_datapath *dp, uint32_t cap,
+			 struct ipg_error *e)
+{
+	char path[PATH_MAX];
+	struct ipg_meta meta;
+	int r;
+
+	if (dp->pin_dir[0] && read_pinned_meta(dp->pin_dir, &meta) == 0 &&
+	    meta.abi_version == IPG_ABI_VERSION) {
+		dp->adopted = true;
+	} else {
+		r = write_meta(dp, cap);
+		if (r)
+			return ipg_fail(e, r,
+					"cannot write the meta record: %s",
+					strerror(-r));
+	}
+	for (size_t f = 0; dp->pin_dir[0] && f < IPG_N_FRAMES; f++) {
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir,
+			 ipg_prog_names[f]);
+		unlink(path);
+		r = bpf_program__pin(ipg_datapath_prog(dp, (enum ipg_frame)f),
+				     path);
+		if (r)
+			return ipg_fail(e, r,
+					"cannot pin the program at %s: %s",
+					path, strerror(-r));
+	}
+	return 0;
+}
+
 int ipg_datapath_open(struct ipg_datapath **out,
 		      const struct ipg_datapath_opts *opts, struct ipg_error *e)
 {
@@ -180,10 +252,6 @@ int ipg_datapath_open(struct ipg_datapath **out,
 					     IPG_TRIE_CAPACITY_DEFAULT;
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct ipg_datapath *dp;
-	struct ipg_meta meta;
-	struct bpf_map *map;
-	char path[PATH_MAX];
-	uint64_t cookie = 0;
 	int r;
 
 	dp = calloc(1, sizeof(*dp));
@@ -216,75 +284,12 @@ int ipg_datapath_open(struct ipg_datapath **out,
 			     strerror(errno));
 		goto fail;
 	}
-
-	if (dp->pin_dir[0]) {
-		r = read_pinned_meta(dp->pin_dir, &meta);
-		if (r == 0 && (meta.abi_version != IPG_ABI_VERSION ||
-			       meta.rules_max != IPG_RULES_MAX ||
-			       meta.trie_capacity != cap)) {
-			pr_warn("maps pinned in %s are of ABI %u (capacity "
-				"%u); this ipgate is ABI %u (capacity %u): "
-				"replacing them with new, empty maps",
-				dp->pin_dir, meta.abi_version,
-				meta.trie_capacity, IPG_ABI_VERSION, cap);
-			unpin_all(dp);
-		} else if (r && r != -ENOENT) {
-			pr_warn("cannot read %s/ipg_meta (%s): replacing the "
-				"pinned maps",
-				dp->pin_dir, strerror(-r));
-			unpin_all(dp);
-		}
-	} else {
-		bpf_object__for_each_map(map, dp->skel->obj)
-			bpf_map__set_pin_path(map, NULL);
-	}
-
-	bpf_map__set_max_entries(dp->skel->maps.ipg_v4_slot0, cap);
-	bpf_map__set_max_entries(dp->skel->maps.ipg_v4_slot1, cap);
-	bpf_map__set_max_entries(dp->skel->maps.ipg_v6_slot0, cap);
-	bpf_map__set_max_entries(dp->skel->maps.ipg_v6_slot1, cap);
-
-	if (getrandom(&cookie, sizeof(cookie), 0) != sizeof(cookie) || !cookie)
-		cookie = 0x1a7e5eed;
-	dp->skel->rodata->probe_cookie = cookie;
-
-	r = ipgate__load(dp->skel);
-	if (r) {
-		r = ipg_fail(e, r < 0 ? r : -EINVAL,
-			     "cannot load the XDP program: %s (run with -vv "
-			     "for the verifier's log)",
-			     strerror(-r));
+	drop_foreign_pins(dp, cap);
+	r = load(dp, cap, e);
+	if (!r)
+		r = adopt_or_init(dp, cap, e);
+	if (r)
 		goto fail;
-	}
-
-	dp->trie[0][0] = bpf_map__fd(dp->skel->maps.ipg_v4_slot0);
-	dp->trie[0][1] = bpf_map__fd(dp->skel->maps.ipg_v4_slot1);
-	dp->trie[1][0] = bpf_map__fd(dp->skel->maps.ipg_v6_slot0);
-	dp->trie[1][1] = bpf_map__fd(dp->skel->maps.ipg_v6_slot1);
-
-	if (dp->pin_dir[0] && read_pinned_meta(dp->pin_dir, &meta) == 0 &&
-	    meta.abi_version == IPG_ABI_VERSION) {
-		dp->adopted = true;
-	} else {
-		r = write_meta(dp, cap);
-		if (r) {
-			r = ipg_fail(e, r, "cannot write the meta record: %s",
-				     strerror(-r));
-			goto fail;
-		}
-	}
-
-	for (size_t f = 0; dp->pin_dir[0] && f < N_FRAMES; f++) {
-		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir,
-			 prog_names[f]);
-		unlink(path);
-		r = bpf_program__pin(prog_of(dp, (enum ipg_frame)f), path);
-		if (r) {
-			r = ipg_fail(e, r, "cannot pin the program at %s: %s",
-				     path, strerror(-r));
-			goto fail;
-		}
-	}
 	*out = dp;
 	return 0;
 fail:
@@ -310,7 +315,7 @@ bool ipg_datapath_adopted(const struct ipg_datapath *dp)
 
 int ipg_datapath_prog_fd(const struct ipg_datapath *dp)
 {
-	return bpf_program__fd(prog_of(dp, IPG_FRAME_ETH));
+	return bpf_program__fd(ipg_datapath_prog(dp, IPG_FRAME_ETH));
 }
 
 int ipg_datapath_map_fd(const struct ipg_datapath *dp, const char *name)
@@ -603,7 +608,8 @@ int ipg_datapath_run_frame(struct ipg_datapath *dp, enum ipg_frame frame,
 		o.ctx_in = &ctx;
 		o.ctx_size_in = sizeof(ctx);
 	}
-	r = bpf_prog_test_run_opts(bpf_program__fd(prog_of(dp, frame)), &o);
+	r = bpf_prog_test_run_opts(
+		bpf_program__fd(ipg_datapath_prog(dp, frame)), &o);
 	if (r)
 		return -errno;
 	*action = (int)o.retval;
@@ -616,366 +622,6 @@ int ipg_datapath_run_frame(struct ipg_datapath *dp, enum ipg_frame frame,
 		*out_len = n;
 	}
 	return 0;
-}
-
-/* ---- attachment ---- */
-
-static __u32 mode_flags(enum ipg_xdp_mode m)
-{
-	return m == IPG_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-}
-
-/* Reads what is attached to @ifindex: prog id and mode. */
-static int query(int ifindex, __u32 *prog_id, enum ipg_xdp_mode *mode)
-{
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-
-	if (bpf_xdp_query(ifindex, 0, &q))
-		return -errno;
-	*prog_id = q.prog_id;
-	*mode = q.attach_mode == XDP_ATTACHED_SKB ? IPG_XDP_GENERIC :
-						    IPG_XDP_NATIVE;
-	if (q.attach_mode == XDP_ATTACHED_MULTI ||
-	    q.attach_mode == XDP_ATTACHED_HW)
-		return -EBUSY;
-	return 0;
-}
-
-/* Whether program @id is one of ipgate's entry points; *frame (may be
- * NULL) gets the frame start it judges. */
-static bool prog_is_ipgate(__u32 id, enum ipg_frame *frame)
-{
-	struct bpf_prog_info info = { 0 };
-	__u32 len = sizeof(info);
-	bool yes = false;
-	int fd;
-
-	fd = bpf_prog_get_fd_by_id(id);
-	if (fd < 0)
-		return false;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		for (size_t f = 0; f < N_FRAMES && !yes; f++) {
-			yes = !strcmp(info.name, prog_names[f]);
-			if (yes && frame)
-				*frame = (enum ipg_frame)f;
-		}
-	}
-	close(fd);
-	return yes;
-}
-
-/* Detaches program @id, attached to @ifindex in @mode, and nothing else. */
-static int detach_prog(int ifindex, __u32 id, enum ipg_xdp_mode mode)
-{
-	LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
-	int fd, r;
-
-	fd = bpf_prog_get_fd_by_id(id);
-	if (fd < 0)
-		return -errno;
-	ao.old_prog_fd = fd;
-	r = bpf_xdp_detach(ifindex, XDP_FLAGS_REPLACE | mode_flags(mode), &ao);
-	close(fd);
-	return r;
-}
-
-int ipg_datapath_attach(struct ipg_datapath *dp, const char *ifname,
-			enum ipg_xdp_mode mode, enum ipg_xdp_mode *mode_out,
-			struct ipg_error *e)
-{
-	int ifindex = (int)if_nametoindex(ifname), prog;
-	LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
-	enum ipg_xdp_mode cur_mode = IPG_XDP_NATIVE;
-	enum ipg_frame frame;
-	__u32 cur = 0, flags;
-	int old_fd = -1, r;
-	unsigned type;
-
-	if (!ifindex)
-		return ipg_fail(e, -ENODEV, "no interface named \"%s\"",
-				ifname);
-	r = ipg_link_type(ifname, &type);
-	if (r)
-		return ipg_fail(e, r, "cannot read the link type of %s: %s",
-				ifname, strerror(-r));
-	r = ipg_link_frame(ifname, type, &frame, e);
-	if (r)
-		return r;
-	prog = bpf_program__fd(prog_of(dp, frame));
-	if (frame == IPG_FRAME_IP) {
-		/* Native XDP on such a device (tun runs it for tap devices
-		 * only) would never see a packet. */
-		if (mode == IPG_XDP_NATIVE)
-			return ipg_fail(e, -EOPNOTSUPP,
-					"%s (link type %s) takes XDP in "
-					"generic mode only: in native mode "
-					"the program would see none of its "
-					"packets; use generic or auto mode",
-					ifname, ipg_link_type_name(type));
-		mode = IPG_XDP_GENERIC;
-	}
-	r = query(ifindex, &cur, &cur_mode);
-	if (r == -EBUSY)
-		return ipg_fail(e, r,
-				"%s has several XDP programs attached; "
-				"ipgate will not touch them",
-				ifname);
-	if (r)
-		return ipg_fail(e, r, "cannot query XDP on %s: %s", ifname,
-				strerror(-r));
-	if (cur && !prog_is_ipgate(cur, NULL))
-		return ipg_fail(e, -EBUSY,
-				"%s already runs another XDP program "
-				"(id %u); ipgate will not replace it, "
-				"detach it first",
-				ifname, cur);
-	if (cur && frame == IPG_FRAME_IP && cur_mode != IPG_XDP_GENERIC)
-		return ipg_fail(e, -EOPNOTSUPP,
-				"%s runs ipgate in native mode, in which it "
-				"sees none of this device's packets; detach "
-				"it ('ipgate detach') and attach again",
-				ifname);
-	if (cur) {
-		old_fd = bpf_prog_get_fd_by_id(cur);
-		if (old_fd < 0)
-			return ipg_fail(e, -errno,
-					"cannot open the program on %s: %s",
-					ifname, strerror(errno));
-		/* Replacing keeps the mode: a switch would leave a gap. */
-		if (mode != IPG_XDP_AUTO && mode != cur_mode)
-			pr_warn("%s: keeping the running %s mode; detach first "
-				"to change it",
-				ifname,
-				cur_mode == IPG_XDP_GENERIC ? "generic" :
-							      "native");
-		mode = cur_mode;
-		ao.old_prog_fd = old_fd;
-	}
-
-	flags = XDP_FLAGS_UPDATE_IF_NOEXIST;
-	if (old_fd >= 0)
-		flags = XDP_FLAGS_REPLACE;
-	r = bpf_xdp_attach(ifindex, prog,
-			   flags | mode_flags(mode == IPG_XDP_AUTO ?
-						      IPG_XDP_NATIVE :
-						      mode),
-			   &ao);
-	if (r && mode == IPG_XDP_AUTO && old_fd < 0) {
-		pr_warn("%s: native XDP failed (%s); falling back to generic "
-			"mode, which is slower",
-			ifname, strerror(-r));
-		mode = IPG_XDP_GENERIC;
-		r = bpf_xdp_attach(ifindex, prog,
-				   flags | mode_flags(IPG_XDP_GENERIC), &ao);
-	} else if (mode == IPG_XDP_AUTO) {
-		mode = IPG_XDP_NATIVE;
-	}
-	if (old_fd >= 0)
-		close(old_fd);
-	if (r)
-		return ipg_fail(e, r, "cannot attach to %s: %s", ifname,
-				strerror(-r));
-	if (mode_out)
-		*mode_out = mode;
-	return 0;
-}
-
-int ipg_datapath_attachment(const char *ifname, struct ipg_attachment *a)
-{
-	int ifindex = (int)if_nametoindex(ifname), r;
-	enum ipg_frame want;
-	__u32 cur = 0;
-
-	memset(a, 0, sizeof(*a));
-	if (!ifindex)
-		return -ENODEV;
-	r = ipg_link_type(ifname, &a->link_type);
-	if (r)
-		return r;
-	r = query(ifindex, &cur, &a->mode);
-	if (r)
-		return r;
-	a->attached = cur && prog_is_ipgate(cur, &a->frame);
-	/* Protecting: the program for this link type's frames, in a mode
-	 * in which it sees them. */
-	a->protecting = a->attached &&
-			!ipg_link_frame(ifname, a->link_type, &want, NULL) &&
-			want == a->frame &&
-			(want != IPG_FRAME_IP || a->mode == IPG_XDP_GENERIC);
-	return 0;
-}
-
-int ipg_datapath_attached(const char *ifname, enum ipg_xdp_mode *mode)
-{
-	struct ipg_attachment a;
-	int r = ipg_datapath_attachment(ifname, &a);
-
-	if (r)
-		return r;
-	*mode = a.mode;
-	if (!a.attached)
-		return -ENOENT;
-	return a.protecting ? 0 : -EMEDIUMTYPE;
-}
-
-int ipg_datapath_detach(const char *ifname, struct ipg_error *e)
-{
-	int ifindex = (int)if_nametoindex(ifname), r;
-	enum ipg_xdp_mode mode;
-	__u32 cur = 0;
-
-	if (!ifindex)
-		return ipg_fail(e, -ENODEV, "no interface named \"%s\"",
-				ifname);
-	r = query(ifindex, &cur, &mode);
-	if (r)
-		return ipg_fail(e, r, "cannot query XDP on %s: %s", ifname,
-				strerror(-r));
-	if (!cur)
-		return 0;
-	if (!prog_is_ipgate(cur, NULL))
-		return ipg_fail(
-			e, -EBUSY,
-			"%s runs another XDP program (id %u); leaving it",
-			ifname, cur);
-	r = detach_prog(ifindex, cur, mode);
-	if (r)
-		return ipg_fail(e, r, "cannot detach from %s: %s", ifname,
-				strerror(-r));
-	return 0;
-}
-
-/* ---- this host's addresses, for reject mode ---- */
-
-static void local_key(const struct ipg_prefix *a, struct ipg_local_addr *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->family = a->family;
-	memcpy(k->addr, a->addr, a->family == 4 ? 4 : 16);
-}
-
-static int local_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct ipg_local_addr));
-}
-
-int ipg_datapath_set_local_addrs(struct ipg_datapath *dp,
-				 const struct ipg_prefix *addrs, size_t n)
-{
-	int fd = bpf_map__fd(dp->skel->maps.ipg_local), r = 0;
-	struct ipg_local_addr *want, *stale, k;
-	size_t n_want = 0, n_stale = 0;
-	void *prev = NULL;
-	__u32 one = 1;
-
-	want = calloc(n + 1, sizeof(*want));
-	stale = calloc(IPG_LOCAL_ADDRS_MAX, sizeof(*stale));
-	if (!want || !stale) {
-		r = -ENOMEM;
-		goto out;
-	}
-	/* Add first, then remove: an address that stays is never missing. */
-	for (size_t i = 0; i < n; i++) {
-		local_key(&addrs[i], &want[n_want]);
-		if (bpf_map_update_elem(fd, &want[n_want], &one, BPF_ANY)) {
-			if (errno != E2BIG && errno != ENOSPC) {
-				r = -errno;
-				goto out;
-			}
-			continue; /* full: SYNs to it are dropped unanswered */
-		}
-		n_want++;
-	}
-	qsort(want, n_want, sizeof(*want), local_cmp);
-	while (n_stale < IPG_LOCAL_ADDRS_MAX &&
-	       bpf_map_get_next_key(fd, prev, &k) == 0) {
-		if (!bsearch(&k, want, n_want, sizeof(*want), local_cmp))
-			stale[n_stale++] = k;
-		prev = &k;
-	}
-	for (size_t i = 0; i < n_stale; i++)
-		if (bpf_map_delete_elem(fd, &stale[i]) && errno != ENOENT) {
-			r = -errno;
-			goto out;
-		}
-	if (n_want < n)
-		pr_warn("this host has more than %d addresses; reject mode "
-			"drops SYNs to the rest without an answer",
-			IPG_LOCAL_ADDRS_MAX);
-out:
-	free(want);
-	free(stale);
-	return r;
-}
-
-int ipg_datapath_local_addrs(struct ipg_datapath *dp, struct ipg_prefix *out,
-			     size_t max)
-{
-	int fd = bpf_map__fd(dp->skel->maps.ipg_local);
-	struct ipg_local_addr k;
-	void *prev = NULL;
-	size_t n = 0;
-
-	while (n < max && bpf_map_get_next_key(fd, prev, &k) == 0) {
-		memset(&out[n], 0, sizeof(out[n]));
-		out[n].family = k.family;
-		out[n].len = k.family == 4 ? 32 : 128;
-		memcpy(out[n].addr, k.addr, k.family == 4 ? 4 : 16);
-		n++;
-		prev = &k;
-	}
-	return (int)n;
-}
-
-int ipg_datapath_sync_local_addrs(struct ipg_datapath *dp, struct ipg_error *e)
-{
-	struct ipg_prefix *addrs;
-	int n, r;
-
-	/* Watch before reading, so that no change falls in between. */
-	if (dp->addr_watch < 0) {
-		r = ipg_host_addrs_watch();
-		if (r < 0)
-			return ipg_fail(e, r,
-					"cannot watch this host's addresses "
-					"(netlink): %s",
-					strerror(-r));
-		dp->addr_watch = r;
-	}
-	addrs = calloc(IPG_LOCAL_ADDRS_MAX + 1, sizeof(*addrs));
-	if (!addrs)
-		return ipg_fail(e, -ENOMEM, "out of memory");
-	n = ipg_host_addrs(addrs, IPG_LOCAL_ADDRS_MAX + 1);
-	r = n < 0 ? n : ipg_datapath_set_local_addrs(dp, addrs, (size_t)n);
-	free(addrs);
-	if (r)
-		return ipg_fail(e, r,
-				"cannot record this host's addresses for "
-				"reject mode: %s",
-				strerror(-r));
-	return 0;
-}
-
-int ipg_datapath_local_addrs_poll(struct ipg_datapath *dp, struct ipg_error *e)
-{
-	int r;
-
-	if (dp->addr_watch < 0)
-		return 0;
-	r = ipg_host_addrs_changed(dp->addr_watch);
-	if (r < 0)
-		return ipg_fail(e, r,
-				"cannot read address changes (netlink): %s",
-				strerror(-r));
-	if (!r)
-		return 0;
-	r = ipg_datapath_sync_local_addrs(dp, e);
-	return r ? r : 1;
-}
-
-int ipg_datapath_local_addrs_fd(const struct ipg_datapath *dp)
-{
-	return dp->addr_watch;
 }
 
 int ipg_datapath_rules(struct ipg_datapath *dp, struct ipg_entry *out)
@@ -1014,10 +660,17 @@ static int grant_fd(struct ipg_datapath *dp, const struct ipg_prefix *addr)
  * program reads before it looks a source up in them. */
 static int grants_recount(struct ipg_datapath *dp)
 {
-	static struct ipg_grant g[2 * IPG_GRANTS_MAX];
-	int n = ipg_datapath_grants(dp, g, 2 * IPG_GRANTS_MAX);
-	__u32 zero = 0, count = n > 0 ? (__u32)n : 0;
+	__u32 zero = 0, count = 0;
 
+	for (int f = 0; f < 2; f++) {
+		int fd = bpf_map__fd(f ? dp->skel->maps.ipg_bg_v6 :
+					 dp->skel->maps.ipg_bg_v4);
+		struct ipg_lpm_v6 k;
+		void *prev = NULL;
+
+		for (; bpf_map_get_next_key(fd, prev, &k) == 0; prev = &k)
+			count++;
+	}
 	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_bg_count),
 				   &zero, &count, BPF_ANY) ?
 		       -errno :

@@ -18,17 +18,18 @@ struct ipg_pkt_spec {
 	uint8_t src[16], dst[16];
 	uint8_t proto; /* IPPROTO_TCP, IPPROTO_UDP or any other */
 	uint16_t sport, dport;
-	uint8_t tcp_flags; /* TCP header byte 13; 0 means SYN */
+	uint8_t tcp_flags; /* IPG_TCP_* flags; 0 means SYN */
 	uint32_t tcp_seq;
 	int n_vlan;
-	uint16_t vlan_tpid[IPG_PKT_VLAN_MAX]; /* 0 means 802.1Q */
+	uint16_t vlan_tpid[IPG_PKT_VLAN_MAX]; /* 0 means IPG_ETH_P_8021Q */
 	int ip4_optlen; /* bytes of IPv4 options, a multiple of 4 */
 	/* Fragments: offset in 8-byte units; IPv6 gets a fragment header. */
 	int fragment;
 	uint16_t frag_off;
 	int more_frags;
 	/* IPv6 extension headers, outermost first, before any fragment
-	 * header: IPPROTO_HOPOPTS, _ROUTING, _DSTOPTS, _AH, 135 (mobility). */
+	 * header: IPG_IPPROTO_HOPOPTS, _ROUTING, _DSTOPTS, _AH, _MH
+	 * (ipgate/proto.h). */
 	int n_ext;
 	uint8_t ext[IPG_PKT_EXT_MAX];
 	uint16_t payload_len; /* bytes after the L4 header */

@@ -3,21 +3,16 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "ipgate/proto.h"
 #include "verdict.h"
 
 #define EXT_MAX IPG_EXTHDR_MAX
 
+/* Names by counter, from the one list in ipgate/stats.h. */
 static const char *const stat_names[IPG_STAT_MAX] = {
-	[IPG_STAT_PASS_NON_IP] = "passed_non_ip",
-	[IPG_STAT_PASS_UNPROTECTED] = "passed_unprotected",
-	[IPG_STAT_PASS_FRAGMENT] = "passed_fragment",
-	[IPG_STAT_PASS_ALLOWED] = "passed_allowed",
-	[IPG_STAT_PASS_DISABLED] = "passed_disabled",
-	[IPG_STAT_PASS_OVERRIDE] = "passed_override",
-	[IPG_STAT_PASS_BREAKGLASS] = "passed_breakglass",
-	[IPG_STAT_DROP_DENIED] = "dropped",
-	[IPG_STAT_DROP_MALFORMED] = "dropped_malformed",
-	[IPG_STAT_TX_RESET] = "rejected_reset",
+#define STAT_NAME_ROW(id, name, what) [IPG_STAT_##id] = name,
+	IPG_STATS(STAT_NAME_ROW)
+#undef STAT_NAME_ROW
 };
 
 const char *ipg_stat_name(enum ipg_stat stat)
@@ -61,135 +56,153 @@ struct parsed {
 
 static bool is_v6_ext(uint8_t p)
 {
-	return p == IPPROTO_HOPOPTS || p == IPPROTO_ROUTING ||
-	       p == IPPROTO_FRAGMENT || p == IPPROTO_DSTOPTS ||
-	       p == IPPROTO_AH || p == 135;
+	return p == IPG_IPPROTO_HOPOPTS || p == IPG_IPPROTO_ROUTING ||
+	       p == IPG_IPPROTO_FRAGMENT || p == IPG_IPPROTO_DSTOPTS ||
+	       p == IPG_IPPROTO_AH || p == IPG_IPPROTO_MH;
+}
+
+/* Marks @r unparseable; returns -1 to stop the walk. */
+static int unparseable(struct parsed *r)
+{
+	r->unparseable = true;
+	return -1;
+}
+
+/* Stops the walk at a fragment other than the first. */
+static int later_fragment(struct parsed *r)
+{
+	r->kind = P_LATER_FRAG;
+	return -1;
+}
+
+/* Returns the ethertype of the network layer, with *off at its start (0
+ * when the frame is not IP), or -1 when @r already says what it is. */
+static int parse_link(const uint8_t *pkt, size_t len, enum ipg_frame frame,
+		      size_t *off, struct parsed *r)
+{
+	unsigned type, n;
+
+	*off = 0;
+	if (frame == IPG_FRAME_IP) {
+		/* No link header: the version nibble names the family. */
+		return len && pkt[0] >> 4 == 4 ? IPG_ETH_P_IP :
+		       len && pkt[0] >> 4 == 6 ? IPG_ETH_P_IPV6 :
+						 0;
+	}
+	if (len < IPG_ETH_HLEN) {
+		r->kind = P_NON_IP;
+		return -1;
+	}
+	*off = IPG_ETH_HLEN;
+	type = be16(pkt + IPG_ETH_HLEN - 2);
+	for (n = 0; type == IPG_ETH_P_8021Q || type == IPG_ETH_P_8021AD; n++) {
+		if (n == IPG_VLAN_MAX || *off + IPG_VLAN_HLEN > len)
+			return unparseable(r);
+		type = be16(pkt + *off + 2);
+		*off += IPG_VLAN_HLEN;
+	}
+	return (int)type;
+}
+
+/* Walks the headers from *pos to the upper layer's, @proto naming the
+ * first: IPv6 extension headers (@v6), or IPv4 authentication headers.
+ * Returns the upper-layer protocol with *pos at its header, or -1 when @r
+ * already says what the packet is. */
+static int walk_ext(const uint8_t *pkt, uint8_t proto, bool v6, size_t *pos,
+		    size_t lim, struct parsed *r)
+{
+	for (unsigned n = 0; v6 ? is_v6_ext(proto) : proto == IPG_IPPROTO_AH;
+	     n++) {
+		size_t hl;
+
+		if (n == EXT_MAX || *pos + 8 > lim)
+			return unparseable(r);
+		if (proto == IPG_IPPROTO_FRAGMENT) {
+			if (be16(pkt + *pos + 2) & IPG_IP6_OFFSET)
+				return later_fragment(r);
+			r->fragment = true;
+			hl = IPG_FRAG_HLEN;
+		} else if (proto == IPG_IPPROTO_AH) {
+			hl = (pkt[*pos + 1] + 2u) * 4;
+		} else {
+			hl = (pkt[*pos + 1] + 1u) * 8;
+		}
+		if (*pos + hl > lim)
+			return unparseable(r);
+		proto = pkt[*pos];
+		*pos += hl;
+	}
+	return proto;
+}
+
+/* Walks the IPv4 header at @off and any authentication headers: returns
+ * the upper-layer protocol with *pos at its header and *lim at the
+ * datagram's end, or -1 when @r already says what the packet is. */
+static int parse_v4(const uint8_t *pkt, size_t len, size_t off,
+		    struct parsed *r, size_t *pos, size_t *lim)
+{
+	unsigned ihl, tot, fo;
+
+	if (len - off < IPG_IPV4_HLEN)
+		return unparseable(r);
+	r->family = 4;
+	memcpy(r->src, pkt + off + 12, 4);
+	memcpy(r->dst, pkt + off + 16, 4);
+	ihl = (pkt[off] & 15) * 4u;
+	tot = be16(pkt + off + 2);
+	/* A total length of 0 (BIG TCP GRO): the frame ends it. */
+	if (pkt[off] >> 4 != 4 || ihl < IPG_IPV4_HLEN ||
+	    (tot && (tot < ihl || off + tot > len)))
+		return unparseable(r);
+	*lim = tot ? off + tot : len;
+	fo = be16(pkt + off + 6);
+	if (fo & IPG_IP_OFFSET)
+		return later_fragment(r);
+	r->fragment = fo & IPG_IP_MF;
+	*pos = off + ihl;
+	return walk_ext(pkt, pkt[off + 9], false, pos, *lim, r);
+}
+
+/* The same for the IPv6 header at @off and its extension headers. */
+static int parse_v6(const uint8_t *pkt, size_t len, size_t off,
+		    struct parsed *r, size_t *pos, size_t *lim)
+{
+	unsigned plen;
+
+	if (len - off < IPG_IPV6_HLEN)
+		return unparseable(r);
+	r->family = 6;
+	memcpy(r->src, pkt + off + 8, 16);
+	memcpy(r->dst, pkt + off + 24, 16);
+	plen = be16(pkt + off + 4);
+	if (pkt[off] >> 4 != 6 || off + IPG_IPV6_HLEN + plen > len)
+		return unparseable(r);
+	*lim = plen ? off + IPG_IPV6_HLEN + plen : len;
+	*pos = off + IPG_IPV6_HLEN;
+	return walk_ext(pkt, pkt[off + 6], true, pos, *lim, r);
 }
 
 static void parse(const uint8_t *pkt, size_t len, enum ipg_frame frame,
 		  struct parsed *r)
 {
-	size_t off = 14, pos, lim;
-	unsigned type, n;
-	uint8_t proto;
+	size_t off, pos = 0, lim = 0;
+	int type, proto;
 
 	memset(r, 0, sizeof(*r));
 	r->kind = P_L4;
-	if (frame == IPG_FRAME_IP) {
-		/* No link header: the version nibble names the family. */
-		off = 0;
-		type = len && pkt[0] >> 4 == 4 ? 0x0800 :
-		       len && pkt[0] >> 4 == 6 ? 0x86dd :
-						 0;
-	} else if (len < 14) {
-		r->kind = P_NON_IP;
-		return;
+	type = parse_link(pkt, len, frame, &off, r);
+	if (type == IPG_ETH_P_IP) {
+		proto = parse_v4(pkt, len, off, r, &pos, &lim);
+	} else if (type == IPG_ETH_P_IPV6) {
+		proto = parse_v6(pkt, len, off, r, &pos, &lim);
 	} else {
-		type = be16(pkt + 12);
-	}
-	for (n = 0;
-	     frame == IPG_FRAME_ETH && (type == 0x8100 || type == 0x88a8);
-	     n++) {
-		if (n == IPG_VLAN_MAX || off + 4 > len) {
-			r->unparseable = true;
-			return;
-		}
-		type = be16(pkt + off + 2);
-		off += 4;
-	}
-
-	if (type == 0x0800) {
-		unsigned ihl, tot, fo;
-
-		if (len - off < 20) {
-			r->unparseable = true;
-			return;
-		}
-		r->family = 4;
-		memcpy(r->src, pkt + off + 12, 4);
-		memcpy(r->dst, pkt + off + 16, 4);
-		ihl = (pkt[off] & 15) * 4u;
-		tot = be16(pkt + off + 2);
-		/* A total length of 0 (BIG TCP GRO): the frame ends it. */
-		if (pkt[off] >> 4 != 4 || ihl < 20 ||
-		    (tot && (tot < ihl || off + tot > len))) {
-			r->unparseable = true;
-			return;
-		}
-		lim = tot ? off + tot : len;
-		fo = be16(pkt + off + 6);
-		if (fo & 0x1fff) {
-			r->kind = P_LATER_FRAG;
-			return;
-		}
-		r->fragment = fo & 0x2000;
-		proto = pkt[off + 9];
-		pos = off + ihl;
-		for (n = 0; proto == IPPROTO_AH; n++) {
-			size_t hl;
-
-			if (n == EXT_MAX || pos + 8 > lim) {
-				r->unparseable = true;
-				return;
-			}
-			hl = (pkt[pos + 1] + 2u) * 4;
-			if (pos + hl > lim) {
-				r->unparseable = true;
-				return;
-			}
-			proto = pkt[pos];
-			pos += hl;
-		}
-	} else if (type == 0x86dd) {
-		unsigned plen;
-
-		if (len - off < 40) {
-			r->unparseable = true;
-			return;
-		}
-		r->family = 6;
-		memcpy(r->src, pkt + off + 8, 16);
-		memcpy(r->dst, pkt + off + 24, 16);
-		plen = be16(pkt + off + 4);
-		if (pkt[off] >> 4 != 6 || off + 40 + plen > len) {
-			r->unparseable = true;
-			return;
-		}
-		lim = plen ? off + 40 + plen : len;
-		proto = pkt[off + 6];
-		pos = off + 40;
-		for (n = 0; is_v6_ext(proto); n++) {
-			size_t hl;
-
-			if (n == EXT_MAX || pos + 8 > lim) {
-				r->unparseable = true;
-				return;
-			}
-			if (proto == IPPROTO_FRAGMENT) {
-				if (be16(pkt + pos + 2) & 0xfff8) {
-					r->kind = P_LATER_FRAG;
-					return;
-				}
-				r->fragment = true;
-				hl = 8;
-			} else if (proto == IPPROTO_AH) {
-				hl = (pkt[pos + 1] + 2u) * 4;
-			} else {
-				hl = (pkt[pos + 1] + 1u) * 8;
-			}
-			if (pos + hl > lim) {
-				r->unparseable = true;
-				return;
-			}
-			proto = pkt[pos];
-			pos += hl;
-		}
-	} else {
-		r->kind = P_NON_IP;
+		if (type >= 0)
+			r->kind = P_NON_IP;
 		return;
 	}
-
-	r->proto = proto;
+	if (proto < 0)
+		return;
+	r->proto = (uint8_t)proto;
 	r->l4 = pos;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return;
@@ -236,13 +249,14 @@ static bool answers_with_reset(const struct parsed *r, const uint8_t *pkt,
 	/* Group (broadcast, multicast) MACs, either way. */
 	if ((env && env->frame != IPG_FRAME_ETH) || ((pkt[0] | pkt[6]) & 1))
 		return false;
-	if (r->fragment || r->l4len < 20)
+	if (r->fragment || r->l4len < IPG_TCP_HLEN)
 		return false;
-	flags = th[13];
-	if (!(flags & 0x02) || (flags & 0x10) || (flags & 0x04))
+	flags = th[IPG_TCP_FLAGS_OFF];
+	if (!(flags & IPG_TCP_SYN) || (flags & IPG_TCP_ACK) ||
+	    (flags & IPG_TCP_RST))
 		return false;
 	doff = (th[12] >> 4) * 4u;
-	if (doff < 20 || doff > r->l4len)
+	if (doff < IPG_TCP_HLEN || doff > r->l4len)
 		return false;
 	return unicast_source(r->family, r->src) &&
 	       is_local(env, r->family, r->dst);

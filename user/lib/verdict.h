@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* The reference model: the verdict the XDP program must reach for a frame,
- * written as plain C from DESIGN.md's decision, for tests and `ipgate test`. */
+ * written as plain C from docs/design.md's per-packet decision, for tests
+ * and `ipgate test`. */
 #ifndef IPGATE_VERDICT_H
 #define IPGATE_VERDICT_H
 
