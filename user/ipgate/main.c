@@ -1,449 +1,164 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ipgate: the CLI. Parses one subcommand, sends one request to ipgated,
- * prints the answer. It never touches maps or the config file itself. */
+ * prints the answer. It never touches maps or the config file itself.
+ * This file holds the option table, parsing and dispatch. */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <netdb.h>
-#include <time.h>
-#include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <openssl/rand.h>
-
-#include "anchors.h"
-#include "buf.h"
-#include "config.h"
+#include "cli.h"
 #include "ctl.h"
-#include "knock.h"
 
-#define EXIT_USAGE 2
-
-/* Options a subcommand accepts, as a mask. */
-enum {
-	O_LABEL = 1 << 0,
-	O_FORCE = 1 << 1,
-	O_CLIENT = 1 << 2,
-	O_DRYRUN = 1 << 3,
-	O_PORT = 1 << 4,
-	O_LINES = 1 << 5,
-	O_VERIFY = 1 << 6,
-	O_FOR = 1 << 7,
-	O_REASON = 1 << 8,
-	O_CANCEL = 1 << 9,
-	O_ID = 1 << 10,
-	O_KEY = 1 << 11,
-	O_SOURCE = 1 << 12,
-	O_ANCHORS = 1 << 13,
-	O_CHANGE = O_FORCE | O_CLIENT,
+/* How an option reaches struct cli. */
+enum opt_kind {
+	OPT_FLAG, /* no argument: sets the int at .off to 1 */
+	OPT_VALUE, /* one argument: points the const char * at .off at it */
+	OPT_RUN, /* no argument: runs .run and exits with what it returns */
 };
 
-struct cli {
-	const char *socket, *label, *client, *client_source, *port, *lines;
-	const char *dur, *reason, *id, *key, *source;
-	const char *anchors; /* log --verify --anchors FILE */
-	int json, force, dry_run, verify, cancel;
-	int argc;
-	char **argv; /* the subcommand's positional arguments */
-	const struct command *cmd;
-	struct ipg_ctl_msg req;
+/* One option, declared once: getopt's arrays, the check that the command
+ * takes it and the usage text are all made from these rows. */
+struct cli_option {
+	const char *name; /* --name */
+	char short_name; /* -x as well, or 0 */
+	enum opt_kind kind;
+	const char *metavar; /* what the argument is, in help */
+	unsigned int cmds; /* CMD_BIT()s of the commands that take it */
+	size_t off; /* where in struct cli the value goes */
+	int (*run)(struct cli *c); /* OPT_RUN */
+	/* Checked once the command is known; returns the exit status, 0 to
+	 * go on. */
+	int (*check)(const char *arg);
+	const char *help; /* listed under "options:" when set */
 };
 
-struct command {
-	const char *name, *args;
-	int opts, min_args, max_args;
-	int (*fn)(struct cli *c);
-	const char *help;
+/* offsetof(struct cli, field), refusing to compile unless field is a T. */
+#define CLI_FIELD(T, field)            \
+	(offsetof(struct cli, field) + \
+	 0 * sizeof(&((struct cli *)0)->field == (T *)0))
+
+#define FLAG(nm, owners, field)                         \
+	.name = nm, .kind = OPT_FLAG, .cmds = (owners), \
+	.off = CLI_FIELD(int, field)
+#define VALUE(nm, meta, owners, field)                                    \
+	.name = nm, .kind = OPT_VALUE, .metavar = meta, .cmds = (owners), \
+	.off = CLI_FIELD(const char *, field)
+#define RUN(nm, owners, fn) \
+	.name = nm, .kind = OPT_RUN, .cmds = (owners), .run = fn
+
+#define ONLY(cmd) CMD_BIT(CMD_##cmd)
+#define ALL_CMDS (CMD_BIT(CMD_COUNT) - 1)
+/* The commands that change the policy, and so pass the lockout guard. */
+#define CHANGES \
+	(ONLY(ADD) | ONLY(REMOVE) | ONLY(ENABLE) | ONLY(DISABLE) | ONLY(APPLY))
+
+static int check_count(const char *arg);
+
+/* In the order a misplaced option is reported and help lists them. */
+static const struct cli_option options[] = {
+	{ VALUE("socket", "PATH", ALL_CMDS, socket),
+	  .help = "ipgated's control socket (" IPG_SOCKET_DEFAULT ")" },
+	{ FLAG("json", ALL_CMDS, json),
+	  .help = "machine-readable output (see the README)" },
+	{ VALUE("label", "TEXT", ONLY(ADD), label) },
+	{ FLAG("force", CHANGES, force),
+	  .help = "make a change the guards refuse (empty list, your own "
+		  "address)" },
+	{ VALUE("client", "IP", CHANGES, client),
+	  .help = "your address, for the lockout guard (default: from "
+		  "SSH_CONNECTION)" },
+	{ FLAG("dry-run", ONLY(APPLY), dry_run) },
+	{ VALUE("port", "PORT", ONLY(TEST) | ONLY(KNOCK), port) },
+	{ VALUE("lines", "N", ONLY(LOG), lines), .short_name = 'n',
+	  .check = check_count },
+	{ FLAG("verify", ONLY(LOG), verify) },
+	{ VALUE("for", "DURATION", ONLY(OVERRIDE) | ONLY(KNOCK), dur) },
+	{ VALUE("reason", "TEXT", ONLY(OVERRIDE), reason) },
+	{ FLAG("cancel", ONLY(OVERRIDE), cancel) },
+	{ VALUE("id", "NAME", ONLY(BREAKGLASS), id) },
+	{ VALUE("key", "FILE", ONLY(KNOCK), key) },
+	{ VALUE("source", "IP", ONLY(KNOCK), source) },
+	{ VALUE("anchors", "FILE", ONLY(LOG), anchors),
+	  .help = "with log --verify: the journal's record anchors, as\n"
+		  "'journalctl -o export IPGATE_AUDIT_LOG=LOG' writes (or -o "
+		  "json);\n"
+		  "a rewritten or cut log then fails, naming the first "
+		  "record\n"
+		  "that differs (- reads stdin)" },
+	{ RUN("help", ALL_CMDS, cmd_help), .short_name = 'h' },
 };
 
-static const struct command *find_command(const char *name);
-static void usage(FILE *f);
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+/* Options seen are a mask of row indexes; getopt knows a long-only option
+ * by OPT_VAL_BASE + its row index. */
+_Static_assert(N_OPTIONS <= 32, "options seen must fit an unsigned int");
+#define OPT_VAL_BASE 256
 
-/* An error: one line on stderr, and with --json an object on stdout. */
-static void print_error(const struct cli *c, const char *code, const char *msg)
+static int usage_error(const char *fmt, const char *arg)
 {
-	struct ipg_buf b = { 0 };
-
-	fprintf(stderr, "ipgate: %s\n", msg);
-	if (!c->json)
-		return;
-	ipg_buf_printf(&b, "{\"error\":{\"code\":");
-	ipg_buf_json_str(&b, code);
-	ipg_buf_printf(&b, ",\"message\":");
-	ipg_buf_json_str(&b, msg);
-	ipg_buf_printf(&b, "}}\n");
-	if (b.s)
-		fputs(b.s, stdout);
-	ipg_buf_free(&b);
+	fprintf(stderr, "ipgate: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nRun 'ipgate help' for usage.\n");
+	return EXIT_USAGE;
 }
 
-/* Sends the request, prints the answer; returns the reply or NULL. */
-static int call(struct cli *c, struct ipg_ctl_msg *rep)
+static int check_count(const char *arg)
 {
-	struct ipg_error e = { { 0 } };
-	const char *code, *msg, *out;
-	int r;
+	char *end;
 
-	if (c->json)
-		ipg_ctl_set(&c->req, "json", "1");
-	if (c->force)
-		ipg_ctl_set(&c->req, "force", "1");
-	if (c->client) {
-		ipg_ctl_set(&c->req, "client", c->client);
-		ipg_ctl_set(&c->req, "client-source", c->client_source);
-	}
-	r = ipg_ctl_call(c->socket, &c->req, rep, &e);
-	if (r) {
-		print_error(c, ipg_ctl_code_name(r), e.msg);
-		return r;
-	}
-	code = ipg_ctl_get(rep, "code");
-	msg = ipg_ctl_get(rep, "message");
-	out = ipg_ctl_get(rep, "out");
-	if (out)
-		fputs(out, stdout);
-	if (!code || strcmp(code, "ok")) {
-		print_error(c, code ? code : "EIO",
-			    msg ? msg :
-				  "ipgated refused the request without "
-				  "saying why");
-		return -EIO;
-	}
+	errno = 0;
+	strtoul(arg, &end, 10);
+	if (errno || *end || !*arg || *arg == '-')
+		return usage_error("-n: \"%s\" is not a number", arg);
 	return 0;
 }
 
-/* Runs a command whose whole request is its name and an optional field. */
-static int simple(struct cli *c, const char *cmd, const char *key)
+/* "--name", or "-x/--name" when it has a short form too. */
+static const char *option_label(const struct cli_option *o, char *buf,
+				size_t size)
 {
-	struct ipg_ctl_msg rep;
-	int r;
-
-	ipg_ctl_set(&c->req, "cmd", cmd);
-	if (key)
-		ipg_ctl_set(&c->req, key, c->argv[0]);
-	r = call(c, &rep);
-	ipg_ctl_free(&rep);
-	return r ? 1 : 0;
-}
-
-/* A command whose request is its name alone: status, list, enable, ... */
-static int cmd_plain(struct cli *c)
-{
-	return simple(c, c->cmd->name, NULL);
-}
-
-static int cmd_remove(struct cli *c)
-{
-	return simple(c, "remove", "cidr");
-}
-
-static int cmd_add(struct cli *c)
-{
-	if (c->label)
-		ipg_ctl_set(&c->req, "label", c->label);
-	return simple(c, "add", "cidr");
-}
-
-static int cmd_apply(struct cli *c)
-{
-	const char *path = c->argv[0];
-	struct ipg_buf text = { 0 };
-	int r;
-
-	r = ipg_read_file(strcmp(path, "-") ? path : "/dev/stdin",
-			  IPG_CTL_VALUE_MAX, &text);
-	if (r) {
-		fprintf(stderr, "ipgate: cannot read %s: %s\n", path,
-			r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
-		ipg_buf_free(&text);
-		return 1;
-	}
-	ipg_ctl_setn(&c->req, "text", text.s ? text.s : "", text.len);
-	ipg_ctl_set(&c->req, "name", strcmp(path, "-") ? path : "stdin");
-	if (c->dry_run)
-		ipg_ctl_set(&c->req, "dry-run", "1");
-	ipg_buf_free(&text);
-	return simple(c, "apply", NULL);
-}
-
-static int cmd_test(struct cli *c)
-{
-	struct ipg_ctl_msg rep;
-	const char *v;
-	int r;
-
-	ipg_ctl_set(&c->req, "cmd", "test");
-	ipg_ctl_set(&c->req, "ip", c->argv[0]);
-	if (c->port)
-		ipg_ctl_set(&c->req, "port", c->port);
-	r = call(c, &rep);
-	v = ipg_ctl_get(&rep, "verdict");
-	r = r || !v ? 2 : strcmp(v, "allowed") ? 1 : 0;
-	ipg_ctl_free(&rep);
-	return r;
-}
-
-/* The largest journal export --anchors reads. */
-#define ANCHORS_FILE_MAX (512u << 20)
-
-/* Puts the journal's anchors from c->anchors (- for stdin) into the
- * request: the newest IPG_ANCHORS_SEND_MAX, which pin every record before
- * them. */
-static int set_anchors(struct cli *c)
-{
-	const char *path = c->anchors;
-	struct ipg_buf text = { 0 }, out = { 0 };
-	struct ipg_error e = { { 0 } };
-	struct ipg_anchors an = { 0 };
-	size_t left;
-	int r;
-
-	r = ipg_read_file(strcmp(path, "-") ? path : "/dev/stdin",
-			  ANCHORS_FILE_MAX, &text);
-	if (r) {
-		ipg_fail(&e, r, "--anchors: cannot read %s: %s", path,
-			 r == -EFBIG ? "larger than 512 MiB; export only "
-				       "ipgate's fields (journalctl -o export "
-				       "IPGATE_AUDIT_LOG=PATH)" :
-				       strerror(-r));
-	} else {
-		r = ipg_anchors_parse(&an, text.s ? text.s : "", text.len, path,
-				      &e);
-	}
-	ipg_buf_free(&text);
-	if (!r) {
-		left = ipg_anchors_encode(&an, IPG_ANCHORS_SEND_MAX, &out);
-		if (left)
-			fprintf(stderr,
-				"ipgate: %s: comparing the newest %d of %zu "
-				"anchors (each pins every record before it)\n",
-				path, IPG_ANCHORS_SEND_MAX, an.n);
-		r = out.oom ? ipg_fail(&e, -ENOMEM, "out of memory") :
-			      ipg_ctl_setn(&c->req, "anchors", out.s, out.len);
-		if (r && !out.oom)
-			ipg_fail(&e, r, "--anchors: too large a request");
-	}
-	ipg_anchors_free(&an);
-	ipg_buf_free(&out);
-	if (r)
-		print_error(c, ipg_ctl_code_name(r), e.msg);
-	return r;
-}
-
-static int cmd_log(struct cli *c)
-{
-	if (c->anchors && !c->verify) {
-		fprintf(stderr, "ipgate: --anchors goes with --verify: ipgate "
-				"log --verify --anchors FILE\n");
-		return EXIT_USAGE;
-	}
-	if (c->anchors && set_anchors(c))
-		return 1;
-	if (c->verify)
-		ipg_ctl_set(&c->req, "verify", "1");
-	if (c->lines)
-		ipg_ctl_set(&c->req, "lines", c->lines);
-	return simple(c, "log", NULL);
-}
-
-static int cmd_override(struct cli *c)
-{
-	if (c->cancel == !!(c->dur || c->reason)) {
-		fprintf(stderr, "ipgate: usage: ipgate override --for DURATION "
-				"--reason TEXT, or ipgate override --cancel\n");
-		return EXIT_USAGE;
-	}
-	if (c->cancel)
-		ipg_ctl_set(&c->req, "cancel", "1");
-	if (c->dur)
-		ipg_ctl_set(&c->req, "for", c->dur);
-	if (c->reason)
-		ipg_ctl_set(&c->req, "reason", c->reason);
-	return simple(c, "override", NULL);
-}
-
-static int cmd_breakglass(struct cli *c)
-{
-	const char *op = c->argv[0];
-	int want = !strcmp(op, "revoke") ? 2 : 1;
-
-	if ((strcmp(op, "keygen") && strcmp(op, "list") &&
-	     strcmp(op, "revoke")) ||
-	    c->argc != want || (c->id && strcmp(op, "keygen"))) {
-		fprintf(stderr, "ipgate: usage: ipgate breakglass keygen [--id "
-				"NAME] | list | revoke ID\n");
-		return EXIT_USAGE;
-	}
-	ipg_ctl_set(&c->req, "op", op);
-	if (c->id)
-		ipg_ctl_set(&c->req, "id", c->id);
-	if (want == 2)
-		ipg_ctl_set(&c->req, "id", c->argv[1]);
-	if (!strcmp(op, "keygen") && !c->json)
-		fprintf(stderr,
-			"Store this key now (in a password manager, or a "
-			"file for 'ipgate knock --key FILE'); it is not shown "
-			"again.\n");
-	return simple(c, "breakglass", NULL);
-}
-
-/* The local address the kernel would send from to reach @to. */
-static int source_for(const struct sockaddr *to, socklen_t len,
-		      struct sockaddr_storage *src)
-{
-	socklen_t sl = sizeof(*src);
-	int fd = socket(to->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, to, len) ||
-	    getsockname(fd, (struct sockaddr *)src, &sl))
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-/* Client side of break-glass: runs anywhere, needs no daemon. */
-static int cmd_knock(struct cli *c)
-{
-	const char *host = c->argv[0], *port = c->port ? c->port : "62201";
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai = NULL;
-	uint8_t key[IPG_KNOCK_KEY_BYTES], pkt[IPG_KNOCK_MAX_LEN];
-	struct ipg_error e = { { 0 } };
-	struct ipg_knock k = { 0 };
-	struct sockaddr_storage src;
-	struct ipg_buf kf = { 0 };
-	char addr[IPG_PREFIX_STRLEN];
-	size_t len;
-	int fd, r;
-
-	if (!c->key) {
-		fprintf(stderr, "ipgate: knock needs --key FILE (from 'ipgate "
-				"breakglass keygen')\n");
-		return EXIT_USAGE;
-	}
-	if (c->dur && (ipg_duration_parse(c->dur, &k.duration_s) ||
-		       !k.duration_s || k.duration_s > IPG_GRANT_MAX_S)) {
-		fprintf(stderr,
-			"ipgate: --for: \"%s\" is not a duration from 1s "
-			"to 60m\n",
-			c->dur);
-		return EXIT_USAGE;
-	}
-	r = ipg_read_file(c->key, 4096, &kf);
-	if (!r)
-		r = ipg_knock_key_parse(kf.s, k.key_id, key, &e);
+	if (o->short_name)
+		snprintf(buf, size, "-%c/--%s", o->short_name, o->name);
 	else
-		ipg_fail(&e, r, "cannot read %s: %s", c->key, strerror(-r));
-	ipg_buf_free(&kf);
-	if (r) {
-		fprintf(stderr, "ipgate: %s\n", e.msg);
-		return 1;
-	}
-	r = getaddrinfo(host, port, &hints, &ai);
-	if (r) {
-		fprintf(stderr, "ipgate: cannot resolve %s port %s: %s\n", host,
-			port, gai_strerror(r));
-		return 1;
-	}
-	if (c->source) {
-		if (ipg_addr_parse(c->source, &k.source, &e)) {
-			fprintf(stderr, "ipgate: --source: %s\n", e.msg);
-			freeaddrinfo(ai);
-			return EXIT_USAGE;
-		}
-	} else if (source_for(ai->ai_addr, ai->ai_addrlen, &src)) {
-		fprintf(stderr, "ipgate: no route to %s; give --source IP\n",
-			host);
-		freeaddrinfo(ai);
-		return 1;
-	} else {
-		ipg_prefix_from_sockaddr((struct sockaddr *)&src, &k.source);
-	}
-	k.timestamp = (uint64_t)time(NULL);
-	if (RAND_bytes(k.nonce, sizeof(k.nonce)) != 1) {
-		fprintf(stderr, "ipgate: no random bytes for the nonce\n");
-		freeaddrinfo(ai);
-		return 1;
-	}
-	len = ipg_knock_encode(&k, key, pkt, sizeof(pkt));
-	explicit_bzero(key, sizeof(key));
-	fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	r = fd < 0 || !len ||
-	    sendto(fd, pkt, len, 0, ai->ai_addr, ai->ai_addrlen) !=
-		    (ssize_t)len;
-	if (r)
-		fprintf(stderr, "ipgate: cannot send the knock to %s: %s\n",
-			host, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(ai);
-	if (r)
-		return 1;
-	ipg_prefix_format(&k.source, addr, sizeof(addr));
-	printf("knocked on %s udp/%s for %s (key %s, %s asked); no reply comes. "
-	       "If the key is good, %s can reach the API in a moment.\n",
-	       host, port, addr, k.key_id, c->dur ? c->dur : "15m", addr);
-	return 0;
+		snprintf(buf, size, "--%s", o->name);
+	return buf;
 }
 
-static int cmd_help(struct cli *c)
+/* Prints @o's help, each line after the first under it in the help
+ * column. */
+static void print_option_help(FILE *f, const struct cli_option *o)
 {
-	(void)c;
-	usage(stdout);
-	return 0;
+	const char *s = o->help, *nl;
+	char head[48];
+
+	snprintf(head, sizeof(head), "--%s%s%s", o->name, o->metavar ? " " : "",
+		 o->metavar ? o->metavar : "");
+	for (;;) {
+		nl = strchr(s, '\n');
+		fprintf(f, "  %-15s %.*s\n", head,
+			nl ? (int)(nl - s) : (int)strlen(s), s);
+		if (!nl)
+			break;
+		s = nl + 1;
+		head[0] = '\0';
+	}
 }
 
-static const struct command commands[] = {
-	{ "status", "", 0, 0, 0, cmd_plain,
-	  "interfaces, XDP mode, enabled, entries, override, counters" },
-	{ "list", "", 0, 0, 0, cmd_plain,
-	  "entries with labels and hit counts" },
-	{ "add", "CIDR [--label TEXT]", O_LABEL | O_CHANGE, 1, 1, cmd_add,
-	  "allow an address or CIDR" },
-	{ "remove", "CIDR", O_CHANGE, 1, 1, cmd_remove, "remove an entry" },
-	{ "enable", "", O_CHANGE, 0, 0, cmd_plain, "enforce the allowlist" },
-	{ "disable", "", O_CHANGE, 0, 0, cmd_plain,
-	  "stop enforcing (every source passes)" },
-	{ "apply", "FILE [--dry-run]", O_DRYRUN | O_CHANGE, 1, 1, cmd_apply,
-	  "replace entries and settings with FILE at once (- for stdin)" },
-	{ "test", "IP [--port tcp/443]", O_PORT, 1, 1, cmd_test,
-	  "would IP be allowed? exit 0 allowed, 1 blocked, 2 error" },
-	{ "log", "[-n N] [--verify [--anchors FILE]]",
-	  O_LINES | O_VERIFY | O_ANCHORS, 0, 0, cmd_log,
-	  "the audit log's last N records (20; 0: all), or verify it" },
-	{ "detach", "", 0, 0, 0, cmd_plain,
-	  "remove the filter from every interface" },
-	{ "attach", "", 0, 0, 0, cmd_plain,
-	  "put the filter back after detach" },
-	{ "override", "--for 2h --reason TEXT | --cancel",
-	  O_FOR | O_REASON | O_CANCEL, 0, 0, cmd_override,
-	  "suspend enforcement for a bounded time (at most override-max)" },
-	{ "breakglass", "keygen [--id NAME] | list | revoke ID", O_ID, 1, 2,
-	  cmd_breakglass, "manage the onboarding keys for 'knock'" },
-	{ "knock", "HOST --key FILE [--port N] [--for 15m] [--source IP]",
-	  O_KEY | O_PORT | O_FOR | O_SOURCE, 1, 1, cmd_knock,
-	  "locked out? let your address in for a while (runs anywhere)" },
-	{ "help", "", 0, 0, 0, cmd_help, "this text" },
-};
-
-static const struct command *find_command(const char *name)
+void cli_usage(FILE *f)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(commands[i].name, name))
-			return &commands[i];
-	return NULL;
-}
+	size_t i;
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: ipgate [--socket PATH] [--json] COMMAND [ARGS]\n\n"
-		   "commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	fprintf(f, "usage: ipgate");
+	for (i = 0; i < N_OPTIONS; i++)
+		if (options[i].cmds == ALL_CMDS && options[i].help)
+			fprintf(f, " [--%s%s%s]", options[i].name,
+				options[i].metavar ? " " : "",
+				options[i].metavar ? options[i].metavar : "");
+	fprintf(f, " COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < CMD_COUNT; i++) {
 		char head[96];
 
 		snprintf(head, sizeof(head), "%s %s", commands[i].name,
@@ -454,189 +169,196 @@ static void usage(FILE *f)
 		else
 			fprintf(f, "  %-30s %s\n", head, commands[i].help);
 	}
-	fprintf(f,
-		"\noptions:\n"
-		"  --socket PATH   ipgated's control socket (" IPG_SOCKET_DEFAULT
-		")\n"
-		"  --json          machine-readable output (see the README)\n"
-		"  --force         make a change the guards refuse (empty list, "
-		"your own address)\n"
-		"  --client IP     your address, for the lockout guard "
-		"(default: from SSH_CONNECTION)\n"
-		"  --anchors FILE  with log --verify: the journal's record "
-		"anchors, as\n"
-		"                  'journalctl -o export IPGATE_AUDIT_LOG=LOG' "
-		"writes (or -o json);\n"
-		"                  a rewritten or cut log then fails, naming "
-		"the first record\n"
-		"                  that differs (- reads stdin)\n");
+	fprintf(f, "\noptions:\n");
+	for (i = 0; i < N_OPTIONS; i++)
+		if (options[i].help)
+			print_option_help(f, &options[i]);
 }
 
-static int usage_error(const char *fmt, const char *arg)
+int cmd_help(struct cli *c)
 {
-	fprintf(stderr, "ipgate: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nRun 'ipgate help' for usage.\n");
-	return EXIT_USAGE;
+	(void)c;
+	cli_usage(stdout);
+	return 0;
 }
 
-int main(int argc, char **argv)
+/* getopt_long's view of the table: @lo (N_OPTIONS + 1 rows) and @shorts
+ * (2 * N_OPTIONS + 3 bytes). Words that are not options come back as 1, a
+ * missing value as ':'. */
+static void getopt_tables(struct option *lo, char *shorts)
 {
-	static const struct option lo[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "label", required_argument, NULL, 'l' },
-		{ "force", no_argument, NULL, 'F' },
-		{ "client", required_argument, NULL, 'C' },
-		{ "dry-run", no_argument, NULL, 'D' },
-		{ "port", required_argument, NULL, 'P' },
-		{ "lines", required_argument, NULL, 'n' },
-		{ "verify", no_argument, NULL, 'V' },
-		{ "anchors", required_argument, NULL, 'A' },
-		{ "for", required_argument, NULL, 'f' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "cancel", no_argument, NULL, 'c' },
-		{ "id", required_argument, NULL, 'i' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "source", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	static const struct {
-		int opt, mask;
-		const char *name;
-	} owned[] = {
-		{ 'l', O_LABEL, "--label" },   { 'F', O_FORCE, "--force" },
-		{ 'C', O_CLIENT, "--client" }, { 'D', O_DRYRUN, "--dry-run" },
-		{ 'P', O_PORT, "--port" },     { 'n', O_LINES, "-n/--lines" },
-		{ 'V', O_VERIFY, "--verify" }, { 'f', O_FOR, "--for" },
-		{ 'r', O_REASON, "--reason" }, { 'c', O_CANCEL, "--cancel" },
-		{ 'i', O_ID, "--id" },	       { 'k', O_KEY, "--key" },
-		{ 'S', O_SOURCE, "--source" }, { 'A', O_ANCHORS, "--anchors" },
-	};
-	struct cli c = { .socket = IPG_SOCKET_DEFAULT };
-	const struct command *cmd = NULL;
-	char *pos[8];
-	int npos = 0, opt, seen = 0, r;
-	const char *ssh;
-	static char ssh_client[64];
+	char *s = shorts;
 
-	if (getenv("IPGATE_SOCKET"))
-		c.socket = getenv("IPGATE_SOCKET");
-	/* Options may come before or after the subcommand. */
+	*s++ = '-';
+	*s++ = ':';
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct cli_option *o = &options[i];
+
+		lo[i] = (struct option){
+			.name = o->name,
+			.has_arg = o->kind == OPT_VALUE ? required_argument :
+							  no_argument,
+			.val = o->short_name ? o->short_name :
+					       OPT_VAL_BASE + (int)i,
+		};
+		if (o->short_name) {
+			*s++ = o->short_name;
+			if (o->kind == OPT_VALUE)
+				*s++ = ':';
+		}
+	}
+	lo[N_OPTIONS] = (struct option){ 0 };
+	*s = '\0';
+}
+
+/* The row getopt_long's @val stands for, or -1. */
+static int option_row(int val)
+{
+	if (val >= OPT_VAL_BASE && val < OPT_VAL_BASE + (int)N_OPTIONS)
+		return val - OPT_VAL_BASE;
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (options[i].short_name && options[i].short_name == val)
+			return (int)i;
+	return -1;
+}
+
+/* Stores option @o's value in @c. */
+static void set_option(struct cli *c, const struct cli_option *o, char *arg)
+{
+	char *field = (char *)c + o->off;
+
+	if (o->kind == OPT_FLAG)
+		*(int *)field = 1;
+	else
+		*(const char **)field = arg;
+}
+
+/* Reads every option into @c and the other words into c->pos, putting the
+ * rows seen in @seen and their count in @npos. Options may come before or
+ * after the command. Returns 1 to go on, or 0 to exit with @status. */
+static int read_args(struct cli *c, int argc, char **argv, unsigned int *seen,
+		     int *npos, int *status)
+{
+	struct option lo[N_OPTIONS + 1];
+	char shorts[2 * N_OPTIONS + 3];
+	int val, row;
+
+	getopt_tables(lo, shorts);
 	opterr = 0;
 	while (optind < argc) {
-		opt = getopt_long(argc, argv, "-:n:h", lo, NULL);
-		if (opt == -1)
+		val = getopt_long(argc, argv, shorts, lo, NULL);
+		if (val == -1)
 			break;
-		switch (opt) {
-		case 1:
-			if (npos >= 8)
-				return usage_error("too many arguments%s", "");
-			pos[npos++] = optarg;
-			break;
-		case 's':
-			c.socket = optarg;
-			break;
-		case 'j':
-			c.json = 1;
-			break;
-		case 'l':
-			c.label = optarg;
-			break;
-		case 'F':
-			c.force = 1;
-			break;
-		case 'C':
-			c.client = optarg;
-			c.client_source = "--client";
-			break;
-		case 'D':
-			c.dry_run = 1;
-			break;
-		case 'P':
-			c.port = optarg;
-			break;
-		case 'n':
-			c.lines = optarg;
-			break;
-		case 'V':
-			c.verify = 1;
-			break;
-		case 'A':
-			c.anchors = optarg;
-			break;
-		case 'f':
-			c.dur = optarg;
-			break;
-		case 'r':
-			c.reason = optarg;
-			break;
-		case 'c':
-			c.cancel = 1;
-			break;
-		case 'i':
-			c.id = optarg;
-			break;
-		case 'k':
-			c.key = optarg;
-			break;
-		case 'S':
-			c.source = optarg;
-			break;
-		case 'h':
-			usage(stdout);
+		if (val == 1 && *npos >= CLI_POS_MAX) {
+			*status = usage_error("too many arguments%s", "");
 			return 0;
-		case ':':
-			return usage_error("%s needs a value",
-					   argv[optind - 1]);
-		default:
-			return usage_error("unknown option %s",
-					   argv[optind - 1]);
+		} else if (val == 1) {
+			c->pos[(*npos)++] = optarg;
+			continue;
 		}
-		for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
-			if (owned[i].opt == opt)
-				seen |= owned[i].mask;
+		row = val == ':' ? -1 : option_row(val);
+		if (row < 0) {
+			*status = usage_error(val == ':' ? "%s needs a value" :
+							   "unknown option %s",
+					      argv[optind - 1]);
+			return 0;
+		}
+		if (options[row].kind == OPT_RUN) {
+			*status = options[row].run(c);
+			return 0;
+		}
+		set_option(c, &options[row], optarg);
+		*seen |= 1u << row;
 	}
+	return 1;
+}
+
+/* Finds the command c->pos names and checks that it takes the options in
+ * @seen and @npos - 1 arguments. Returns 0 or the exit status. */
+static int pick_command(struct cli *c, unsigned int seen, int npos)
+{
+	const struct command *cmd = NULL;
+	size_t i;
+	int r;
+
 	if (!npos) {
-		usage(stderr);
+		cli_usage(stderr);
 		return EXIT_USAGE;
 	}
-	cmd = find_command(pos[0]);
+	for (i = 0; i < CMD_COUNT && !cmd; i++)
+		if (!strcmp(commands[i].name, c->pos[0]))
+			cmd = &commands[i];
 	if (!cmd)
-		return usage_error("unknown command \"%s\"", pos[0]);
-	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
-		if ((seen & owned[i].mask) && !(cmd->opts & owned[i].mask)) {
-			fprintf(stderr, "ipgate: %s does not take %s\n",
-				cmd->name, owned[i].name);
-			return EXIT_USAGE;
-		}
+		return usage_error("unknown command \"%s\"", c->pos[0]);
+	for (i = 0; i < N_OPTIONS; i++) {
+		char label[48];
+
+		if (!(seen & (1u << i)) ||
+		    (options[i].cmds & CMD_BIT(cmd - commands)))
+			continue;
+		fprintf(stderr, "ipgate: %s does not take %s\n", cmd->name,
+			option_label(&options[i], label, sizeof(label)));
+		return EXIT_USAGE;
+	}
 	if (npos - 1 < cmd->min_args || npos - 1 > cmd->max_args) {
 		fprintf(stderr, "ipgate: usage: ipgate %s %s\n", cmd->name,
 			cmd->args);
 		return EXIT_USAGE;
 	}
-	if (c.lines) {
-		char *end;
+	for (i = 0; i < N_OPTIONS; i++) {
+		if (!(seen & (1u << i)) || !options[i].check)
+			continue;
+		r = options[i].check(
+			*(const char **)((char *)c + options[i].off));
+		if (r)
+			return r;
+	}
+	c->cmd = cmd;
+	c->argc = npos - 1;
+	c->argv = c->pos + 1;
+	return 0;
+}
 
-		errno = 0;
-		strtoul(c.lines, &end, 10);
-		if (errno || *end || !*c.lines || *c.lines == '-')
-			return usage_error("-n: \"%s\" is not a number",
-					   c.lines);
+/* Does @cmd take the option called @name? */
+static int takes_option(const struct command *cmd, const char *name)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (!strcmp(options[i].name, name))
+			return !!(options[i].cmds & CMD_BIT(cmd - commands));
+	return 0;
+}
+
+/* The lockout guard needs the requester's address: --client says it, or
+ * else an SSH session does, for the commands that pass the guard. */
+static void find_client(struct cli *c)
+{
+	const char *ssh = getenv("SSH_CONNECTION");
+
+	_Static_assert(sizeof(c->ssh_client) == 64, "matches %63s below");
+	if (c->client) {
+		c->client_source = "--client";
+	} else if (ssh && takes_option(c->cmd, "client") &&
+		   sscanf(ssh, "%63s", c->ssh_client) == 1) {
+		c->client = c->ssh_client;
+		c->client_source = "SSH_CONNECTION";
 	}
-	/* The lockout guard needs the requester's address: an SSH session
-	 * says it, unless --client already did. */
-	ssh = getenv("SSH_CONNECTION");
-	if (!c.client && ssh && (cmd->opts & O_CLIENT) &&
-	    sscanf(ssh, "%63s", ssh_client) == 1) {
-		c.client = ssh_client;
-		c.client_source = "SSH_CONNECTION";
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { .socket = IPG_SOCKET_DEFAULT };
+	unsigned int seen = 0;
+	int npos = 0, status;
+
+	if (getenv("IPGATE_SOCKET"))
+		c.socket = getenv("IPGATE_SOCKET");
+	if (read_args(&c, argc, argv, &seen, &npos, &status)) {
+		status = pick_command(&c, seen, npos);
+		if (!status) {
+			find_client(&c);
+			status = c.cmd->fn(&c);
+		}
 	}
-	c.cmd = cmd;
-	c.argc = npos - 1;
-	c.argv = pos + 1;
-	r = cmd->fn(&c);
 	ipg_ctl_free(&c.req);
-	return r;
+	return status;
 }
