@@ -364,6 +364,65 @@ TEST(test_vlan_tag_truncated_dropped)
 	EXPECT_MALFORMED(f);
 }
 
+/* A frame the parser could not read up to its source address has no
+ * source: no entry allows it, not even 0.0.0.0/0 or ::/0 (either alone
+ * or both), through either entry point. */
+TEST(test_zero_length_prefixes_never_pass_a_frame_without_a_source)
+{
+	for (int z = 0; z < 3; z++) {
+		/* z: 0.0.0.0/0 only, ::/0 only, both */
+		override_on = 0;
+		policy_standard(&pol);
+		if (z != 1)
+			policy_allow(&pol, "0.0.0.0/0");
+		if (z != 0)
+			policy_allow(&pol, "::/0");
+		CHECK(apply());
+		CHECK(local_standard());
+		for (int fam = 4; fam <= 6; fam += 2) {
+			const char *out = fam == 4 ? OUTSIDER4 : OUTSIDER6;
+			const char *all = fam == 4 ? "0.0.0.0/0" : "::/0";
+			size_t iplen = fam == 4 ? 20 : 40;
+			struct ipg_pkt_spec deep =
+				tagged(pkt_spec(out, IPPROTO_TCP, 443),
+				       IPG_VLAN_MAX + 1);
+			struct ipg_pkt_spec one = with_vlan(
+				pkt_spec(out, IPPROTO_UDP, 53), 0x8100);
+			struct frame fd = pkt_build(&deep),
+				     ft = pkt_build(&one),
+				     fe = pkt_v4(out, IPPROTO_TCP, 443),
+				     fi = pkt_ip(out, IPPROTO_TCP, 443);
+			struct frame full = fe;
+
+			/* More tags than the bound. */
+			EXPECT_MALFORMED(fd);
+			/* Cut inside a tag. */
+			ft.len = 16;
+			EXPECT_MALFORMED(ft);
+			/* Cut one byte short of the fixed IP header, after an
+			 * Ethernet header and without one. */
+			fe.len = 14 + iplen - 1;
+			EXPECT_MALFORMED(fe);
+			fi.len = iplen - 1;
+			EXPECT_MALFORMED(fi);
+			/* Whole, the same outsider is judged by its source. */
+			if ((fam == 4 && z != 1) || (fam == 6 && z != 0))
+				EXPECT_ALLOW(full, all);
+			else
+				EXPECT_DROP(full);
+		}
+		/* A bad header length after the source was read: the source
+		 * judges it, as for any unparseable frame. */
+		struct frame ihl = pkt_v4(OUTSIDER4, IPPROTO_TCP, 443);
+
+		ihl.b[14] = 0x44;
+		if (z != 1)
+			EXPECT_ALLOW(ihl, "0.0.0.0/0");
+		else
+			EXPECT_MALFORMED(ihl);
+	}
+}
+
 /* ---- IPv4 header ---- */
 
 TEST(test_ipv4_options_ihl6_and_ihl15)
@@ -1037,6 +1096,36 @@ TEST(test_reject_mode_follows_the_hosts_addresses)
 	EXPECT_DROP(f4);
 	EXPECT(f6, XDP_TX, IPG_STAT_TX_RESET, -1);
 	CHECK(local_standard());
+}
+
+/* A reset would answer a datagram the host has not reassembled: a first
+ * fragment's SYN is dropped silently, IPv6 (fragment header at offset 0,
+ * alone, after another extension header, or atomic) as IPv4. */
+TEST(test_reject_mode_drops_a_first_fragment_without_reset)
+{
+	CHECK(reject_mode());
+	for (int tags = 0; tags <= 2; tags++) {
+		struct ipg_pkt_spec s6 =
+			tagged(pkt_spec(OUTSIDER6, IPPROTO_TCP, 443), tags);
+		struct ipg_pkt_spec s4 =
+			tagged(pkt_spec(OUTSIDER4, IPPROTO_TCP, 8443), tags);
+		struct ipg_pkt_spec first6 = with_fragment(s6, 0, 1);
+		struct ipg_pkt_spec after6 =
+			with_fragment(with_ext_hdr(s6, IPPROTO_HOPOPTS), 0, 1);
+		struct ipg_pkt_spec atomic6 = with_fragment(s6, 0, 0);
+		struct ipg_pkt_spec first4 = with_fragment(s4, 0, 1);
+		struct frame f6 = pkt_build(&first6), a6 = pkt_build(&after6),
+			     t6 = pkt_build(&atomic6), f4 = pkt_build(&first4);
+		struct frame w6 = pkt_build(&s6), w4 = pkt_build(&s4);
+
+		EXPECT_DROP(f6);
+		EXPECT_DROP(a6);
+		EXPECT_DROP(t6);
+		EXPECT_DROP(f4);
+		/* The same SYNs unfragmented are answered. */
+		EXPECT(w6, XDP_TX, IPG_STAT_TX_RESET, -1);
+		EXPECT(w4, XDP_TX, IPG_STAT_TX_RESET, -1);
+	}
 }
 
 /* ---- frames that start at the IP header (tun, WireGuard) ---- */

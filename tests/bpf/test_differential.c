@@ -34,19 +34,54 @@ static unsigned below(unsigned n)
 	return (unsigned)(next_rand() % n);
 }
 
-#define CORPUS_MAX 512
+/* Sources with an expired break-glass grant and in no allowlisted range:
+ * their frames reach the grant check and must be denied there. */
+#define GONE4 "198.18.0.68"
+#define GONE6 "2001:db8:ff::68"
+static struct ipg_prefix gone[2];
+
+#define CORPUS_MAX 1024
 static struct frame corpus[CORPUS_MAX];
+/* For a corpus frame from GONE4 or GONE6: where its source lies, and its
+ * family (0: from another source). */
+static size_t gone_at[CORPUS_MAX];
+static int gone_family[CORPUS_MAX];
 static int n_corpus;
+
+static void push(const struct ipg_pkt_spec *s)
+{
+	size_t n = s->family == 4 ? 4 : 16;
+
+	if (n_corpus == CORPUS_MAX)
+		return;
+	gone_family[n_corpus] =
+		!memcmp(s->src, gone[s->family == 6].addr, n) ? s->family : 0;
+	/* The source sits 12 (IPv4) or 8 (IPv6) bytes into the IP header. */
+	gone_at[n_corpus] =
+		(s->frame == IPG_FRAME_IP ? 0 : 14 + 4 * (size_t)s->n_vlan) +
+		(s->family == 4 ? 12 : 8);
+	corpus[n_corpus++] = pkt_build(s);
+}
 
 /* Adds @s as an Ethernet frame, and (untagged) as a bare IP packet. */
 static void add(struct ipg_pkt_spec s)
 {
-	if (n_corpus < CORPUS_MAX)
-		corpus[n_corpus++] = pkt_build(&s);
-	if (n_corpus < CORPUS_MAX && !s.n_vlan) {
+	push(&s);
+	if (!s.n_vlan) {
 		s = as_ip_frame(s);
-		corpus[n_corpus++] = pkt_build(&s);
+		push(&s);
 	}
+}
+
+/* Whether @f, made from corpus frame @c, still comes from GONE4 or GONE6
+ * (random frames never do). */
+static int from_gone(const struct frame *f, int c)
+{
+	int fam = c < 0 ? 0 : gone_family[c];
+	size_t n = fam == 4 ? 4 : 16, at = c < 0 ? 0 : gone_at[c];
+
+	return fam && f->start == corpus[c].start && at + n <= f->len &&
+	       !memcmp(f->b + at, gone[fam == 6].addr, n);
 }
 
 /* The frames of the hand-written cases, in all their variants. */
@@ -56,13 +91,24 @@ static void build_corpus(void)
 		"203.0.113.45",	   "198.51.100.7", "192.0.2.200",
 		"192.0.2.129",	   OUTSIDER4,	   "2001:db8:1::5",
 		"2001:db8:2::1",   OUTSIDER6,	   "::ffff:203.0.113.9",
-		"2001:db8:3:4::1",
+		"2001:db8:3:4::1", GONE4,	   GONE6,
 	};
 	static const uint16_t ports[] = { 443, 8443, 80 };
 	static const uint8_t exts[] = { IPPROTO_HOPOPTS, IPPROTO_ROUTING,
 					IPPROTO_DSTOPTS, IPPROTO_AH, 135 };
 
+	if (ipg_addr_parse(GONE4, &gone[0], NULL) ||
+	    ipg_addr_parse(GONE6, &gone[1], NULL))
+		abort();
 	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		/* At the bound of VLAN tags and one past it. */
+		struct ipg_pkt_spec deep = pkt_spec(srcs[i], IPPROTO_TCP, 443);
+
+		for (int n = 1; n <= IPG_VLAN_MAX + 1; n++) {
+			deep = with_vlan(deep, n % 2 ? 0x8100 : 0x88a8);
+			if (n >= IPG_VLAN_MAX)
+				add(deep);
+		}
 		for (int p = 0; p < 3; p++) {
 			struct ipg_pkt_spec t =
 				pkt_spec(srcs[i], IPPROTO_TCP, ports[p]);
@@ -99,6 +145,8 @@ static void build_corpus(void)
 						     exts[(p + 1) % 5]),
 					exts[(p + 3) % 5]));
 				add(with_fragment(u, 0, 1));
+				/* A first fragment's SYN: never answered. */
+				add(with_fragment(t, 0, 1));
 				add(with_fragment(t, 7, 0));
 			}
 		}
@@ -201,27 +249,43 @@ static void hexdump(const struct frame *f)
 	fputc('\n', stderr);
 }
 
-enum { P_DROP, P_REJECT, P_DISABLED, P_OVERRIDE, P_ROUNDS };
+/* The policy rounds: the standard list in drop and reject mode, disabled,
+ * under an override, and with zero-length prefixes added (0.0.0.0/0 in drop
+ * mode, ::/0 in reject mode, both in drop mode), which must still not pass
+ * a frame whose source is unknown. */
+enum {
+	P_DROP,
+	P_REJECT,
+	P_DISABLED,
+	P_OVERRIDE,
+	P_ALL4,
+	P_ALL6,
+	P_ALL,
+	P_ROUNDS
+};
 
-/* Break-glass grants in every round: two live, one expired. */
+/* Break-glass grants in every round: two live; three expired, one inside
+ * an allowlisted range, GONE4 and GONE6 outside every one. */
 static struct ipg_prefix grants[2];
 /* This host's addresses: where the corpus frames go. */
 static struct ipg_prefix local[2];
 
 static int set_grants(void)
 {
-	struct ipg_prefix gone;
+	struct ipg_prefix listed;
 	uint64_t now = ipg_boot_ns();
 
 	if (ipg_addr_parse(OUTSIDER4, &grants[0], NULL) ||
 	    ipg_addr_parse("2001:db8:2::1", &grants[1], NULL) ||
-	    ipg_addr_parse("2001:db8:1::5", &gone, NULL))
+	    ipg_addr_parse("2001:db8:1::5", &listed, NULL))
 		return -1;
 	return ipg_datapath_grant(dp, &grants[0], now + 3600000000000ull,
 				  "k") ||
 	       ipg_datapath_grant(dp, &grants[1], now + 3600000000000ull,
 				  "k") ||
-	       ipg_datapath_grant(dp, &gone, now - 1, "k");
+	       ipg_datapath_grant(dp, &listed, now - 1, "k") ||
+	       ipg_datapath_grant(dp, &gone[0], now - 1, "k") ||
+	       ipg_datapath_grant(dp, &gone[1], now - 1, "k");
 }
 
 static int set_policy(int which)
@@ -229,7 +293,12 @@ static int set_policy(int which)
 	struct ipg_error e;
 
 	policy_standard(&pol);
-	pol.kern.mode = which == P_REJECT ? IPG_MODE_REJECT : IPG_MODE_DROP;
+	if (which == P_ALL4 || which == P_ALL)
+		policy_allow(&pol, "0.0.0.0/0");
+	if (which == P_ALL6 || which == P_ALL)
+		policy_allow(&pol, "::/0");
+	pol.kern.mode = which == P_REJECT || which == P_ALL6 ? IPG_MODE_REJECT :
+							       IPG_MODE_DROP;
 	pol.kern.enabled = which != P_DISABLED;
 	ipg_policy_set_port(&pol, IPPROTO_TCP, 80, which == P_REJECT);
 	if (ipg_datapath_apply(dp, &pol, &e) || set_grants() ||
@@ -248,6 +317,9 @@ TEST(test_differential_xdp_equals_reference_model)
 	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : 0x1a7e;
 	long count = count_env ? atol(count_env) : 200000, mismatches = 0;
 	long per_action[5] = { 0 }, per_stat[2][IPG_STAT_MAX] = { { 0 } };
+	/* Per entry point: frames from GONE4 or GONE6 denied at the grant
+	 * check, and frames without a source under 0.0.0.0/0 and ::/0. */
+	long gone_denied[2] = { 0 }, sourceless[2] = { 0 };
 
 	rng = seed ? seed : 1;
 	build_corpus();
@@ -262,15 +334,18 @@ TEST(test_differential_xdp_equals_reference_model)
 		uint64_t before[IPG_STAT_MAX], after[IPG_STAT_MAX];
 		struct ipg_verdict v;
 		struct frame f;
+		int c = -1, fr;
 
 		if (i == 0 || which != (int)((i - 1) * P_ROUNDS / count))
 			ASSERT_OK(set_policy(which));
 		if (below(10) == 0) {
 			random_frame(&f);
 		} else {
-			f = corpus[below((unsigned)n_corpus)];
+			c = (int)below((unsigned)n_corpus);
+			f = corpus[c];
 			mutate(&f);
 		}
+		fr = f.start == IPG_FRAME_IP;
 		ipg_verdict_eval(&pol,
 				 &(struct ipg_verdict_env){
 					 .override_active = which == P_OVERRIDE,
@@ -286,7 +361,12 @@ TEST(test_differential_xdp_equals_reference_model)
 						 !check_stats, &action, NULL,
 						 NULL));
 		per_action[action & 3]++;
-		per_stat[f.start == IPG_FRAME_IP][v.stat]++;
+		per_stat[fr][v.stat]++;
+		gone_denied[fr] += from_gone(&f, c) &&
+				   (v.stat == IPG_STAT_DROP_DENIED ||
+				    v.stat == IPG_STAT_TX_RESET);
+		sourceless[fr] += which == P_ALL &&
+				  v.stat == IPG_STAT_DROP_MALFORMED;
 		if (action != v.action) {
 			fprintf(stderr,
 				"frame %ld (%s): program %s, model %s (%s):\n",
@@ -321,6 +401,10 @@ TEST(test_differential_xdp_equals_reference_model)
 	for (int s = 0; s < IPG_STAT_MAX; s++)
 		printf("#   %-20s %10ld %10ld\n", ipg_stat_name(s),
 		       per_stat[0][s], per_stat[1][s]);
+	printf("#   %-20s %10ld %10ld\n", "expired_grant_denied",
+	       gone_denied[0], gone_denied[1]);
+	printf("#   %-20s %10ld %10ld\n", "no_source_under_/0", sourceless[0],
+	       sourceless[1]);
 	ASSERT_EQ(mismatches, 0);
 	/* The corpus must reach every outcome through each entry point
 	 * (bare IP packets are never answered with a reset), or the test
@@ -332,6 +416,17 @@ TEST(test_differential_xdp_equals_reference_model)
 				FAIL("no %s frame ended in %s",
 				     ipg_frame_name((enum ipg_frame)fr),
 				     ipg_stat_name(s));
+	/* Nor may the corpus miss the paths these two outcomes take. */
+	for (int fr = 0; fr < 2; fr++) {
+		if (!gone_denied[fr])
+			FAIL("no %s frame from an expired grant outside the "
+			     "list reached the grant check",
+			     ipg_frame_name((enum ipg_frame)fr));
+		if (!sourceless[fr])
+			FAIL("no %s frame without a source was judged under "
+			     "0.0.0.0/0 and ::/0",
+			     ipg_frame_name((enum ipg_frame)fr));
+	}
 }
 
 static int setup(void)

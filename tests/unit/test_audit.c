@@ -430,6 +430,39 @@ TEST(test_audit_cut_to_two_records_with_head_deleted_fails_verify)
 	ASSERT_TRUE(strstr(e.msg, "audit.head is missing") != NULL);
 }
 
+TEST(test_audit_verify_fails_when_only_the_heads_hash_differs)
+{
+	struct ipg_error e = { { 0 } };
+	struct ipg_audit a;
+	char *s, *hash;
+
+	/* The head names the right last seq and first seq, but another
+	 * hash: one hex digit changed. */
+	CHECK(make_headed_log(3, NULL));
+	s = slurp(head);
+	ASSERT_TRUE(s != NULL);
+	hash = strchr(s, ' ');
+	ASSERT_TRUE(hash != NULL && strlen(hash) > 65);
+	hash[64] = hash[64] == '0' ? '1' : '0';
+	spit(head, s);
+	free(s);
+	ASSERT_EQ(ipg_audit_verify(path, head, NULL, &e), -EBADMSG);
+	if (!strstr(e.msg, "record 3 is not the one ipgated wrote"))
+		FAIL("unexpected message: %s", e.msg);
+
+	/* The last record replaced by another that chains on correctly:
+	 * the chain verifies, the head's hash does not match it. */
+	CHECK(make_headed_log(3, NULL));
+	CHECK(cut_log(2));
+	ASSERT_OK(ipg_audit_open(&a, path, NULL, &e));
+	CHECK(append_n(&a, 1));
+	ipg_audit_close(&a);
+	ASSERT_OK(ipg_audit_verify(path, NULL, NULL, &e));
+	ASSERT_EQ(ipg_audit_verify(path, head, NULL, &e), -EBADMSG);
+	if (!strstr(e.msg, "record 3 is not the one ipgated wrote"))
+		FAIL("unexpected message: %s", e.msg);
+}
+
 TEST(test_audit_open_records_a_lost_head_instead_of_recreating_it_silently)
 {
 	struct ipg_audit_opts o = { .head_path = head };

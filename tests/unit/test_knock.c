@@ -232,6 +232,17 @@ TEST(test_knock_timestamp_window_is_60s_either_way)
 	ASSERT_STR(judge(&e, ADMIN, NOW), "stale");
 }
 
+TEST(test_knock_timestamp_exactly_60s_off_is_still_fresh)
+{
+	/* "More than 60 s off" is stale: 60 s itself is inside. */
+	struct dgram a = knock_of(ADMIN, NOW - 60, 1),
+		     b = knock_of(ADMIN, NOW + 60, 2);
+
+	gate_reset();
+	ASSERT_STR(judge(&a, ADMIN, NOW), "granted");
+	ASSERT_STR(judge(&b, ADMIN, NOW), "granted");
+}
+
 TEST(test_knock_rate_limit_counts_grants_per_source_per_window)
 {
 	struct dgram k;

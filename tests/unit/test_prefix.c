@@ -68,11 +68,55 @@ TEST(test_prefix_ipv4_mapped_stored_as_ipv4)
 	CANON("::/95", "::/95");
 }
 
+TEST(test_prefix_ipv4_mapped_every_length_from_96_is_ipv4)
+{
+	/* The mapped /96 is all of IPv4, and each length past it the IPv4
+	 * prefix 96 shorter. */
+	CANON("::ffff:0.0.0.0/96", "0.0.0.0/0");
+	CANON("::ffff:0:0/96", "0.0.0.0/0");
+	CANON("::ffff:128.0.0.0/97", "128.0.0.0/1");
+	CANON("::ffff:192.0.0.0/100", "192.0.0.0/4");
+	CANON("::ffff:192.0.2.0/120", "192.0.2.0/24");
+	CANON("::ffff:192.0.2.128/121", "192.0.2.128/25");
+	CANON("::ffff:192.0.2.2/127", "192.0.2.2/31");
+	CANON("::ffff:192.0.2.1/128", "192.0.2.1");
+	/* One bit short of the mapped prefix: IPv6, and its last bit is a
+	 * host bit. */
+	REFUSED("::ffff:0.0.0.0/95", "did you mean ::fffe:0:0/95?");
+	CANON("::fffe:0:0/95", "::fffe:0:0/95");
+}
+
 TEST(test_prefix_host_bits_name_canonical_form)
 {
 	REFUSED("203.0.113.7/24", "did you mean 203.0.113.0/24?");
 	REFUSED("2001:db8::1/32", "did you mean 2001:db8::/32?");
 	REFUSED("::ffff:203.0.113.7/120", "did you mean 203.0.113.0/24?");
+}
+
+TEST(test_prefix_host_bits_inside_an_octet_refused)
+{
+	/* Lengths that end inside an octet: the bits after the length in
+	 * that octet are host bits too. */
+	REFUSED("192.0.2.192/25", "did you mean 192.0.2.128/25?");
+	REFUSED("192.0.2.1/31", "did you mean 192.0.2.0/31?");
+	REFUSED("198.51.100.7/30", "did you mean 198.51.100.4/30?");
+	REFUSED("203.0.113.129/26", "did you mean 203.0.113.128/26?");
+	REFUSED("198.18.0.0/14", "did you mean 198.16.0.0/14?");
+	REFUSED("192.0.0.0/1", "did you mean 128.0.0.0/1?");
+	REFUSED("2001:db8::3/127", "did you mean 2001:db8::2/127?");
+	REFUSED("2001:db8:0:ffff::/57", "did you mean 2001:db8:0:ff80::/57?");
+	REFUSED("2001:db8:ffff::/33", "did you mean 2001:db8:8000::/33?");
+	REFUSED("2001:db9::/31", "did you mean 2001:db8::/31?");
+	REFUSED("2001:db8::/1", "did you mean ::/1?");
+	REFUSED("::ffff:192.0.2.192/121", "did you mean 192.0.2.128/25?");
+	/* The same lengths without host bits are canonical. */
+	CANON("192.0.2.128/25", "192.0.2.128/25");
+	CANON("192.0.2.0/31", "192.0.2.0/31");
+	CANON("198.16.0.0/14", "198.16.0.0/14");
+	CANON("128.0.0.0/1", "128.0.0.0/1");
+	CANON("2001:db8::2/127", "2001:db8::2/127");
+	CANON("2001:db8:0:ff80::/57", "2001:db8:0:ff80::/57");
+	CANON("2001:db8:8000::/33", "2001:db8:8000::/33");
 }
 
 TEST(test_prefix_wildcards_ranges_padding_refused)
@@ -82,6 +126,11 @@ TEST(test_prefix_wildcards_ranges_padding_refused)
 	REFUSED("203.0.113.1-203.0.113.9", "range");
 	REFUSED("010.0.0.1", "did you mean 10.0.0.1?");
 	REFUSED("203.0.113.010/32", "did you mean 203.0.113.10/32?");
+	/* Two digits with a leading zero are padding as much as three. */
+	REFUSED("01.2.3.4", "did you mean 1.2.3.4?");
+	REFUSED("203.0.113.07", "did you mean 203.0.113.7?");
+	REFUSED("192.0.02.0/24", "did you mean 192.0.2.0/24?");
+	REFUSED("00.0.0.0/0", "did you mean 0.0.0.0/0?");
 	REFUSED("fe80::1%eth0", "zone");
 	REFUSED("203.0.113.1 ", "white space");
 	REFUSED("", "empty");
