@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Entry rules of DESIGN.md: forms accepted, canonical form, and the errors
- * for everything else. No root needed. */
+/* Entry rules of docs/design.md ("Rules on entries"): forms accepted,
+ * canonical form, and the errors for everything else. No root needed. */
 #include <errno.h>
 #include <netinet/in.h>
 

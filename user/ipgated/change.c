@@ -198,7 +198,7 @@ static const struct ipg_change_ops change_ops = {
 	.warn = op_warn,
 };
 
-/* Makes @next the running config: DESIGN.md's change order after the
+/* Makes @next the running config: docs/design.md, "The change pipeline", after the
  * candidate is built. @persist says whether the file must be written (not
  * for a reload, which read it). Takes @next over on success. */
 static int commit(struct req *q, struct ipg_config *next, const char *action,
@@ -278,18 +278,6 @@ static int candidate(struct req *q, struct ipg_config *c)
 	return r ? reply_err(q, r, e.msg) : 0;
 }
 
-static int parse_cidr_arg(struct req *q, struct ipg_prefix *p)
-{
-	const char *s = ipg_ctl_get(q->m, "cidr");
-	struct ipg_error e;
-
-	if (!s)
-		return reply_err(q, -EINVAL, "missing the address or CIDR");
-	if (ipg_prefix_parse(s, p, &e))
-		return reply_err(q, -EINVAL, e.msg);
-	return 0;
-}
-
 /* A config to build a candidate in (large: on the heap), or NULL with the
  * reply set. */
 static struct ipg_config *config_new(struct req *q)
@@ -301,71 +289,90 @@ static struct ipg_config *config_new(struct req *q)
 	return c;
 }
 
-/* add and remove: one entry changes. */
-static int edit_entry(struct req *q, int add)
+/* An edit of a copy of the running config; 0, or an error in @e. */
+typedef int (*edit_fn)(struct req *q, struct ipg_config *c,
+		       struct ipg_error *e);
+
+/* Runs @edit on a candidate and commits the result as @action. */
+static int change_by(struct req *q, edit_fn edit, const char *action)
 {
 	struct ipg_config *next = config_new(q);
-	struct ipg_prefix p;
-	struct ipg_error e;
+	struct ipg_error e = { { 0 } };
 	int r;
 
 	if (!next)
 		return -ENOMEM;
-	r = parse_cidr_arg(q, &p);
-	if (!r)
-		r = candidate(q, next);
-	if (r)
-		goto out;
-	r = add ? ipg_config_add(next, &p, ipg_ctl_get(q->m, "label"), &e) :
-		  ipg_config_remove(next, &p, &e);
-	if (r) {
-		ipg_config_free(next);
-		reply_err(q, r, e.msg);
-		goto out;
+	r = candidate(q, next);
+	if (!r) {
+		r = edit(q, next, &e);
+		if (r) {
+			ipg_config_free(next);
+			reply_err(q, r, e.msg);
+		} else {
+			r = commit(q, next, action, 1);
+		}
 	}
-	r = commit(q, next, add ? "add" : "remove", 1);
-out:
 	free(next);
 	return r;
 }
 
+static int cidr_arg(struct req *q, struct ipg_prefix *p, struct ipg_error *e)
+{
+	const char *s = ipg_ctl_get(q->m, "cidr");
+
+	if (!s)
+		return ipg_fail(e, -EINVAL, "missing the address or CIDR");
+	return ipg_prefix_parse(s, p, e) ? -EINVAL : 0;
+}
+
+static int edit_add(struct req *q, struct ipg_config *c, struct ipg_error *e)
+{
+	struct ipg_prefix p;
+
+	return cidr_arg(q, &p, e) ?:
+		       ipg_config_add(c, &p, ipg_ctl_get(q->m, "label"), e);
+}
+
+static int edit_remove(struct req *q, struct ipg_config *c, struct ipg_error *e)
+{
+	struct ipg_prefix p;
+
+	return cidr_arg(q, &p, e) ?: ipg_config_remove(c, &p, e);
+}
+
+static int edit_enable(struct req *q, struct ipg_config *c, struct ipg_error *e)
+{
+	(void)q;
+	return ipg_config_set_enabled(c, 1, e);
+}
+
+static int edit_disable(struct req *q, struct ipg_config *c,
+			struct ipg_error *e)
+{
+	(void)q;
+	return ipg_config_set_enabled(c, 0, e);
+}
+
 int do_add(struct req *q)
 {
-	return edit_entry(q, 1);
+	return change_by(q, edit_add, "add");
 }
 
 int do_remove(struct req *q)
 {
-	return edit_entry(q, 0);
+	return change_by(q, edit_remove, "remove");
 }
 
+/* enable and disable: nothing to do (and no candidate) when already so. */
 static int set_enabled(struct req *q, int on)
 {
-	struct ipg_config *next;
-	struct ipg_error e;
-	int r;
-
 	if (!!q->d->cfg.policy.kern.enabled == on) {
 		ipg_buf_printf(&q->out, "already %s\n",
 			       on ? "enabled" : "disabled");
 		return 0;
 	}
-	next = config_new(q);
-	if (!next)
-		return -ENOMEM;
-	r = candidate(q, next);
-	if (r)
-		goto out;
-	r = ipg_config_set_enabled(next, on, &e);
-	if (r) {
-		ipg_config_free(next);
-		reply_err(q, r, e.msg);
-		goto out;
-	}
-	r = commit(q, next, on ? "enable" : "disable", 1);
-out:
-	free(next);
-	return r;
+	return change_by(q, on ? edit_enable : edit_disable,
+			 on ? "enable" : "disable");
 }
 
 int do_enable(struct req *q)

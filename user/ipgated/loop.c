@@ -392,10 +392,14 @@ int setup_loop(struct daemon *d)
 		pr_warn("cannot watch %s: %s; reload with SIGHUP", dir,
 			strerror(errno));
 	timerfd_settime(d->tick_fd, 0, &tick, NULL);
-	int fds[] = { d->sigfd, d->inofd, d->debounce_fd, d->tick_fd, d->lfd };
+	/* The host's address changes (netlink), for reject mode's ipg_local;
+	 * the tick polls it too, in case a notice was lost. */
+	int fds[] = { d->sigfd,	  d->inofd, d->debounce_fd,
+		      d->tick_fd, d->lfd,   ipg_datapath_local_addrs_fd(d->dp) };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fds[i],
+		if (fds[i] >= 0 &&
+		    epoll_ctl(d->epfd, EPOLL_CTL_ADD, fds[i],
 			      &(struct epoll_event){ .events = EPOLLIN,
 						     .data.fd = fds[i] }))
 			return -errno;
@@ -431,6 +435,8 @@ void run(struct daemon *d)
 				on_tick(d);
 			else if (fd == d->kfd)
 				on_knock(d);
+			else if (fd == ipg_datapath_local_addrs_fd(d->dp))
+				local_addrs_check(d);
 			else if (fd == d->debounce_fd) {
 				uint64_t x;
 

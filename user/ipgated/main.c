@@ -255,16 +255,8 @@ static int start_enforce(struct daemon *d, const struct ipg_actor *who)
 			r == -ENOMEM ? "out of memory" : e.msg);
 		goto out;
 	}
-	/* Attach last: a program reaches an interface only with the policy
-	 * already in its maps, so a fresh load never opens the filter, not
-	 * even for a moment, and a failed start leaves the old one enforcing. */
-	r = ipg_fault("start-attach", &e);
-	if (!r)
-		r = attach_new(d, NULL, &d->cfg, &e);
-	if (r) {
-		pr_warn("%s", e.msg);
-		goto out;
-	}
+	/* On adopted maps the flip above already changed what the attached
+	 * program enforces: record it now, whatever happens next. */
 	if (!ipg_config_diff(kern, &d->cfg, &diff)) {
 		if (diff.changes &&
 		    ipg_audit_append(&d->audit, who, "reload", diff.before.s,
@@ -272,6 +264,14 @@ static int start_enforce(struct daemon *d, const struct ipg_actor *who)
 			pr_warn("%s", e.msg);
 		ipg_config_diff_free(&diff);
 	}
+	/* Attach last: a program reaches an interface only with the policy
+	 * already in its maps, so a fresh load never opens the filter, not
+	 * even for a moment, and a failed start leaves the old one enforcing. */
+	r = ipg_fault("start-attach", &e);
+	if (!r)
+		r = attach_new(d, NULL, &d->cfg, &e);
+	if (r)
+		pr_warn("%s", e.msg);
 out:
 	ipg_config_free(kern);
 	free(kern);
