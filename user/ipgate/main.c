@@ -173,6 +173,15 @@ void cli_usage(FILE *f)
 	for (i = 0; i < N_OPTIONS; i++)
 		if (options[i].help)
 			print_option_help(f, &options[i]);
+	fprintf(f,
+		"\nnotes:\n"
+		"  labels are printable UTF-8: control characters are refused\n"
+		"  a config that is a symlink or on a read-only mount (a "
+		"ConfigMap) is managed\n"
+		"    elsewhere: ipgated applies it, but refuses changes made "
+		"here (EROFS)\n"
+		"  exit: 0 done, 1 refused or failed (a reply cut short too), "
+		"2 usage\n");
 }
 
 int cmd_help(struct cli *c)
