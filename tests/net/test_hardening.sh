@@ -48,6 +48,53 @@ test_change_failing_at_each_step_changes_nothing() {
 	done
 }
 
+# A change that adds an interface and then fails leaves the new interface
+# without the program, and the old one enforcing.
+test_failed_change_detaches_the_interface_it_attached() {
+	fresh
+	ip -n "$API" link add eth9 type veth peer name eth9p
+	ip -n "$API" link set eth9 up
+	ip -n "$API" link set eth9p up
+	daemon_stop
+	IPGATE_FAULTS=apply daemon_start || fail "start with fault apply"
+	sed 's/^interface eth0$/interface eth0 eth9/' "$CONF" >"$RUN/two.conf"
+	check_not "apply adding eth9 refused" ipgate apply "$RUN/two.conf"
+	check_not "eth9 left without XDP" bash -c "ip -n $API link show eth9 | grep -q xdp"
+	check "eth0 still has XDP" bash -c "ip -n $API link show eth0 | grep -q xdp"
+	check_lacks "file unchanged" "$(cat "$CONF")" "eth9"
+	check_not "outsider still blocked" reach "$OUT" "$API4"
+}
+
+# An override that cannot be audited is not started, and the one running
+# before (its deadline, record and reason) stays as it was.
+test_failed_override_puts_back_what_ran_before() {
+	fresh
+	ipgate override --for 10m --reason "first" >/dev/null || fail "first override"
+	daemon_stop
+	IPGATE_FAULTS=override-audit daemon_start || fail "start with fault"
+	check_not "second override refused" ipgate override --for 5m --reason "second"
+	check_has "status keeps the first override" "$(ipgate status)" "first"
+	check_has "state file keeps the first" "$(cat "$STATE/override")" "first"
+	check_lacks "state file never names the second" "$(cat "$STATE/override")" "second"
+	sleep 2 # the 1 s tick must not take it for an ended override
+	check_lacks "no override-end recorded" "$(ipgate log -n 0)" "override-end"
+	check "outsider passes under the first override" reach "$OUT" "$API4"
+	check "cancel still works" ipgate override --cancel
+}
+
+# A start on adopted maps whose attach fails has already flipped what the
+# attached program enforces: that is audited, and kernel equals file.
+test_start_attach_failure_on_adopted_maps_is_audited() {
+	fresh
+	daemon_stop
+	echo "allow $OUT4 outsider-by-hand" >>"$CONF"
+	IPGATE_FAULTS=start-attach daemon_start
+	check_eq "start with a failing attach exits 1" 1 "$?"
+	check_has "reload audited" "$(tail -n 1 "$AUDIT")" '"action":"reload".*198.18.0.3'
+	check "kernel equals file" \
+		$PY "$ROOT/tests/net/kernel_matches_file.py" "$PINS/ipgate" "$CONF"
+}
+
 # Two `apply` records of 1,000 labelled entries each (about 200 KB): more
 # than a socket buffer holds, so the reply must be sent as it is read.
 test_large_log_replies_arrive_whole() {
@@ -150,6 +197,9 @@ test_labels_with_terminal_escapes_refused() {
 	sleep 0.5
 	check_has "file label with ESC refused on reload" "$(cat "$DLOG")" "control character in a quoted string"
 	check_lacks "list prints no escape" "$(ipgate list | od -c)" '033'
+	s=$(ipgate override --for 1m --reason $'ticket \e]0;pwned\a' 2>&1)
+	check_has "override reason with OSC refused" "$s" "--reason contains a control character"
+	check_has "no override started" "$(ipgate status)" "^override +none"
 	check "a UTF-8 label is fine" ipgate add 192.0.2.52 --label "Café São Paulo"
 	check_has "UTF-8 label listed" "$(ipgate list)" "Café São Paulo"
 }

@@ -147,19 +147,18 @@ static int bg_revoke(struct req *q)
 	return 0;
 }
 
-/* Lists keys and live grants into @b (text or JSON). */
-void bg_render(struct daemon *d, struct ipg_buf *b, int json)
+/* The key files in the keys dir, by id, with when each was made. */
+static void bg_keys(struct daemon *d, struct ipg_print *p)
 {
-	struct ipg_grant *g = d->grant_buf;
-	uint64_t now = ipg_boot_ns();
-	int n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_READ), first = 1;
 	DIR *dir = opendir(d->keys_dir);
 	struct dirent *de;
+	int n = 0;
 
-	ipg_buf_printf(b, json ? "\"keys\":[" : "break-glass keys\n");
+	ipg_print_text(p, "break-glass keys\n");
+	ipg_print_open_array(p, "keys");
 	while (dir && (de = readdir(dir))) {
 		size_t len = strlen(de->d_name);
-		char path[PATH_MAX], when[64];
+		char path[PATH_MAX], when[64], id[256];
 		struct stat st;
 
 		if (len < 5 || strcmp(de->d_name + len - 4, ".key"))
@@ -167,65 +166,73 @@ void bg_render(struct daemon *d, struct ipg_buf *b, int json)
 		snprintf(path, sizeof(path), "%s/%s", d->keys_dir, de->d_name);
 		if (stat(path, &st))
 			continue;
+		snprintf(id, sizeof(id), "%.*s", (int)len - 4, de->d_name);
 		format_utc(st.st_mtime, when, sizeof(when));
-		if (json)
-			ipg_buf_printf(b,
-				       "%s{\"id\":\"%.*s\",\"created\":\"%s\"}",
-				       first ? "" : ",", (int)len - 4,
-				       de->d_name, when);
-		else
-			ipg_buf_printf(b, "  %-32.*s created %s\n",
-				       (int)len - 4, de->d_name, when);
-		first = 0;
+		ipg_print_open_object(p, NULL);
+		ipg_print_string(p, IPG_PR_ANY | IPG_PR_SAFE, "id", "  %-32s",
+				 id);
+		ipg_print_string(p, IPG_PR_ANY, "created", " created %s\n",
+				 when);
+		ipg_print_close_object(p);
+		n++;
 	}
 	if (dir)
 		closedir(dir);
-	if (!json && first)
-		ipg_buf_printf(
-			b, "  none ('ipgate breakglass keygen' makes one)\n");
-	ipg_buf_printf(b, json ? "],\"grants\":[" : "break-glass grants\n");
-	first = 1;
+	ipg_print_close_array(p);
+	if (!n)
+		ipg_print_text(
+			p, "  none ('ipgate breakglass keygen' makes one)\n");
+}
+
+/* The live grants, with the time each has left and the key that made it. */
+static void bg_grants(struct daemon *d, struct ipg_print *p)
+{
+	struct ipg_grant *g = d->grant_buf;
+	uint64_t now = ipg_boot_ns();
+	int n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_READ), live = 0;
+
+	ipg_print_text(p, "break-glass grants\n");
+	ipg_print_open_array(p, "grants");
 	for (int i = 0; i < n; i++) {
 		char addr[IPG_PREFIX_STRLEN], left[32];
 		const char *key =
 			ipg_knock_id_valid(g[i].key_id) ? g[i].key_id : "?";
+		uint64_t secs;
 
 		if (g[i].expiry_ns <= now)
 			continue;
+		secs = (g[i].expiry_ns - now) / 1000000000ull + 1;
 		ipg_prefix_format(&g[i].addr, addr, sizeof(addr));
-		format_duration((g[i].expiry_ns - now) / 1000000000ull + 1,
-				left, sizeof(left));
-		if (json)
-			ipg_buf_printf(
-				b,
-				"%s{\"address\":\"%s\",\"seconds_left\":%" PRIu64
-				",\"key\":\"%s\"}",
-				first ? "" : ",", addr,
-				(uint64_t)((g[i].expiry_ns - now) /
-						   1000000000ull +
-					   1),
-				key);
-		else
-			ipg_buf_printf(b, "  %-40s %s left (key %s)\n", addr,
-				       left, key);
-		first = 0;
+		format_duration(secs, left, sizeof(left));
+		ipg_print_open_object(p, NULL);
+		ipg_print_string(p, IPG_PR_ANY, "address", "  %-40s", addr);
+		ipg_print_u64(p, IPG_PR_JSON, "seconds_left", NULL, secs);
+		ipg_print_text(p, " %s left", left);
+		ipg_print_string(p, IPG_PR_ANY, "key", " (key %s)\n", key);
+		ipg_print_close_object(p);
+		live++;
 	}
-	if (json)
-		ipg_buf_printf(b, "]");
-	else if (first)
-		ipg_buf_printf(b, "  none\n");
+	ipg_print_close_array(p);
+	if (!live)
+		ipg_print_text(p, "  none\n");
+}
+
+/* Lists keys and live grants (text or JSON). */
+void bg_render(struct daemon *d, struct ipg_print *p)
+{
+	bg_keys(d, p);
+	bg_grants(d, p);
 }
 
 static int bg_list(struct req *q)
 {
-	if (q->json) {
-		ipg_buf_printf(&q->out, "{");
-		bg_render(q->d, &q->out, 1);
-		ipg_buf_printf(&q->out, "}\n");
-	} else {
-		bg_render(q->d, &q->out, 0);
-	}
-	return 0;
+	struct ipg_print p;
+
+	ipg_print_init(&p, &q->out, q->json);
+	ipg_print_open_object(&p, NULL);
+	bg_render(q->d, &p);
+	ipg_print_close_object(&p);
+	return print_end(q, &p);
 }
 
 int do_breakglass(struct req *q)
@@ -245,7 +252,7 @@ int do_breakglass(struct req *q)
 }
 
 /* The daemon's refusal counters, by verdict. */
-static uint64_t *kstat_of(struct daemon *d, enum ipg_knock_verdict v)
+uint64_t *kstat_of(struct daemon *d, enum ipg_knock_verdict v)
 {
 	switch (v) {
 	case IPG_KNOCK_GRANTED:

@@ -43,6 +43,7 @@
 #include "knock.h"
 #include "link.h"
 #include "packet.h"
+#include "print.h"
 #include "verdict.h"
 
 #define STATE_DIR_DEFAULT "/var/lib/ipgate"
@@ -144,6 +145,7 @@ uint64_t override_left(struct daemon *d);
 int do_status(struct req *q);
 int do_list(struct req *q);
 int do_test(struct req *q);
+int print_end(struct req *q, struct ipg_print *p);
 
 /* change.c */
 int attach_new(struct daemon *d, const struct ipg_config *prev,
@@ -170,7 +172,10 @@ int do_override(struct req *q);
 void ovr_check(struct daemon *d);
 
 /* breakglass.c */
-void bg_render(struct daemon *d, struct ipg_buf *b, int json);
+/* The break-glass keys and live grants, as fields of the open object. */
+void bg_render(struct daemon *d, struct ipg_print *p);
+/* The counter of knocks that got verdict @v. */
+uint64_t *kstat_of(struct daemon *d, enum ipg_knock_verdict v);
 int do_breakglass(struct req *q);
 void on_knock(struct daemon *d);
 int knock_listen(struct daemon *d);

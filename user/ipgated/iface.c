@@ -19,12 +19,15 @@ static int mark_detached(struct daemon *d, int on)
 
 static void json_ifaces(struct ipg_buf *b, const struct ipg_config *c, int on)
 {
-	ipg_buf_printf(b, "{\"interfaces\":[");
-	for (int i = 0; on && i < c->n_interfaces; i++) {
-		ipg_buf_printf(b, "%s", i ? "," : "");
-		ipg_buf_json_str(b, c->interfaces[i]);
-	}
-	ipg_buf_printf(b, "]}");
+	struct ipg_print p;
+
+	ipg_print_init(&p, b, true);
+	ipg_print_open_object(&p, NULL);
+	ipg_print_open_array(&p, "interfaces");
+	for (int i = 0; on && i < c->n_interfaces; i++)
+		ipg_print_string(&p, IPG_PR_JSON, NULL, NULL, c->interfaces[i]);
+	ipg_print_close_array(&p);
+	ipg_print_close_object(&p);
 }
 
 int do_detach(struct req *q)

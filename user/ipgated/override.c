@@ -35,18 +35,23 @@ void ovr_load(struct daemon *d)
 
 static void json_override(struct ipg_buf *b, struct daemon *d)
 {
+	struct ipg_print p;
 	char when[64];
 
-	if (!d->ovr.active) {
-		ipg_buf_printf(b, "{\"override\":null}");
-		return;
+	ipg_print_init(&p, b, true);
+	ipg_print_open_object(&p, NULL);
+	if (d->ovr.active) {
+		format_utc(d->ovr.until, when, sizeof(when));
+		ipg_print_open_object(&p, "override");
+		ipg_print_string(&p, IPG_PR_JSON, "until", NULL, when);
+		ipg_print_string(&p, IPG_PR_JSON, "by", NULL, d->ovr.user);
+		ipg_print_string(&p, IPG_PR_JSON, "reason", NULL,
+				 d->ovr.reason);
+		ipg_print_close_object(&p);
+	} else {
+		ipg_print_null(&p, "override");
 	}
-	format_utc(d->ovr.until, when, sizeof(when));
-	ipg_buf_printf(b, "{\"override\":{\"until\":\"%s\",\"by\":", when);
-	ipg_buf_json_str(b, d->ovr.user);
-	ipg_buf_printf(b, ",\"reason\":");
-	ipg_buf_json_str(b, d->ovr.reason);
-	ipg_buf_printf(b, "}}");
+	ipg_print_close_object(&p);
 }
 
 /* Ends the override in the kernel and the state dir, and audits how. */
@@ -74,15 +79,108 @@ out:
 	return r;
 }
 
-int do_override(struct req *q)
+/* Checks an override request's duration and reason; 0 and *secs, or the
+ * refusal (already in the reply). */
+static int override_args(struct req *q, uint32_t *secs)
 {
 	struct daemon *d = q->d;
 	const char *dur = ipg_ctl_get(q->m, "for"),
 		   *reason = ipg_ctl_get(q->m, "reason");
+	struct ipg_error e;
+	char cap[32];
+
+	format_duration(d->cfg.override_max_s, cap, sizeof(cap));
+	if (!dur || ipg_duration_parse(dur, secs) || !*secs)
+		return reply_errf(q, -EINVAL,
+				  "\"%s\" is not a duration; expected "
+				  "e.g. 30m, 2h, 24h (at most %s)",
+				  dur ? dur : "", cap);
+	if (*secs > d->cfg.override_max_s)
+		return reply_errf(q, -EINVAL,
+				  "an override of %s is longer than "
+				  "override-max (%s); ask for less, or raise "
+				  "override-max in the config",
+				  dur, cap);
+	if (!reason || !*reason)
+		return reply_err(q, -EINVAL,
+				 "an override needs --reason TEXT "
+				 "(it goes to the audit log)");
+	if (ipg_label_check(reason, &e))
+		return reply_errf(q, -EINVAL, "--reason %s", e.msg);
+	if (strlen(reason) >= sizeof(d->ovr.reason))
+		return reply_errf(q, -EINVAL,
+				  "--reason is longer than %zu "
+				  "characters",
+				  sizeof(d->ovr.reason) - 1);
+	return 0;
+}
+
+/* Starts an override of @secs: record in the state dir, deadline in the
+ * kernel, audit. A step that fails puts back what ran before: the kernel's
+ * deadline, the daemon's record and the state file. */
+static int override_start(struct req *q, uint32_t secs)
+{
+	struct daemon *d = q->d;
 	struct ipg_buf before = { 0 }, after = { 0 };
 	struct ipg_error e = { { 0 } };
 	uint64_t prev_deadline = 0;
-	char when[64], cap[32];
+	__typeof__(d->ovr) prev = d->ovr;
+	char when[64], len[32];
+	int r;
+
+	ipg_datapath_get_override(d->dp, &prev_deadline);
+	json_override(&before, d);
+	d->ovr.active = 1;
+	d->ovr.deadline_ns = ipg_boot_ns() + (uint64_t)secs * 1000000000ull;
+	d->ovr.until = time(NULL) + secs;
+	snprintf(d->ovr.user, sizeof(d->ovr.user), "%s", q->who.user);
+	snprintf(d->ovr.reason, sizeof(d->ovr.reason), "%s",
+		 ipg_ctl_get(q->m, "reason"));
+	json_override(&after, d);
+	r = ovr_save(d);
+	if (r) {
+		reply_errf(q, r, "cannot record the override in %s: %s",
+			   d->ovr_path, strerror(-r));
+		goto undo;
+	}
+	r = ipg_datapath_set_override(d->dp, d->ovr.deadline_ns);
+	if (r) {
+		reply_errf(q, r, "cannot start the override: %s", strerror(-r));
+		goto undo;
+	}
+	r = ipg_fault("override-audit", &e);
+	if (!r)
+		r = ipg_audit_append(&d->audit, &q->who, "override-start",
+				     before.s, after.s, &e);
+	if (r) {
+		reply_errf(q, r, "%s; the override was not started", e.msg);
+		goto undo;
+	}
+	format_utc(d->ovr.until, when, sizeof(when));
+	format_duration(secs, len, sizeof(len));
+	ipg_buf_printf(&q->out,
+		       "emergency override: every source passes until "
+		       "%s (%s); 'ipgate override --cancel' ends it early\n",
+		       when, len);
+	pr_info("emergency override started by %s for %s: %s", q->who.user, len,
+		d->ovr.reason);
+	goto out;
+undo:
+	ipg_datapath_set_override(d->dp, prev_deadline);
+	d->ovr = prev;
+	if (ovr_save(d))
+		pr_warn("cannot put back %s after a failed override",
+			d->ovr_path);
+out:
+	ipg_buf_free(&before);
+	ipg_buf_free(&after);
+	return r;
+}
+
+int do_override(struct req *q)
+{
+	struct daemon *d = q->d;
+	struct ipg_error e = { { 0 } };
 	uint32_t secs;
 	int r;
 
@@ -98,68 +196,8 @@ int do_override(struct req *q)
 					"enforced again\n");
 		return 0;
 	}
-	format_duration(d->cfg.override_max_s, cap, sizeof(cap));
-	if (!dur || ipg_duration_parse(dur, &secs) || !secs)
-		return reply_errf(q, -EINVAL,
-				  "\"%s\" is not a duration; expected "
-				  "e.g. 30m, 2h, 24h (at most %s)",
-				  dur ? dur : "", cap);
-	if (secs > d->cfg.override_max_s)
-		return reply_errf(q, -EINVAL,
-				  "an override of %s is longer than "
-				  "override-max (%s); ask for less, or raise "
-				  "override-max in the config",
-				  dur, cap);
-	if (!reason || !*reason)
-		return reply_err(q, -EINVAL,
-				 "an override needs --reason TEXT "
-				 "(it goes to the audit log)");
-	if (strlen(reason) >= sizeof(d->ovr.reason))
-		return reply_errf(q, -EINVAL,
-				  "--reason is longer than %zu "
-				  "characters",
-				  sizeof(d->ovr.reason) - 1);
-	ipg_datapath_get_override(d->dp, &prev_deadline);
-	json_override(&before, d);
-	d->ovr.active = 1;
-	d->ovr.deadline_ns = ipg_boot_ns() + (uint64_t)secs * 1000000000ull;
-	d->ovr.until = time(NULL) + secs;
-	snprintf(d->ovr.user, sizeof(d->ovr.user), "%s", q->who.user);
-	snprintf(d->ovr.reason, sizeof(d->ovr.reason), "%s", reason);
-	json_override(&after, d);
-	r = ovr_save(d);
-	if (r) {
-		reply_errf(q, r, "cannot record the override in %s: %s",
-			   d->ovr_path, strerror(-r));
-		goto undo;
-	}
-	r = ipg_datapath_set_override(d->dp, d->ovr.deadline_ns);
-	if (r) {
-		reply_errf(q, r, "cannot start the override: %s", strerror(-r));
-		goto undo;
-	}
-	r = ipg_audit_append(&d->audit, &q->who, "override-start", before.s,
-			     after.s, &e);
-	if (r) {
-		reply_errf(q, r, "%s; the override was not started", e.msg);
-		ipg_datapath_set_override(d->dp, prev_deadline);
-		goto undo;
-	}
-	format_utc(d->ovr.until, when, sizeof(when));
-	format_duration(secs, cap, sizeof(cap));
-	ipg_buf_printf(&q->out,
-		       "emergency override: every source passes until "
-		       "%s (%s); 'ipgate override --cancel' ends it early\n",
-		       when, cap);
-	pr_info("emergency override started by %s for %s: %s", q->who.user, cap,
-		reason);
-	goto out;
-undo:
-	ovr_load(d);
-out:
-	ipg_buf_free(&before);
-	ipg_buf_free(&after);
-	return r;
+	r = override_args(q, &secs);
+	return r ? r : override_start(q, secs);
 }
 
 /* An override that ran out (the kernel already enforces again) is

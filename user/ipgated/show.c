@@ -48,229 +48,254 @@ static const struct ipg_entry *entry_by_rule(const struct ipg_config *c,
 	return NULL;
 }
 
-static void json_counters(struct ipg_buf *b, const uint64_t st[IPG_STAT_MAX])
+/* Ends the output in @p; a call that did not nest is a bug here, said as
+ * such instead of sending broken JSON. */
+int print_end(struct req *q, struct ipg_print *p)
 {
-	ipg_buf_printf(b, "{");
-	for (int s = 0; s < IPG_STAT_MAX; s++)
-		ipg_buf_printf(b, "%s\"%s\":%" PRIu64, s ? "," : "",
-			       ipg_stat_name((enum ipg_stat)s), st[s]);
-	ipg_buf_printf(b, "}");
+	int r = ipg_print_end(p);
+
+	if (r != -EINVAL)
+		return r;
+	ipg_buf_free(&q->out);
+	return reply_err(q, -EIO,
+			 "cannot render the reply (a bug in ipgated; "
+			 "please report it)");
+}
+
+/* For status: the allowlist's switch, mode, size and protected ports. */
+static void print_policy(struct ipg_print *p, const struct ipg_policy_spec *s)
+{
+	struct ipg_buf ports = { 0 };
+
+	ipg_config_ports(&s->kern, &ports);
+	ipg_print_text(p, "%-14s %s", "allowlist",
+		       s->kern.enabled ? "enabled" : "DISABLED");
+	ipg_print_bool(p, IPG_PR_JSON, "enabled", NULL, s->kern.enabled);
+	ipg_print_string(p, IPG_PR_ANY, "mode", " (%s mode)\n",
+			 ipg_mode_name(s->kern.mode));
+	ipg_print_text(p, "%-14s ", "entries");
+	ipg_print_u64(p, IPG_PR_ANY, "entries", "%s", s->n_entries);
+	ipg_print_u64(p, IPG_PR_ANY, "max_entries", " of %s\n", s->max_entries);
+	ipg_print_text(p, "%-14s ", "protected");
+	ipg_print_string(p, IPG_PR_ANY, "protect", "%s\n", ports.s);
+	ipg_buf_free(&ports);
 }
 
 /* For status: @ifname's link type and the frames ipgate's program there
- * judges, as JSON keys (after "xdp") or as the rest of its text line. */
-static void iface_link(struct ipg_buf *b, const char *ifname, int json)
+ * judges (in text, the rest of its line). */
+static void iface_link(struct ipg_print *p, const char *ifname)
 {
 	struct ipg_attachment a;
 	int r = ipg_datapath_attachment(ifname, &a);
-	const char *link = r ? "unknown" : ipg_link_type_name(a.link_type);
+	const char *link = r ? "unknown" : ipg_link_type_name(a.link_type),
+		   *frame = !r && a.attached ? ipg_frame_name(a.frame) : NULL;
 
-	if (json) {
-		ipg_buf_printf(b, ",\"link\":\"%s\",\"program\":", link);
-		if (!r && a.attached)
-			ipg_buf_printf(b, "\"%s\"", ipg_frame_name(a.frame));
-		else
-			ipg_buf_printf(b, "null");
-		ipg_buf_printf(b, ",\"protected\":%s",
-			       !r && a.protecting ? "true" : "false");
-	} else if (!r && a.attached && !a.protecting) {
-		ipg_buf_printf(b,
+	ipg_print_string(p, IPG_PR_JSON, "link", NULL, link);
+	ipg_print_string(p, IPG_PR_JSON, "program", NULL, frame);
+	ipg_print_bool(p, IPG_PR_JSON, "protected", NULL, !r && a.protecting);
+	if (frame && !a.protecting)
+		ipg_print_text(p,
 			       " (link %s; ipgate's program for %s frames "
 			       "cannot judge its packets: restart ipgated)",
-			       link, ipg_frame_name(a.frame));
-	} else if (!r && a.attached) {
-		ipg_buf_printf(b, ", link %s, %s frames", link,
-			       ipg_frame_name(a.frame));
-	} else if (!r) {
-		ipg_buf_printf(b, " (link %s)", link);
+			       link, frame);
+	else if (frame)
+		ipg_print_text(p, ", link %s, %s frames", link, frame);
+	else if (!r)
+		ipg_print_text(p, " (link %s)", link);
+}
+
+/* For status: each configured interface and what is attached to it. */
+static void print_interfaces(struct ipg_print *p, const struct daemon *d)
+{
+	const struct ipg_config *c = &d->cfg;
+
+	ipg_print_bool(p, IPG_PR_JSON, "attached", NULL, !d->detached);
+	ipg_print_open_array(p, "interfaces");
+	for (int i = 0; i < c->n_interfaces; i++) {
+		enum ipg_xdp_mode m;
+		int r = ipg_datapath_attached(c->interfaces[i], &m);
+
+		ipg_print_open_object(p, NULL);
+		ipg_print_text(p, "%-14s ", i ? "" : "interfaces");
+		ipg_print_string(p, IPG_PR_ANY, "name", "%s, ",
+				 c->interfaces[i]);
+		ipg_print_string(p, IPG_PR_JSON, "xdp", NULL,
+				 r ? "none" : xdp_mode_name(m));
+		ipg_print_text(p, "%s",
+			       r == -EMEDIUMTYPE ? "NOT PROTECTED" :
+			       r		 ? "NOT ATTACHED" :
+						   xdp_mode_name(m));
+		iface_link(p, c->interfaces[i]);
+		ipg_print_text(p, "\n");
+		ipg_print_close_object(p);
 	}
+	ipg_print_close_array(p);
+	if (!c->n_interfaces)
+		ipg_print_text(p, "%-14s none\n", "interfaces");
+	if (d->detached)
+		ipg_print_text(p,
+			       "%-14s detached by 'ipgate detach'; "
+			       "'ipgate attach' puts it back\n",
+			       "");
+}
+
+/* For status: the emergency override, with @left seconds to run. */
+static void print_override(struct ipg_print *p, const struct daemon *d,
+			   uint64_t left)
+{
+	char when[64] = "", dur[32] = "";
+
+	if (left) {
+		format_utc(time(NULL) + (time_t)left, when, sizeof(when));
+		format_duration(left, dur, sizeof(dur));
+	}
+	ipg_print_text(p, "%-14s ", "override");
+	ipg_print_open_object(p, "override");
+	ipg_print_bool(p, IPG_PR_JSON, "active", NULL, left);
+	ipg_print_string(p, IPG_PR_ANY, "until", "ACTIVE until %s",
+			 left ? when : NULL);
+	ipg_print_u64(p, IPG_PR_JSON, "seconds_left", NULL, left);
+	ipg_print_close_object(p);
+	if (!left) {
+		ipg_print_text(p, "none\n");
+		return;
+	}
+	ipg_print_text(p, " (%s left)\n", dur);
+	if (d->ovr.active) {
+		ipg_print_text(p, "%-14s by %s: ", "", d->ovr.user);
+		ipg_print_string(p, IPG_PR_TEXT | IPG_PR_SAFE, "reason", "%s\n",
+				 d->ovr.reason);
+	}
+}
+
+/* For status: the break-glass port, live grants and knocks counted. */
+static void print_breakglass(struct ipg_print *p, struct daemon *d)
+{
+	struct ipg_prefix *g = d->prefix_buf;
+	size_t ng = live_grants(d, g);
+	uint64_t refused = 0;
+	enum ipg_knock_verdict v;
+
+	for (v = IPG_KNOCK_MALFORMED; v <= IPG_KNOCK_RATE_LIMITED; v++)
+		refused += *kstat_of(d, v);
+	ipg_print_text(p, "%-14s ", "break-glass");
+	if (d->kport)
+		ipg_print_text(p,
+			       "udp/%u; %zu grant%s live; %" PRIu64
+			       " granted, %" PRIu64 " refused since start\n",
+			       d->kport, ng, ng == 1 ? "" : "s",
+			       d->kstat.granted, refused);
+	else
+		ipg_print_text(p, "off\n");
+	for (size_t i = 0; i < ng; i++) {
+		char a[IPG_PREFIX_STRLEN];
+
+		ipg_prefix_format(&g[i], a, sizeof(a));
+		ipg_print_text(p, "%-14s grant: %s\n", "", a);
+	}
+	ipg_print_open_object(p, "breakglass");
+	ipg_print_u64(p, IPG_PR_JSON, "port", NULL, d->kport);
+	/* JSON has the keys and grants as `breakglass list` does; text has
+	 * only the grants, above. */
+	if (p->json)
+		bg_render(d, p);
+	ipg_print_u64(p, IPG_PR_JSON, "granted", NULL, d->kstat.granted);
+	ipg_print_open_object(p, "refused");
+	for (v = IPG_KNOCK_MALFORMED; v <= IPG_KNOCK_RATE_LIMITED; v++)
+		ipg_print_u64(p, IPG_PR_JSON, ipg_knock_verdict_name(v), NULL,
+			      *kstat_of(d, v));
+	ipg_print_close_object(p);
+	ipg_print_close_object(p);
+}
+
+/* For status: the datapath's counters, by name. */
+static void print_counters(struct ipg_print *p, const uint64_t st[IPG_STAT_MAX])
+{
+	ipg_print_text(p, "counters\n");
+	ipg_print_open_object(p, "counters");
+	for (int s = 0; s < IPG_STAT_MAX; s++) {
+		const char *name = ipg_stat_name((enum ipg_stat)s);
+
+		ipg_print_text(p, "  %-20s", name);
+		ipg_print_u64(p, IPG_PR_ANY, name, " %12s\n", st[s]);
+	}
+	ipg_print_close_object(p);
 }
 
 int do_status(struct req *q)
 {
 	struct daemon *d = q->d;
-	const struct ipg_config *c = &d->cfg;
-	struct ipg_buf ports = { 0 }, *b = &q->out;
-	uint64_t st[IPG_STAT_MAX] = { 0 }, left = override_left(d),
-		 deadline = 0;
+	const char *err = *d->file_error ? d->file_error : NULL;
+	uint64_t st[IPG_STAT_MAX] = { 0 };
 	struct ipg_policy live;
-	char when[64] = "", dur[32];
+	struct ipg_print p;
 
 	ipg_datapath_stats(d->dp, st);
-	ipg_datapath_get_override(d->dp, &deadline);
 	if (ipg_datapath_active(d->dp, &live))
 		memset(&live, 0, sizeof(live));
-	ipg_config_ports(&c->policy.kern, &ports);
-	if (left)
-		format_utc(time(NULL) + (time_t)left, when, sizeof(when));
-	if (q->json) {
-		ipg_buf_printf(b,
-			       "{\"enabled\":%s,\"mode\":\"%s\",\"entries\":%u,"
-			       "\"max_entries\":%u,\"protect\":\"%s\","
-			       "\"attached\":%s,\"interfaces\":[",
-			       c->policy.kern.enabled ? "true" : "false",
-			       ipg_mode_name(c->policy.kern.mode),
-			       c->policy.n_entries, c->policy.max_entries,
-			       ports.s, d->detached ? "false" : "true");
-		for (int i = 0; i < c->n_interfaces; i++) {
-			enum ipg_xdp_mode m;
-			int r = ipg_datapath_attached(c->interfaces[i], &m);
+	ipg_print_init(&p, &q->out, q->json);
+	ipg_print_open_object(&p, NULL);
+	print_policy(&p, &d->cfg.policy);
+	print_interfaces(&p, d);
+	print_override(&p, d, override_left(d));
+	/* JSON has the generation and the file's state before break-glass,
+	 * text after it. */
+	ipg_print_u64(&p, IPG_PR_JSON, "generation", NULL, live.generation);
+	ipg_print_string(&p, IPG_PR_JSON, "config_error", NULL, err);
+	print_breakglass(&p, d);
+	ipg_print_text(&p, "%-14s generation %u\n", "policy", live.generation);
+	if (err)
+		ipg_print_text(&p, "%-14s %s (running the last good config)\n",
+			       "config file", err);
+	print_counters(&p, st);
+	ipg_print_close_object(&p);
+	return print_end(q, &p);
+}
 
-			ipg_buf_printf(b, "%s{\"name\":", i ? "," : "");
-			ipg_buf_json_str(b, c->interfaces[i]);
-			ipg_buf_printf(b, ",\"xdp\":\"%s\"",
-				       r ? "none" : xdp_mode_name(m));
-			iface_link(b, c->interfaces[i], 1);
-			ipg_buf_printf(b, "}");
-		}
-		ipg_buf_printf(b, "],\"override\":{\"active\":%s,\"until\":",
-			       left ? "true" : "false");
-		if (left)
-			ipg_buf_printf(b, "\"%s\"", when);
-		else
-			ipg_buf_printf(b, "null");
-		ipg_buf_printf(b,
-			       ",\"seconds_left\":%" PRIu64 "},"
-			       "\"generation\":%u,\"config_error\":",
-			       left, live.generation);
-		if (*d->file_error)
-			ipg_buf_json_str(b, d->file_error);
-		else
-			ipg_buf_printf(b, "null");
-		ipg_buf_printf(b, ",\"breakglass\":{\"port\":%u,", d->kport);
-		bg_render(d, b, 1);
-		ipg_buf_printf(
-			b,
-			",\"granted\":%" PRIu64 ",\"refused\":{"
-			"\"malformed\":%" PRIu64 ",\"unknown_key\":%" PRIu64
-			",\"bad_mac\":%" PRIu64 ",\"stale\":%" PRIu64
-			",\"replayed\":%" PRIu64 ",\"wrong_source\":%" PRIu64
-			",\"rate_limited\":%" PRIu64 "}}",
-			d->kstat.granted, d->kstat.malformed,
-			d->kstat.unknown_key, d->kstat.bad_mac, d->kstat.stale,
-			d->kstat.replayed, d->kstat.wrong_source,
-			d->kstat.rate_limited);
-		ipg_buf_printf(b, ",\"counters\":");
-		json_counters(b, st);
-		ipg_buf_printf(b, "}\n");
-		ipg_buf_free(&ports);
-		return 0;
-	}
-	ipg_buf_printf(b, "%-14s %s (%s mode)\n", "allowlist",
-		       c->policy.kern.enabled ? "enabled" : "DISABLED",
-		       ipg_mode_name(c->policy.kern.mode));
-	ipg_buf_printf(b, "%-14s %u of %u\n", "entries", c->policy.n_entries,
-		       c->policy.max_entries);
-	ipg_buf_printf(b, "%-14s %s\n", "protected", ports.s);
-	for (int i = 0; i < c->n_interfaces; i++) {
-		enum ipg_xdp_mode m;
-		int r = ipg_datapath_attached(c->interfaces[i], &m);
+/* For list: one entry and the packets it let in. */
+static void print_entry(struct ipg_print *p, struct daemon *d,
+			const struct ipg_entry *ent)
+{
+	char cidr[IPG_PREFIX_STRLEN];
+	uint64_t hits = 0;
 
-		ipg_buf_printf(b, "%-14s %s, %s", i ? "" : "interfaces",
-			       c->interfaces[i],
-			       r == -EMEDIUMTYPE ? "NOT PROTECTED" :
-			       r		 ? "NOT ATTACHED" :
-						   xdp_mode_name(m));
-		iface_link(b, c->interfaces[i], 0);
-		ipg_buf_printf(b, "\n");
-	}
-	if (!c->n_interfaces)
-		ipg_buf_printf(b, "%-14s none\n", "interfaces");
-	if (d->detached)
-		ipg_buf_printf(b,
-			       "%-14s detached by 'ipgate detach'; "
-			       "'ipgate attach' puts it back\n",
-			       "");
-	if (left) {
-		format_duration(left, dur, sizeof(dur));
-		ipg_buf_printf(b, "%-14s ACTIVE until %s (%s left)\n",
-			       "override", when, dur);
-	} else {
-		ipg_buf_printf(b, "%-14s none\n", "override");
-	}
-	if (d->ovr.active && left)
-		ipg_buf_printf(b, "%-14s by %s: %s\n", "", d->ovr.user,
-			       d->ovr.reason);
-	{
-		struct ipg_prefix *g = d->prefix_buf;
-		size_t ng = live_grants(d, g);
-		uint64_t refused = d->kstat.malformed + d->kstat.unknown_key +
-				   d->kstat.bad_mac + d->kstat.stale +
-				   d->kstat.replayed + d->kstat.wrong_source +
-				   d->kstat.rate_limited;
-
-		if (d->kport)
-			ipg_buf_printf(
-				b,
-				"%-14s udp/%u; %zu grant%s live; %" PRIu64
-				" granted, %" PRIu64 " refused "
-				"since start\n",
-				"break-glass", d->kport, ng, ng == 1 ? "" : "s",
-				d->kstat.granted, refused);
-		else
-			ipg_buf_printf(b, "%-14s off\n", "break-glass");
-		for (size_t i = 0; i < ng; i++) {
-			char a[IPG_PREFIX_STRLEN];
-
-			ipg_prefix_format(&g[i], a, sizeof(a));
-			ipg_buf_printf(b, "%-14s grant: %s\n", "", a);
-		}
-	}
-	ipg_buf_printf(b, "%-14s generation %u\n", "policy", live.generation);
-	if (*d->file_error)
-		ipg_buf_printf(b, "%-14s %s (running the last good config)\n",
-			       "config file", d->file_error);
-	ipg_buf_printf(b, "counters\n");
-	for (int s = 0; s < IPG_STAT_MAX; s++)
-		ipg_buf_printf(b, "  %-20s %12" PRIu64 "\n",
-			       ipg_stat_name((enum ipg_stat)s), st[s]);
-	ipg_buf_free(&ports);
-	return 0;
+	ipg_datapath_rule_hits(d->dp, ent->rule_id, &hits);
+	ipg_prefix_format(&ent->prefix, cidr, sizeof(cidr));
+	ipg_print_open_object(p, NULL);
+	ipg_print_string(p, IPG_PR_ANY, "cidr", "%-43s", cidr);
+	ipg_print_u64(p, IPG_PR_TEXT, NULL, " %12s  ", hits);
+	/* Labels are checked on the way in; escape anyway, since text goes
+	 * to a terminal. */
+	ipg_print_string(p, IPG_PR_ANY | IPG_PR_SAFE, "label", "%s\n",
+			 ent->label);
+	ipg_print_u64(p, IPG_PR_JSON, "rule_id", NULL, ent->rule_id);
+	ipg_print_u64(p, IPG_PR_JSON, "hits", NULL, hits);
+	ipg_print_close_object(p);
 }
 
 int do_list(struct req *q)
 {
-	const struct ipg_policy_spec *p = &q->d->cfg.policy;
-	struct ipg_buf *b = &q->out;
+	const struct ipg_policy_spec *s = &q->d->cfg.policy;
+	struct ipg_print p;
 
-	if (q->json)
-		ipg_buf_printf(b,
-			       "{\"count\":%u,\"max_entries\":%u,\"entries\":[",
-			       p->n_entries, p->max_entries);
-	else if (p->n_entries)
-		ipg_buf_printf(b, "%-43s %12s  %s\n", "ENTRY", "HITS", "LABEL");
-	for (uint32_t i = 0; i < p->n_entries; i++) {
-		const struct ipg_entry *ent = &p->entries[i];
-		char cidr[IPG_PREFIX_STRLEN];
-		uint64_t hits = 0;
-
-		ipg_datapath_rule_hits(q->d->dp, ent->rule_id, &hits);
-		ipg_prefix_format(&ent->prefix, cidr, sizeof(cidr));
-		if (q->json) {
-			ipg_buf_printf(b, "%s{\"cidr\":\"%s\",\"label\":",
-				       i ? "," : "", cidr);
-			ipg_buf_json_str(b, ent->label);
-			ipg_buf_printf(b,
-				       ",\"rule_id\":%u,\"hits\":%" PRIu64 "}",
-				       ent->rule_id, hits);
-		} else {
-			/* Labels are checked on the way in; escape anyway,
-			 * since this goes to a terminal. */
-			ipg_buf_printf(b, "%-43s %12" PRIu64 "  ", cidr, hits);
-			ipg_buf_text_safe(b, ent->label);
-			ipg_buf_printf(b, "\n");
-		}
-	}
-	if (q->json) {
-		ipg_buf_printf(b, "],\"breakglass\":{");
-		bg_render(q->d, b, 1);
-		ipg_buf_printf(b, "}}\n");
-	} else {
-		ipg_buf_printf(b, "%u of %u entries\n", p->n_entries,
-			       p->max_entries);
-		bg_render(q->d, b, 0);
-	}
-	return 0;
+	ipg_print_init(&p, &q->out, q->json);
+	ipg_print_open_object(&p, NULL);
+	/* JSON counts the entries before them, text after them. */
+	ipg_print_u64(&p, IPG_PR_JSON, "count", NULL, s->n_entries);
+	ipg_print_u64(&p, IPG_PR_JSON, "max_entries", NULL, s->max_entries);
+	if (s->n_entries)
+		ipg_print_text(&p, "%-43s %12s  %s\n", "ENTRY", "HITS",
+			       "LABEL");
+	ipg_print_open_array(&p, "entries");
+	for (uint32_t i = 0; i < s->n_entries; i++)
+		print_entry(&p, q->d, &s->entries[i]);
+	ipg_print_close_array(&p);
+	ipg_print_text(&p, "%u of %u entries\n", s->n_entries, s->max_entries);
+	ipg_print_open_object(&p, "breakglass");
+	bg_render(q->d, &p);
+	ipg_print_close_object(&p);
+	ipg_print_close_object(&p);
+	return print_end(q, &p);
 }
 
 /* The port `test` probes when none is given: the first protected one. */
@@ -361,9 +386,15 @@ static void probe_reason(const struct probe *p, const char *pname, char *why,
 	switch (p->model.stat) {
 	case IPG_STAT_PASS_ALLOWED:
 		ipg_prefix_format(&p->ent->prefix, cidr, sizeof(cidr));
-		if (*p->ent->label)
-			snprintf(why, size, "%s \"%s\"", cidr, p->ent->label);
-		else
+		if (*p->ent->label) {
+			struct ipg_buf label = { 0 };
+
+			/* To a terminal: escaped, as list prints it. */
+			ipg_buf_text_safe(&label, p->ent->label);
+			snprintf(why, size, "%s \"%s\"", cidr,
+				 label.s ? label.s : "");
+			ipg_buf_free(&label);
+		} else
 			snprintf(why, size, "%s", cidr);
 		break;
 	case IPG_STAT_PASS_UNPROTECTED:
@@ -387,12 +418,44 @@ static void probe_reason(const struct probe *p, const char *pname, char *why,
 	}
 }
 
+/* For test: the verdict on @ip at @pname and why (@why in words). */
+static int print_probe(struct req *q, const char *ip, const char *pname,
+		       const struct probe *pr, const char *why)
+{
+	char cidr[IPG_PREFIX_STRLEN];
+	struct ipg_print p;
+
+	ipg_print_init(&p, &q->out, q->json);
+	ipg_print_open_object(&p, NULL);
+	ipg_print_string(&p, IPG_PR_JSON, "ip", NULL, ip);
+	ipg_print_string(&p, IPG_PR_JSON, "port", NULL, pname);
+	ipg_print_string(&p, IPG_PR_ANY, "verdict", "%s",
+			 pr->action == XDP_PASS ? "allowed" : "blocked");
+	ipg_print_string(&p, IPG_PR_JSON, "reason", NULL,
+			 ipg_stat_name(pr->model.stat));
+	ipg_print_text(&p, " (%s)\n", why);
+	if (pr->model.stat == IPG_STAT_PASS_ALLOWED) {
+		ipg_prefix_format(&pr->ent->prefix, cidr, sizeof(cidr));
+		ipg_print_open_object(&p, "entry");
+		ipg_print_string(&p, IPG_PR_JSON, "cidr", NULL, cidr);
+		ipg_print_string(&p, IPG_PR_JSON, "label", NULL,
+				 pr->ent->label);
+		ipg_print_close_object(&p);
+	} else {
+		ipg_print_null(&p, "entry");
+	}
+	ipg_print_string(&p, IPG_PR_JSON, "action", NULL,
+			 ipg_action_name(pr->action));
+	ipg_print_close_object(&p);
+	return print_end(q, &p);
+}
+
 int do_test(struct req *q)
 {
 	struct daemon *d = q->d;
 	const char *ip = ipg_ctl_get(q->m, "ip"),
 		   *ps = ipg_ctl_get(q->m, "port");
-	char why[256], cidr[IPG_PREFIX_STRLEN], pname[16];
+	char why[256], pname[16];
 	struct ipg_prefix addr;
 	struct ipg_error e;
 	struct probe p;
@@ -429,25 +492,5 @@ int do_test(struct req *q)
 		 proto == IPPROTO_TCP ? "tcp" : "udp", port);
 	probe_reason(&p, pname, why, sizeof(why));
 	ipg_ctl_set(q->rep, "verdict", allowed ? "allowed" : "blocked");
-	if (!q->json) {
-		ipg_buf_printf(&q->out, "%s (%s)\n",
-			       allowed ? "allowed" : "blocked", why);
-		return 0;
-	}
-	ipg_buf_printf(&q->out,
-		       "{\"ip\":\"%s\",\"port\":\"%s\",\"verdict\":\"%s\","
-		       "\"reason\":\"%s\",\"entry\":",
-		       ip, pname, allowed ? "allowed" : "blocked",
-		       ipg_stat_name(p.model.stat));
-	if (p.model.stat == IPG_STAT_PASS_ALLOWED) {
-		ipg_prefix_format(&p.ent->prefix, cidr, sizeof(cidr));
-		ipg_buf_printf(&q->out, "{\"cidr\":\"%s\",\"label\":", cidr);
-		ipg_buf_json_str(&q->out, p.ent->label);
-		ipg_buf_printf(&q->out, "}");
-	} else {
-		ipg_buf_printf(&q->out, "null");
-	}
-	ipg_buf_printf(&q->out, ",\"action\":\"%s\"}\n",
-		       ipg_action_name(p.action));
-	return 0;
+	return print_probe(q, ip, pname, &p, why);
 }

@@ -106,15 +106,13 @@ int ipg_label_check(const char *label, struct ipg_error *e)
 
 		if (!n)
 			return ipg_fail(
-				e, -EINVAL,
-				"label is not valid UTF-8 (byte %zu)",
+				e, -EINVAL, "not valid UTF-8 (byte %zu)",
 				(size_t)(s - (const unsigned char *)label) + 1);
 		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
 			return ipg_fail(
 				e, -EINVAL,
-				"label contains a control character "
-				"(U+%04X at byte %zu); labels are "
-				"printable text",
+				"contains a control character (U+%04X at "
+				"byte %zu); only printable text is accepted",
 				cp,
 				(size_t)(s - (const unsigned char *)label) + 1);
 		s += n;
