@@ -94,6 +94,92 @@ static int keep_line(const char *line, size_t len, void *arg)
 
 /* log --verify [--anchors]: the chain, the head, and the journal's
  * anchors when the CLI sent them. */
+/* The verification report as JSON: one call per field. */
+static int verify_json(struct req *q, const struct ipg_audit_report *rep,
+		       bool anchored)
+{
+	struct ipg_print p;
+
+	ipg_print_init(&p, &q->out, true);
+	ipg_print_open_object(&p, NULL);
+	ipg_print_bool(&p, IPG_PR_JSON, "verified", NULL, true);
+	ipg_print_u64(&p, IPG_PR_JSON, "records", NULL, rep->lines);
+	ipg_print_u64(&p, IPG_PR_JSON, "first_seq", NULL, rep->first_seq);
+	ipg_print_u64(&p, IPG_PR_JSON, "last_seq", NULL, rep->last_seq);
+	ipg_print_u64(&p, IPG_PR_JSON, "files", NULL, rep->files);
+	ipg_print_bool(&p, IPG_PR_JSON, "head_checked", NULL,
+		       rep->head_checked);
+	ipg_print_u64(&p, IPG_PR_JSON, "lost_records", NULL, rep->lost);
+	ipg_print_bool(&p, IPG_PR_JSON, "anchored", NULL, anchored);
+	ipg_print_u64(&p, IPG_PR_JSON, "anchors_matched", NULL,
+		      rep->anchors_matched);
+	ipg_print_u64(&p, IPG_PR_JSON, "anchors_newest", NULL,
+		      rep->anchors_newest);
+	ipg_print_u64(&p, IPG_PR_JSON, "anchors_rotated", NULL,
+		      rep->anchors_rotated);
+	ipg_print_close_object(&p);
+	return print_end(q, &p);
+}
+
+/* What the anchors proved, and what they could not. */
+static void verify_text_anchors(struct ipg_buf *b,
+				const struct ipg_audit_report *rep)
+{
+	ipg_buf_printf(b,
+		       "journal anchors: %" PRIu64 " match; records %" PRIu64
+		       "-%" PRIu64 " are the ones ipgated wrote\n",
+		       rep->anchors_matched, rep->first_seq,
+		       rep->anchors_newest);
+	if (rep->last_seq > rep->anchors_newest)
+		ipg_buf_printf(b,
+			       "records %" PRIu64 "-%" PRIu64
+			       " are newer than the newest anchor: the "
+			       "journal does not pin them\n",
+			       rep->anchors_newest + 1, rep->last_seq);
+	if (rep->anchors_rotated)
+		ipg_buf_printf(b,
+			       "%" PRIu64 " anchors name records rotated "
+			       "away\n",
+			       rep->anchors_rotated);
+}
+
+/* The verification report in words. */
+static void verify_text(struct ipg_buf *b, const struct ipg_audit_report *rep,
+			bool anchored)
+{
+	ipg_buf_printf(b, "audit log verified: %" PRIu64 " records",
+		       rep->lines);
+	if (rep->lines)
+		ipg_buf_printf(b, " (%" PRIu64 "-%" PRIu64 ")", rep->first_seq,
+			       rep->last_seq);
+	ipg_buf_printf(b, " in %u file%s%s\n", rep->files,
+		       rep->files == 1 ? "" : "s",
+		       rep->head_checked ? "; the last record is the one "
+					   "ipgated wrote" :
+					   "");
+	if (rep->first_seq > 1)
+		ipg_buf_printf(b,
+			       "records before %" PRIu64 " were rotated away\n",
+			       rep->first_seq);
+	if (anchored)
+		verify_text_anchors(b, rep);
+	else
+		ipg_buf_printf(b,
+			       "chain and head consistent; without anchors a "
+			       "root rewrite cannot be detected (ipgate log "
+			       "--verify --anchors FILE, see the README)\n");
+	if (rep->lost &&
+	    (!anchored || rep->anchors_newest < rep->last_lost_seq))
+		ipg_buf_printf(b,
+			       "warning: %" PRIu64 " record%s say%s a start "
+			       "found the audit head or tail lost (the last: "
+			       "record %" PRIu64 "); records cut before %s "
+			       "cannot be excluded\n",
+			       rep->lost, rep->lost == 1 ? "" : "s",
+			       rep->lost == 1 ? "s" : "", rep->last_lost_seq,
+			       rep->lost == 1 ? "it" : "each");
+}
+
 static int do_log_verify(struct req *q)
 {
 	struct daemon *d = q->d;
@@ -117,70 +203,9 @@ static int do_log_verify(struct req *q)
 	ipg_anchors_free(&an);
 	if (r)
 		return reply_errf(q, r, "audit log does NOT verify: %s", e.msg);
-	if (q->json) {
-		ipg_buf_printf(&q->out,
-			       "{\"verified\":true,\"records\":%" PRIu64
-			       ",\"first_seq\":%" PRIu64
-			       ",\"last_seq\":%" PRIu64
-			       ",\"files\":%u,\"head_checked\":%s,"
-			       "\"lost_records\":%" PRIu64 ",\"anchored\":%s,"
-			       "\"anchors_matched\":%" PRIu64
-			       ",\"anchors_newest\":%" PRIu64
-			       ",\"anchors_rotated\":%" PRIu64 "}\n",
-			       rep.lines, rep.first_seq, rep.last_seq,
-			       rep.files, rep.head_checked ? "true" : "false",
-			       rep.lost, at ? "true" : "false",
-			       rep.anchors_matched, rep.anchors_newest,
-			       rep.anchors_rotated);
-		return 0;
-	}
-	ipg_buf_printf(&q->out, "audit log verified: %" PRIu64 " records",
-		       rep.lines);
-	if (rep.lines)
-		ipg_buf_printf(&q->out, " (%" PRIu64 "-%" PRIu64 ")",
-			       rep.first_seq, rep.last_seq);
-	ipg_buf_printf(&q->out, " in %u file%s%s\n", rep.files,
-		       rep.files == 1 ? "" : "s",
-		       rep.head_checked ? "; the last record is the one "
-					  "ipgated wrote" :
-					  "");
-	if (rep.first_seq > 1)
-		ipg_buf_printf(&q->out,
-			       "records before %" PRIu64 " were rotated away\n",
-			       rep.first_seq);
-	if (!at) {
-		ipg_buf_printf(&q->out,
-			       "chain and head consistent; without anchors a "
-			       "root rewrite cannot be detected (ipgate log "
-			       "--verify --anchors FILE, see the README)\n");
-	} else {
-		ipg_buf_printf(&q->out,
-			       "journal anchors: %" PRIu64
-			       " match; records %" PRIu64 "-%" PRIu64
-			       " are the ones ipgated wrote\n",
-			       rep.anchors_matched, rep.first_seq,
-			       rep.anchors_newest);
-		if (rep.last_seq > rep.anchors_newest)
-			ipg_buf_printf(&q->out,
-				       "records %" PRIu64 "-%" PRIu64
-				       " are newer than the newest anchor: "
-				       "the journal does not pin them\n",
-				       rep.anchors_newest + 1, rep.last_seq);
-		if (rep.anchors_rotated)
-			ipg_buf_printf(&q->out,
-				       "%" PRIu64 " anchors name records "
-				       "rotated away\n",
-				       rep.anchors_rotated);
-	}
-	if (rep.lost && (!at || rep.anchors_newest < rep.last_lost_seq))
-		ipg_buf_printf(&q->out,
-			       "warning: %" PRIu64 " record%s say%s a start "
-			       "found the audit head or tail lost (the last: "
-			       "record %" PRIu64 "); records cut before %s "
-			       "cannot be excluded\n",
-			       rep.lost, rep.lost == 1 ? "" : "s",
-			       rep.lost == 1 ? "s" : "", rep.last_lost_seq,
-			       rep.lost == 1 ? "it" : "each");
+	if (q->json)
+		return verify_json(q, &rep, at != NULL);
+	verify_text(&q->out, &rep, at != NULL);
 	return 0;
 }
 

@@ -147,83 +147,83 @@ static long long read_num(const char *s, const char *end, long long max)
 	return v;
 }
 
+/* Decodes field @i at *@pos into @m and moves *@pos past it. Returns 0,
+ * -EAGAIN when the field is not all there yet, or an error in @e. */
+static int decode_field(const char **pos, const char *end,
+			const struct ipg_ctl_limits *lim, struct ipg_ctl_msg *m,
+			long long i, struct ipg_error *e)
+{
+	const char *p = *pos, *nl = memchr(p, '\n', (size_t)(end - p)), *sp;
+	char key[IPG_CTL_KEY_MAX];
+	long long vlen;
+
+	if (!nl)
+		return -EAGAIN;
+	sp = memchr(p, ' ', (size_t)(nl - p));
+	if (!sp || sp - p >= IPG_CTL_KEY_MAX)
+		return ipg_fail(e, -EBADMSG,
+				"field %lld: expected \"KEY LENGTH\"", i + 1);
+	memcpy(key, p, (size_t)(sp - p));
+	key[sp - p] = '\0';
+	vlen = read_num(sp + 1, nl, (long long)lim->value_max);
+	if (!key_ok(key) || vlen < 0)
+		return ipg_fail(e, -EBADMSG,
+				"field %lld: bad key or length (keys are "
+				"[a-z0-9_-], values at most %zu bytes)",
+				i + 1, lim->value_max);
+	if (find(m, key))
+		return ipg_fail(e, -EBADMSG, "field \"%s\" given twice", key);
+	p = nl + 1;
+	if ((size_t)(end - p) < (size_t)vlen + 1)
+		return -EAGAIN;
+	if (p[vlen] != '\n')
+		return ipg_fail(e, -EBADMSG,
+				"field \"%s\": value is not followed by a "
+				"newline",
+				key);
+	if (ipg_ctl_setn(m, key, p, (size_t)vlen))
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	*pos = p + vlen + 1;
+	return 0;
+}
+
 int ipg_ctl_decode(const char *buf, size_t len,
 		   const struct ipg_ctl_limits *lim, struct ipg_ctl_msg *m,
 		   size_t *used, struct ipg_error *e)
 {
 	const char *p = buf, *end = buf + len, *nl, *sp;
-	long long n, vlen;
-	int r;
+	long long n;
+	int r = -EAGAIN;
 
 	memset(m, 0, sizeof(*m));
-#define NEED_LINE()                                      \
-	do {                                             \
-		nl = memchr(p, '\n', (size_t)(end - p)); \
-		if (!nl)                                 \
-			goto more;                       \
-	} while (0)
-	NEED_LINE();
+	nl = memchr(p, '\n', len);
+	if (!nl)
+		goto more;
 	sp = memchr(p, ' ', (size_t)(nl - p));
 	if (!sp || (size_t)(sp - p) != strlen(IPG_CTL_MAGIC) ||
 	    memcmp(p, IPG_CTL_MAGIC, (size_t)(sp - p))) {
-		ipg_fail(e, -EBADMSG,
-			 "not an ipgate control message (expected "
-			 "\"" IPG_CTL_MAGIC " N\" first)");
+		r = ipg_fail(e, -EBADMSG,
+			     "not an ipgate control message (expected "
+			     "\"" IPG_CTL_MAGIC " N\" first)");
 		goto bad;
 	}
 	n = read_num(sp + 1, nl, IPG_CTL_FIELDS_MAX);
 	if (n < 0) {
-		ipg_fail(e, -EBADMSG,
-			 "field count is not a number from 0 to %d",
-			 IPG_CTL_FIELDS_MAX);
+		r = ipg_fail(e, -EBADMSG,
+			     "field count is not a number from 0 to %d",
+			     IPG_CTL_FIELDS_MAX);
 		goto bad;
 	}
 	p = nl + 1;
 	for (long long i = 0; i < n; i++) {
-		char key[IPG_CTL_KEY_MAX];
-
-		NEED_LINE();
-		sp = memchr(p, ' ', (size_t)(nl - p));
-		if (!sp || sp - p >= IPG_CTL_KEY_MAX) {
-			ipg_fail(e, -EBADMSG,
-				 "field %lld: expected \"KEY LENGTH\"", i + 1);
-			goto bad;
-		}
-		memcpy(key, p, (size_t)(sp - p));
-		key[sp - p] = '\0';
-		vlen = read_num(sp + 1, nl, (long long)lim->value_max);
-		if (!key_ok(key) || vlen < 0) {
-			ipg_fail(
-				e, -EBADMSG,
-				"field %lld: bad key or length "
-				"(keys are [a-z0-9_-], values at most %zu bytes)",
-				i + 1, lim->value_max);
-			goto bad;
-		}
-		if (find(m, key)) {
-			ipg_fail(e, -EBADMSG, "field \"%s\" given twice", key);
-			goto bad;
-		}
-		p = nl + 1;
-		if ((size_t)(end - p) < (size_t)vlen + 1)
+		r = decode_field(&p, end, lim, m, i, e);
+		if (r == -EAGAIN)
 			goto more;
-		if (p[vlen] != '\n') {
-			ipg_fail(e, -EBADMSG,
-				 "field \"%s\": value is not followed "
-				 "by a newline",
-				 key);
+		if (r)
 			goto bad;
-		}
-		r = ipg_ctl_setn(m, key, p, (size_t)vlen);
-		if (r) {
-			ipg_fail(e, r, "out of memory");
-			goto bad_keep;
-		}
-		p += vlen + 1;
 	}
 	*used = (size_t)(p - buf);
 	return 0;
-#undef NEED_LINE
 more:
 	ipg_ctl_free(m);
 	if (len >= lim->msg_max)
@@ -231,8 +231,6 @@ more:
 				lim->msg_max);
 	return -EAGAIN;
 bad:
-	r = -EBADMSG;
-bad_keep:
 	ipg_ctl_free(m);
 	return r;
 }
@@ -253,15 +251,13 @@ static int write_all(int fd, const char *s, size_t n)
 	return 0;
 }
 
-int ipg_ctl_call(const char *path, const struct ipg_ctl_msg *req,
-		 struct ipg_ctl_msg *rep, struct ipg_error *e)
+/* Connects to the daemon's socket at @path; returns the fd, or a negative
+ * errno with a message saying what to check. */
+static int ctl_connect(const char *path, struct ipg_error *e)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct ipg_buf out = { 0 }, in = { 0 };
-	size_t used;
 	int fd, r;
 
-	memset(rep, 0, sizeof(*rep));
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return ipg_fail(e, -ENAMETOOLONG, "socket path %s is too long",
 				path);
@@ -269,20 +265,31 @@ int ipg_ctl_call(const char *path, const struct ipg_ctl_msg *req,
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return ipg_fail(e, -errno, "socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		r = -errno;
-		close(fd);
-		if (r == -ENOENT || r == -ECONNREFUSED)
-			return ipg_fail(e, r,
-					"cannot reach ipgated at %s: %s; "
-					"is the daemon running?",
-					path, strerror(-r));
-		return ipg_fail(
-			e, r, "cannot connect to %s: %s%s", path, strerror(-r),
-			r == -EACCES ?
-				" (root or the ipgate group may use it)" :
-				"");
-	}
+	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return fd;
+	r = -errno;
+	close(fd);
+	if (r == -ENOENT || r == -ECONNREFUSED)
+		return ipg_fail(e, r,
+				"cannot reach ipgated at %s: %s; is the daemon "
+				"running?",
+				path, strerror(-r));
+	return ipg_fail(
+		e, r, "cannot connect to %s: %s%s", path, strerror(-r),
+		r == -EACCES ? " (root or the ipgate group may use it)" : "");
+}
+
+int ipg_ctl_call(const char *path, const struct ipg_ctl_msg *req,
+		 struct ipg_ctl_msg *rep, struct ipg_error *e)
+{
+	struct ipg_buf out = { 0 }, in = { 0 };
+	size_t used;
+	int fd, r;
+
+	memset(rep, 0, sizeof(*rep));
+	fd = ctl_connect(path, e);
+	if (fd < 0)
+		return fd;
 	r = ipg_ctl_encode(req, &out);
 	if (!r)
 		r = write_all(fd, out.s, out.len);

@@ -84,15 +84,10 @@ static int parse_len(const char *s, unsigned max, unsigned *out)
 	return 0;
 }
 
-int ipg_prefix_parse(const char *s, struct ipg_prefix *out, struct ipg_error *e)
+/* Refuses the forms that are never an entry (wildcards, ranges, zone
+ * indices, white space), each with what was meant. */
+static int refuse_forms(const char *s, struct ipg_error *e)
 {
-	char addr[IPG_PREFIX_STRLEN], fixed[IPG_PREFIX_STRLEN];
-	struct ipg_prefix p = { 0 };
-	const char *slash;
-	size_t alen;
-	unsigned len;
-	int r;
-
 	if (!s || !*s)
 		return ipg_fail(e, -EINVAL, "empty entry (%s)", ACCEPTED);
 	if (strchr(s, '*'))
@@ -115,9 +110,17 @@ int ipg_prefix_parse(const char *s, struct ipg_prefix *out, struct ipg_error *e)
 			return ipg_fail(e, -EINVAL,
 					"\"%s\" contains white space (%s)", s,
 					ACCEPTED);
+	return 0;
+}
 
-	slash = strchr(s, '/');
-	alen = slash ? (size_t)(slash - s) : strlen(s);
+/* The address part of @s (before any '/') into @p: family and bytes. */
+static int parse_addr_part(const char *s, const char *slash,
+			   struct ipg_prefix *p, struct ipg_error *e)
+{
+	char addr[IPG_PREFIX_STRLEN], fixed[IPG_PREFIX_STRLEN];
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	int r;
+
 	if (alen == 0 || alen >= sizeof(addr))
 		return ipg_fail(e, -EINVAL,
 				"\"%s\" is not an IPv4 or IPv6 address or CIDR "
@@ -125,29 +128,45 @@ int ipg_prefix_parse(const char *s, struct ipg_prefix *out, struct ipg_error *e)
 				s, ACCEPTED);
 	memcpy(addr, s, alen);
 	addr[alen] = '\0';
-
 	if (strchr(addr, ':')) {
-		if (inet_pton(AF_INET6, addr, p.addr) != 1)
+		if (inet_pton(AF_INET6, addr, p->addr) != 1)
 			return ipg_fail(e, -EINVAL,
 					"\"%s\" is not a valid IPv6 address "
 					"(%s)",
 					s, ACCEPTED);
-		p.family = 6;
-	} else {
-		r = parse_v4(addr, alen, p.addr, fixed, sizeof(fixed));
-		if (r == -ERANGE)
-			return ipg_fail(e, -EINVAL,
-					"\"%s\" has a zero-padded octet; did "
-					"you mean %s%s?",
-					s, fixed, slash ? slash : "");
-		if (r < 0)
-			return ipg_fail(e, -EINVAL,
-					"\"%s\" is not an IPv4 or IPv6 address "
-					"or CIDR (%s)",
-					s, ACCEPTED);
-		p.family = 4;
+		p->family = 6;
+		return 0;
 	}
+	r = parse_v4(addr, alen, p->addr, fixed, sizeof(fixed));
+	if (r == -ERANGE)
+		return ipg_fail(e, -EINVAL,
+				"\"%s\" has a zero-padded octet; did you mean "
+				"%s%s?",
+				s, fixed, slash ? slash : "");
+	if (r < 0)
+		return ipg_fail(e, -EINVAL,
+				"\"%s\" is not an IPv4 or IPv6 address or CIDR "
+				"(%s)",
+				s, ACCEPTED);
+	p->family = 4;
+	return 0;
+}
 
+int ipg_prefix_parse(const char *s, struct ipg_prefix *out, struct ipg_error *e)
+{
+	char fixed[IPG_PREFIX_STRLEN];
+	struct ipg_prefix p = { 0 }, masked;
+	const char *slash;
+	unsigned len;
+	int r;
+
+	r = refuse_forms(s, e);
+	if (r)
+		return r;
+	slash = strchr(s, '/');
+	r = parse_addr_part(s, slash, &p, e);
+	if (r)
+		return r;
 	p.len = (uint8_t)ipg_prefix_maxlen(&p);
 	if (slash) {
 		r = parse_len(slash + 1, ipg_prefix_maxlen(&p), &len);
@@ -173,8 +192,7 @@ int ipg_prefix_parse(const char *s, struct ipg_prefix *out, struct ipg_error *e)
 		p.len -= 96;
 	}
 
-	struct ipg_prefix masked = p;
-
+	masked = p;
 	mask_host_bits(&masked);
 	if (!ipg_prefix_equal(&masked, &p)) {
 		ipg_prefix_format(&masked, fixed, sizeof(fixed));
