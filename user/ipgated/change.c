@@ -90,6 +90,22 @@ void ephemeral_note(const struct ipg_config *c, struct ipg_buf *out)
 	ipg_buf_free(&ports);
 }
 
+int lists_unsupported(const struct ipg_config *c, const char *path,
+		      struct ipg_error *e)
+{
+	const struct ipg_config_list *l = c->n_lists ? c->lists[0] : NULL;
+
+	if (!l)
+		return 0;
+	return ipg_fail(e, -EOPNOTSUPP,
+			"%s:%d: list %s: named lists are read but not yet "
+			"enforced by this version of ipgated (its traffic "
+			"would be judged by the default list); remove the "
+			"list blocks, or wait for the release that enforces "
+			"them",
+			ipg_config_list_file(c, l, path), l->line, l->name);
+}
+
 /* The guards, with the requester's address from the request. */
 static int guard(struct req *q, const struct ipg_config *cur,
 		 const struct ipg_config *next)
@@ -222,6 +238,11 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 		ipg_buf_printf(&q->out, "nothing to change\n");
 		ipg_config_free(next);
 		return 0;
+	}
+	r = lists_unsupported(next, d->o.config, &e);
+	if (r) {
+		reply_err(q, r, e.msg);
+		goto out;
 	}
 	r = guard(q, &d->cfg, next);
 	if (r)

@@ -151,6 +151,11 @@ int print_end(struct req *q, struct ipg_print *p);
 int attach_new(struct daemon *d, const struct ipg_config *prev,
 	       const struct ipg_config *next, struct ipg_error *e);
 void ephemeral_note(const struct ipg_config *c, struct ipg_buf *out);
+/* Refuses a config with named lists (-EOPNOTSUPP, naming the first) until
+ * the datapath enforces them: never judge a customer's endpoint by the
+ * default list in silence. */
+int lists_unsupported(const struct ipg_config *c, const char *path,
+		      struct ipg_error *e);
 int do_add(struct req *q);
 int do_remove(struct req *q);
 int do_enable(struct req *q);

@@ -173,6 +173,8 @@ static int start_config(struct daemon *d)
 	struct ipg_error e;
 	int r = ipg_config_load(&d->cfg, d->o.config, &e);
 
+	if (!r)
+		r = lists_unsupported(&d->cfg, d->o.config, &e);
 	if (r) {
 		pr_warn("%s", e.msg);
 		return r;

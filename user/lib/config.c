@@ -13,36 +13,9 @@
 #include "buf.h"
 #include "config.h"
 #include "config_lines.h"
+#include "config_parse.h"
 
-#define TOKENS_MAX 64
-#define OVERRIDE_CAP_S (7 * 24 * 3600)
-
-struct tok {
-	int col; /* 1-based column of the token's first character */
-	char val[IPG_LABEL_MAX + 8];
-	bool quoted;
-};
-
-struct line_toks {
-	struct tok t[TOKENS_MAX];
-	int n;
-	int comment_at; /* offset of the comment's '#', or -1 */
-};
-
-struct parse_ctx {
-	const char *name;
-	int line;
-	struct ipg_error *e;
-	int seen[IPG_LINE_ALLOW + 1]; /* line of each single-valued setting */
-	uint32_t max_entries; /* applied once all entries are read */
-	int breakglass_line, breakglass_col;
-	struct ipg_prefix prefix; /* the entry of the last allow line */
-};
-
-static int fail_at(struct parse_ctx *p, int col, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail_at(struct parse_ctx *p, int col, const char *fmt, ...)
+int ipg_cfg_fail_at(struct parse_ctx *p, int col, const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
@@ -54,9 +27,20 @@ static int fail_at(struct parse_ctx *p, int col, const char *fmt, ...)
 			msg);
 }
 
-/* Splits @s into tokens: bare words, or "quoted strings" with \" and \\;
- * a '#' at the start of a token begins a comment. */
-static int tokenize(struct parse_ctx *p, const char *s, struct line_toks *lt)
+void ipg_cfg_warn(struct ipg_config *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->n_warnings < 4) {
+		va_start(ap, fmt);
+		vsnprintf(c->warnings[c->n_warnings], sizeof(c->warnings[0]),
+			  fmt, ap);
+		va_end(ap);
+	}
+	c->n_warnings++;
+}
+
+int ipg_cfg_tokenize(struct parse_ctx *p, const char *s, struct line_toks *lt)
 {
 	size_t i = 0;
 
@@ -160,10 +144,10 @@ int ipg_duration_parse(const char *s, uint32_t *seconds)
 
 static int once(struct parse_ctx *p, enum ipg_line_kind k, const char *what)
 {
-	if (p->seen[k])
+	if (p->s->seen[k])
 		return fail_at(p, 1, "%s is already set on line %d", what,
-			       p->seen[k]);
-	p->seen[k] = p->line;
+			       p->s->seen[k]);
+	p->s->seen[k] = p->line;
 	return 0;
 }
 
@@ -197,7 +181,15 @@ static int parse_number(const struct tok *t, unsigned long max, bool strict,
 	return 0;
 }
 
-/* ---- one parser per keyword: the value is lt->t[1] (and on) ---- */
+/* Marks setting @bit as written by the list block being read, if any. */
+static void list_sets(struct parse_ctx *p, unsigned bit)
+{
+	if (p->s->list)
+		p->s->list->set |= bit;
+}
+
+/* ---- one parser per keyword: the value is lt->t[1] (and on); settings
+ * go to the scope being read, p->s (the top level or a list block) ---- */
 
 static int parse_interface(struct parse_ctx *p, struct ipg_config *c,
 			   const struct line_toks *lt)
@@ -229,11 +221,13 @@ static int parse_enabled(struct parse_ctx *p, struct ipg_config *c,
 	static const char *const no[] = { "no", "false", "off" };
 	const struct tok *t = &lt->t[1];
 
+	(void)c;
+	list_sets(p, IPG_LIST_SET_ENABLED);
 	for (int i = 0; i < 3; i++) {
 		if (!strcmp(t->val, yes[i]))
-			return c->policy.kern.enabled = true, 0;
+			return p->s->spec->kern.enabled = true, 0;
 		if (!strcmp(t->val, no[i]))
-			return c->policy.kern.enabled = false, 0;
+			return p->s->spec->kern.enabled = false, 0;
 	}
 	return fail_at(p, t->col, "\"%s\" is not yes or no", t->val);
 }
@@ -241,6 +235,8 @@ static int parse_enabled(struct parse_ctx *p, struct ipg_config *c,
 static int parse_protect(struct parse_ctx *p, struct ipg_config *c,
 			 const struct line_toks *lt)
 {
+	(void)c;
+	list_sets(p, IPG_LIST_SET_PROTECT);
 	for (int i = 1; i < lt->n; i++) {
 		const struct tok *t = &lt->t[i];
 		uint16_t port;
@@ -256,7 +252,7 @@ static int parse_protect(struct parse_ctx *p, struct ipg_config *c,
 				       "\"%s\" is not a port number; expected "
 				       "1 to 65535",
 				       t->val + 4);
-		r = ipg_policy_set_port(&c->policy, proto, port, true);
+		r = ipg_policy_set_port(p->s->spec, proto, port, true);
 		if (r)
 			return r;
 	}
@@ -276,7 +272,8 @@ static int parse_max_entries(struct parse_ctx *p, struct ipg_config *c,
 			       "to %d",
 			       t->val, IPG_RULES_MAX);
 	/* Applied once every entry is read: it may come last. */
-	p->max_entries = (uint32_t)v;
+	p->s->max_entries = (uint32_t)v;
+	list_sets(p, IPG_LIST_SET_MAX_ENTRIES);
 	return 0;
 }
 
@@ -285,14 +282,16 @@ static int parse_mode(struct parse_ctx *p, struct ipg_config *c,
 {
 	const struct tok *t = &lt->t[1];
 
+	(void)c;
 	if (!strcmp(t->val, "drop"))
-		c->policy.kern.mode = IPG_MODE_DROP;
+		p->s->spec->kern.mode = IPG_MODE_DROP;
 	else if (!strcmp(t->val, "reject"))
-		c->policy.kern.mode = IPG_MODE_REJECT;
+		p->s->spec->kern.mode = IPG_MODE_REJECT;
 	else
 		return fail_at(p, t->col,
 			       "\"%s\" is not a mode; expected drop or reject",
 			       t->val);
+	list_sets(p, IPG_LIST_SET_MODE);
 	return 0;
 }
 
@@ -302,12 +301,14 @@ static int parse_override_max(struct parse_ctx *p, struct ipg_config *c,
 	const struct tok *t = &lt->t[1];
 	uint32_t s;
 
+	(void)c;
 	if (ipg_duration_parse(t->val, &s) || s > OVERRIDE_CAP_S)
 		return fail_at(p, t->col,
 			       "\"%s\" is not a duration up to 7d; expected "
 			       "e.g. 30m, 2h, 24h",
 			       t->val);
-	c->override_max_s = s;
+	*p->s->override_max_s = s;
+	list_sets(p, IPG_LIST_SET_OVERRIDE_MAX);
 	return 0;
 }
 
@@ -333,49 +334,84 @@ static int parse_breakglass_port(struct parse_ctx *p, struct ipg_config *c,
 	return 0;
 }
 
+/* The lines the scope being read writes to. */
+static void scope_lines(struct parse_ctx *p, struct ipg_config *c,
+			struct ipg_config_line ***lines, int **n)
+{
+	if (p->s->list) {
+		*lines = &p->s->list->lines;
+		*n = &p->s->list->n_lines;
+	} else if (p->file >= 0) {
+		*lines = &c->files[p->file].lines;
+		*n = &c->files[p->file].n_lines;
+	} else {
+		*lines = &c->lines;
+		*n = &c->n_lines;
+	}
+}
+
+/* The line number of an allow line for @pfx in the scope being read. */
+static int allowed_on(struct parse_ctx *p, struct ipg_config *c,
+		      const struct ipg_prefix *pfx)
+{
+	struct ipg_config_line **lines;
+	int *n;
+
+	scope_lines(p, c, &lines, &n);
+	for (int l = 0; l < *n; l++)
+		if ((*lines)[l].kind == IPG_LINE_ALLOW &&
+		    ipg_prefix_equal(&(*lines)[l].prefix, pfx))
+			return p->s->list ? p->s->list->line + l :
+					    ipg_config_line_no(*lines, l);
+	return 0;
+}
+
 static int parse_allow(struct parse_ctx *p, struct ipg_config *c,
 		       const struct line_toks *lt)
 {
 	struct ipg_error pe = { { 0 } };
 	const struct tok *t = &lt->t[1], *label = lt->n == 3 ? &lt->t[2] : NULL;
 	struct ipg_prefix *out = &p->prefix;
-	int idx;
 
 	if (ipg_prefix_parse(t->val, out, &pe))
 		return fail_at(p, t->col, "%s", pe.msg);
-	idx = ipg_policy_find(&c->policy, out);
-	for (int l = 0; idx >= 0 && l < c->n_lines; l++)
-		if (c->lines[l].kind == IPG_LINE_ALLOW &&
-		    ipg_prefix_equal(&c->lines[l].prefix, out))
-			return fail_at(p, t->col,
-				       "%s is already allowed on line %d",
-				       t->val, l + 1);
+	if (ipg_policy_find(p->s->spec, out) >= 0)
+		return fail_at(p, t->col, "%s is already allowed on line %d",
+			       t->val, allowed_on(p, c, out));
 	if (label && strlen(label->val) >= IPG_LABEL_MAX)
 		return fail_at(p, label->col, "label longer than %d characters",
 			       IPG_LABEL_MAX - 1);
 	if (label && ipg_label_check(label->val, &pe))
-		return fail_at(p, label->col, "%s", pe.msg);
-	if (ipg_policy_add(&c->policy, out, label ? label->val : NULL, &pe))
+		return fail_at(p, label->col, "label %s", pe.msg);
+	if (ipg_policy_add(p->s->spec, out, label ? label->val : NULL, &pe))
 		return fail_at(p, t->col, "%s", pe.msg);
 	return 0;
 }
 
 /* What a keyword takes after it. */
 enum value_kind {
+	V_NONE, /* nothing */
 	V_ONE, /* one word */
 	V_LIST, /* one word or more */
 	V_CIDR_LABEL, /* an address or CIDR, then an optional label */
 };
 
+/* Where a keyword may stand. */
+enum where {
+	AT_TOP = 1, /* the top level of the main file */
+	IN_LIST = 2, /* inside a list block */
+};
+
 /* One row per keyword: its line kind, the words after it (and how the
  * message for a missing value names them), whether it may appear on one
- * line only, and its parser. */
+ * line only (of its level), where it may stand, and its parser. */
 struct keyword {
 	const char *name;
 	enum ipg_line_kind kind;
 	enum value_kind value;
 	const char *expected;
 	bool once;
+	unsigned where;
 	int (*parse)(struct parse_ctx *p, struct ipg_config *c,
 		     const struct line_toks *lt);
 };
@@ -383,37 +419,89 @@ struct keyword {
 /* In the order the "unknown setting" message lists them. */
 static const struct keyword keywords[] = {
 	{ "interface", IPG_LINE_INTERFACE, V_LIST, "an interface name", false,
-	  parse_interface },
+	  AT_TOP, parse_interface },
+	{ "address", IPG_LINE_ADDRESS, V_LIST, "an address", false, IN_LIST,
+	  ipg_cfg_parse_address },
 	{ "enabled", IPG_LINE_ENABLED, V_ONE, "yes or no", true,
-	  parse_enabled },
+	  AT_TOP | IN_LIST, parse_enabled },
 	{ "protect", IPG_LINE_PROTECT, V_LIST, "tcp/PORT or udp/PORT", false,
-	  parse_protect },
+	  AT_TOP | IN_LIST, parse_protect },
 	{ "max-entries", IPG_LINE_MAX_ENTRIES, V_ONE, "a number", true,
-	  parse_max_entries },
-	{ "mode", IPG_LINE_MODE, V_ONE, "drop or reject", true, parse_mode },
+	  AT_TOP | IN_LIST, parse_max_entries },
+	{ "mode", IPG_LINE_MODE, V_ONE, "drop or reject", true,
+	  AT_TOP | IN_LIST, parse_mode },
 	{ "override-max", IPG_LINE_OVERRIDE_MAX, V_ONE,
-	  "a duration such as 24h", true, parse_override_max },
+	  "a duration such as 24h", true, AT_TOP | IN_LIST,
+	  parse_override_max },
 	{ "breakglass-port", IPG_LINE_BREAKGLASS_PORT, V_ONE,
-	  "a UDP port or off", true, parse_breakglass_port },
+	  "a UDP port or off", true, AT_TOP, parse_breakglass_port },
 	{ "allow", IPG_LINE_ALLOW, V_CIDR_LABEL, "an address or CIDR", false,
-	  parse_allow },
+	  AT_TOP | IN_LIST, parse_allow },
+	{ "list", IPG_LINE_LIST, V_LIST, "a list name", false, AT_TOP,
+	  ipg_cfg_parse_list },
+	{ "include", IPG_LINE_INCLUDE, V_ONE, "a file name or pattern", false,
+	  AT_TOP, ipg_cfg_parse_include },
+	{ "}", IPG_LINE_LIST_END, V_NONE, "", false, IN_LIST,
+	  ipg_cfg_parse_list_end },
 };
 #define N_KEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
 
-/* Fails naming @t as an unknown keyword and listing the known ones. */
+/* Fails naming @t as an unknown keyword and listing those that may stand
+ * where it does. */
 static int unknown_keyword(struct parse_ctx *p, const struct tok *t)
 {
-	char list[200];
-	size_t at = 0;
+	unsigned here = p->s->list ? IN_LIST : AT_TOP;
+	const char *names[N_KEYWORDS];
+	char list[300];
+	size_t at = 0, n = 0;
 
 	for (size_t i = 0; i < N_KEYWORDS; i++)
+		if (keywords[i].where & here)
+			names[n++] = keywords[i].name;
+	for (size_t i = 0; i < n; i++)
 		at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%s",
-				       !i		  ? "" :
-				       i + 1 < N_KEYWORDS ? ", " :
-							    " or ",
-				       keywords[i].name);
+				       !i	 ? "" :
+				       i + 1 < n ? ", " :
+						   " or ",
+				       names[i]);
 	return fail_at(p, t->col, "unknown setting \"%s\"; expected %s", t->val,
 		       list);
+}
+
+/* Fails for keyword @k, which may not stand where it does. */
+static int wrong_place(struct parse_ctx *p, const struct keyword *k,
+		       const struct tok *t)
+{
+	const struct ipg_config_list *l = p->s->list;
+
+	if (l && k->kind == IPG_LINE_LIST)
+		return fail_at(p, t->col,
+			       "list blocks do not nest: list %s (line %d) is "
+			       "still open; close it with a } line first",
+			       l->name, l->line);
+	if (l)
+		return fail_at(p, t->col,
+			       "%s is not a list setting and cannot stand "
+			       "inside list %s (line %d); put it at the top "
+			       "level of %s",
+			       k->name, l->name, l->line, p->main_name);
+	if (k->kind == IPG_LINE_LIST_END)
+		return fail_at(p, t->col, "} without a list block to close");
+	if (p->file >= 0 && k->kind == IPG_LINE_INCLUDE)
+		return fail_at(p, t->col,
+			       "includes do not nest: an included file holds "
+			       "list blocks only");
+	if (p->file >= 0)
+		return fail_at(p, t->col,
+			       "%s cannot stand at the top level of an "
+			       "included file, which holds list blocks only; "
+			       "top-level settings belong in %s",
+			       k->name, p->main_name);
+	return fail_at(p, t->col,
+		       "%s stands only inside a list block (list NAME { ... "
+		       "}); the top-level list guards every destination no "
+		       "list claims",
+		       k->name);
 }
 
 /* Parses one line into @c (an allow line's entry into p->prefix); returns
@@ -422,23 +510,29 @@ static int parse_line(struct parse_ctx *p, struct ipg_config *c,
 		      const char *text)
 {
 	static const int max_words[] = {
-		[V_ONE] = 1, [V_LIST] = -1, [V_CIDR_LABEL] = 2
+		[V_NONE] = 0, [V_ONE] = 1, [V_LIST] = -1, [V_CIDR_LABEL] = 2
 	};
 	const struct keyword *k = NULL;
 	struct line_toks lt;
+	unsigned here;
 	int r;
 
-	r = tokenize(p, text, &lt);
+	r = ipg_cfg_tokenize(p, text, &lt);
 	if (r)
 		return r;
 	if (lt.n == 0)
 		return IPG_LINE_OTHER;
 	for (size_t i = 0; i < N_KEYWORDS && !k; i++)
-		if (!strcmp(lt.t[0].val, keywords[i].name))
+		if (!strcmp(lt.t[0].val, keywords[i].name) && !lt.t[0].quoted)
 			k = &keywords[i];
 	if (!k)
 		return unknown_keyword(p, &lt.t[0]);
-	r = expect_args(p, &lt, 1, max_words[k->value], k->expected);
+	here = p->s->list ? IN_LIST : AT_TOP;
+	if (!(k->where & here) ||
+	    (p->file >= 0 && !p->s->list && k->kind != IPG_LINE_LIST))
+		return wrong_place(p, k, &lt.t[0]);
+	r = expect_args(p, &lt, k->value == V_NONE ? 0 : 1, max_words[k->value],
+			k->expected);
 	if (!r && k->once)
 		r = once(p, k->kind, k->name);
 	if (!r)
@@ -454,57 +548,61 @@ static void config_reset(struct ipg_config *c)
 	c->breakglass_port = IPG_BREAKGLASS_PORT_DEFAULT;
 }
 
-int ipg_config_insert_line(struct ipg_config *c, int at,
-			   enum ipg_line_kind kind, const char *text,
-			   size_t len, const struct ipg_prefix *prefix)
+/* Notes each entry of @s that lies inside another; @list names the list. */
+static void find_nesting(struct ipg_config *c, const struct ipg_policy_spec *s,
+			 const char *list)
 {
-	struct ipg_config_line *lines, *l;
-
-	lines = realloc(c->lines, sizeof(*lines) * (size_t)(c->n_lines + 1));
-	if (!lines)
-		return -ENOMEM;
-	c->lines = lines;
-	memmove(&lines[at + 1], &lines[at],
-		sizeof(*lines) * (size_t)(c->n_lines - at));
-	l = &lines[at];
-	memset(l, 0, sizeof(*l));
-	l->kind = kind;
-	l->text = strndup(text, len);
-	if (!l->text) {
-		memmove(&lines[at], &lines[at + 1],
-			sizeof(*lines) * (size_t)(c->n_lines - at));
-		return -ENOMEM;
-	}
-	if (prefix)
-		l->prefix = *prefix;
-	c->n_lines++;
-	return 0;
-}
-
-static void find_nesting(struct ipg_config *c)
-{
-	const struct ipg_policy_spec *s = &c->policy;
 	char a[IPG_PREFIX_STRLEN], b[IPG_PREFIX_STRLEN];
 
 	for (uint32_t i = 0; i < s->n_entries; i++) {
+		const struct ipg_prefix *in = &s->entries[i].prefix;
+
 		for (uint32_t j = 0; j < s->n_entries; j++) {
-			if (i == j ||
-			    !ipg_prefix_contains(&s->entries[j].prefix,
-						 &s->entries[i].prefix))
+			const struct ipg_prefix *out = &s->entries[j].prefix;
+
+			/* Entries are distinct: only a shorter one can hold
+			 * another (checked first: 1,000 lists of 50). */
+			if (out->len >= in->len || out->family != in->family ||
+			    !ipg_prefix_contains(out, in))
 				continue;
-			if (c->n_warnings < 4) {
-				ipg_prefix_format(&s->entries[i].prefix, a,
-						  sizeof(a));
-				ipg_prefix_format(&s->entries[j].prefix, b,
-						  sizeof(b));
-				snprintf(c->warnings[c->n_warnings],
-					 sizeof(c->warnings[0]),
-					 "%s lies inside %s", a, b);
-			}
-			c->n_warnings++;
+			ipg_prefix_format(in, a, sizeof(a));
+			ipg_prefix_format(out, b, sizeof(b));
+			ipg_cfg_warn(c, "%s%s%s%s lies inside %s",
+				     list ? "list " : "", list ? list : "",
+				     list ? ": " : "", a, b);
 			break;
 		}
 	}
+}
+
+/* Files line @buf, of kind @kind, where it belongs: a block's first line
+ * also stands for the whole block in its file. */
+static int file_line(struct parse_ctx *p, struct ipg_config *c, int kind,
+		     const char *buf)
+{
+	struct ipg_config_line **lines;
+	int *n, r;
+
+	if (kind == IPG_LINE_LIST) {
+		p->s = &p->top;
+		scope_lines(p, c, &lines, &n);
+		p->s = &p->blk;
+		r = ipg_config_insert_line(lines, n, *n, IPG_LINE_BLOCK, NULL,
+					   0, NULL);
+		if (r)
+			return r;
+		(*lines)[*n - 1].list = p->blk.list;
+		lines = &p->blk.list->lines;
+		n = &p->blk.list->n_lines;
+	} else if (kind == IPG_LINE_LIST_END) {
+		lines = &p->blk.list->lines;
+		n = &p->blk.list->n_lines;
+	} else {
+		scope_lines(p, c, &lines, &n);
+	}
+	return ipg_config_insert_line(
+		lines, n, *n, (enum ipg_line_kind)kind, buf, strlen(buf),
+		kind == IPG_LINE_ALLOW ? &p->prefix : NULL);
 }
 
 /* Parses the line of @len bytes at @s (the next one, numbered in @p) and
@@ -526,11 +624,33 @@ static int add_line(struct parse_ctx *p, struct ipg_config *c, const char *s,
 	kind = parse_line(p, c, buf);
 	if (kind < 0)
 		return kind;
-	r = ipg_config_insert_line(c, c->n_lines, kind, buf, strlen(buf),
-				   kind == IPG_LINE_ALLOW ? &p->prefix : NULL);
+	r = file_line(p, c, kind, buf);
 	if (r)
 		return ipg_fail(p->e, r, "%s: out of memory", p->name);
 	return 0;
+}
+
+int ipg_cfg_parse_text(struct parse_ctx *p, struct ipg_config *c,
+		       const char *text)
+{
+	const char *s = text;
+	int r = 0;
+
+	while (*s && !r) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+
+		r = add_line(p, c, s, len);
+		s += len + (nl ? 1 : 0);
+	}
+	if (!r && p->s->list) {
+		p->line = p->s->list->line;
+		r = fail_at(p, 1,
+			    "list %s is not closed; expected a line with } "
+			    "before the end of the file",
+			    p->s->list->name);
+	}
+	return r;
 }
 
 /* Checks what only the whole file tells: the entry count against
@@ -538,15 +658,16 @@ static int add_line(struct parse_ctx *p, struct ipg_config *c, const char *s,
  * against the protected ports. */
 static int check_whole(struct parse_ctx *p, struct ipg_config *c)
 {
-	uint32_t max = p->max_entries;
+	uint32_t max = p->top.max_entries;
 
+	p->name = p->main_name;
 	if (c->policy.n_entries > max) {
 		int n = 0;
 
 		for (int l = 0; l < c->n_lines; l++)
 			if (c->lines[l].kind == IPG_LINE_ALLOW &&
 			    ++n == (int)max + 1)
-				p->line = l + 1;
+				p->line = ipg_config_line_no(c->lines, l);
 		return fail_at(p, 1,
 			       "%u entries, more than max-entries (%u); "
 			       "remove some or raise max-entries",
@@ -566,34 +687,56 @@ static int check_whole(struct parse_ctx *p, struct ipg_config *c)
 	return 0;
 }
 
-int ipg_config_parse(struct ipg_config *c, const char *text, const char *name,
-		     struct ipg_error *e)
+int ipg_cfg_parse_all(struct ipg_config *c, const char *text, const char *name,
+		      const struct include_src *src, struct ipg_error *e)
 {
-	struct parse_ctx p = { .name = name,
-			       .e = e,
-			       .max_entries = IPG_ENTRIES_DEFAULT };
-	const char *s = text;
-	int r = 0;
+	struct parse_ctx p = {
+		.name = name, .main_name = name, .file = -1, .e = e, .src = src
+	};
+	int r;
 
 	config_reset(c);
+	p.top.spec = &c->policy;
+	p.top.override_max_s = &c->override_max_s;
+	p.top.max_entries = IPG_ENTRIES_DEFAULT;
+	p.s = &p.top;
 	/* Count against max-entries once it is known: it may come last. */
 	c->policy.max_entries = IPG_RULES_MAX;
-	while (*s && !r) {
-		const char *nl = strchr(s, '\n');
-		size_t len = nl ? (size_t)(nl - s) : strlen(s);
-
-		r = add_line(&p, c, s, len);
-		s += len + (nl ? 1 : 0);
-	}
+	r = ipg_cfg_parse_text(&p, c, text);
 	if (!r)
 		r = check_whole(&p, c);
+	if (!r)
+		r = ipg_cfg_lists_finish(&p, c);
+	free(p.claims);
 	if (r) {
 		ipg_config_free(c);
 		config_reset(c);
 		return r;
 	}
-	find_nesting(c);
+	find_nesting(c, &c->policy, NULL);
+	for (int i = 0; i < c->n_lists; i++)
+		find_nesting(c, &c->lists[i]->policy, c->lists[i]->name);
 	return 0;
+}
+
+int ipg_config_parse(struct ipg_config *c, const char *text, const char *name,
+		     struct ipg_error *e)
+{
+	const struct include_src disk = { .mode = INCLUDE_DISK };
+
+	return ipg_cfg_parse_all(c, text, name, &disk, e);
+}
+
+int ipg_config_parse_texts(struct ipg_config *c, const char *text,
+			   const char *name,
+			   const struct ipg_config_text *files, int n_files,
+			   struct ipg_error *e)
+{
+	const struct include_src mem = { .mode = INCLUDE_TEXTS,
+					 .texts = files,
+					 .n = n_files };
+
+	return ipg_cfg_parse_all(c, text, name, &mem, e);
 }
 
 int ipg_config_load(struct ipg_config *c, const char *path, struct ipg_error *e)
@@ -618,42 +761,12 @@ int ipg_config_load(struct ipg_config *c, const char *path, struct ipg_error *e)
 	return r;
 }
 
-void ipg_config_free(struct ipg_config *c)
-{
-	for (int i = 0; i < c->n_lines; i++)
-		free(c->lines[i].text);
-	free(c->lines);
-	c->lines = NULL;
-	c->n_lines = 0;
-}
-
-char *ipg_config_render(const struct ipg_config *c)
-{
-	size_t len = 1, at = 0;
-	char *out;
-
-	for (int i = 0; i < c->n_lines; i++)
-		len += strlen(c->lines[i].text) + 1;
-	out = malloc(len);
-	if (!out)
-		return NULL;
-	for (int i = 0; i < c->n_lines; i++) {
-		size_t n = strlen(c->lines[i].text);
-
-		memcpy(out + at, c->lines[i].text, n);
-		at += n;
-		out[at++] = '\n';
-	}
-	out[at] = '\0';
-	return out;
-}
-
 const char *ipg_config_line_comment(const struct ipg_config_line *l)
 {
 	struct parse_ctx p = { .name = "", .e = NULL };
 	struct line_toks lt;
 
-	if (tokenize(&p, l->text, &lt) || lt.comment_at < 0)
+	if (!l->text || ipg_cfg_tokenize(&p, l->text, &lt) || lt.comment_at < 0)
 		return "";
 	return l->text + lt.comment_at;
 }

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "config.h"
 #include "config_lines.h"
+#include "config_parse.h"
 
 int ipg_config_writable(const char *path, struct ipg_error *e)
 {
@@ -69,35 +70,143 @@ static int replace_text(struct ipg_config_line *l, const char *text)
 	return 0;
 }
 
-int ipg_config_set_enabled(struct ipg_config *c, bool enabled,
-			   struct ipg_error *e)
+/* Where an edit of one list happens: its lines, its policy, the file it is
+ * written in. */
+struct target {
+	struct ipg_config_list *list; /* NULL: the top level */
+	struct ipg_config_line **lines;
+	int *n;
+	struct ipg_policy_spec *spec;
+	char prefix[IPG_LIST_NAME_MAX + 16]; /* "list NAME: " in messages */
+	char indent[32];
+};
+
+/* The leading white space of the block's first setting, or 4 spaces. */
+static void block_indent(const struct ipg_config_list *l, char *out,
+			 size_t size)
+{
+	for (int i = 1; i + 1 < l->n_lines; i++) {
+		const char *s = l->lines[i].text;
+		size_t n = strspn(s, " \t");
+
+		if (l->lines[i].kind == IPG_LINE_OTHER || n >= size)
+			continue;
+		memcpy(out, s, n);
+		out[n] = '\0';
+		return;
+	}
+	snprintf(out, size, "    ");
+}
+
+static int target_of(struct ipg_config *c, const char *name, struct target *t,
+		     struct ipg_error *e)
+{
+	memset(t, 0, sizeof(*t));
+	t->lines = &c->lines;
+	t->n = &c->n_lines;
+	t->spec = &c->policy;
+	if (!name || !strcmp(name, "default"))
+		return 0;
+	t->list = ipg_config_list_find(c, name);
+	if (!t->list)
+		return ipg_fail(e, -ENOENT,
+				"there is no list named \"%s\"; `ipgate lists` "
+				"shows them",
+				name);
+	t->lines = &t->list->lines;
+	t->n = &t->list->n_lines;
+	t->spec = &t->list->policy;
+	snprintf(t->prefix, sizeof(t->prefix), "list %s: ", name);
+	block_indent(t->list, t->indent, sizeof(t->indent));
+	return 0;
+}
+
+/* Marks the file @t's lines are in as edited, and numbers its blocks. */
+static void touched(struct ipg_config *c, const struct target *t)
+{
+	struct ipg_config_file *f;
+
+	if (!t->list || t->list->file < 0) {
+		c->dirty = true;
+		ipg_config_renumber(c->lines, c->n_lines);
+		return;
+	}
+	f = &c->files[t->list->file];
+	f->dirty = true;
+	ipg_config_renumber(f->lines, f->n_lines);
+}
+
+/* Where a new top-level line goes when none of its kind exists: the end,
+ * or, when list blocks or include lines follow, after the last setting
+ * before the first of them. */
+static int top_end(const struct ipg_config *c)
+{
+	int first = -1, at;
+
+	for (int i = 0; i < c->n_lines && first < 0; i++)
+		if (c->lines[i].kind == IPG_LINE_BLOCK ||
+		    c->lines[i].kind == IPG_LINE_INCLUDE)
+			first = i;
+	if (first < 0)
+		return c->n_lines;
+	for (at = first; at > 0 && c->lines[at - 1].kind == IPG_LINE_OTHER;
+	     at--)
+		;
+	return at ? at : first;
+}
+
+/* Where a line of kind @kind goes: after the last of @after, else where
+ * @fallback says. */
+static int place(const struct target *t, enum ipg_line_kind after, int fallback)
+{
+	int at = -1;
+
+	for (int i = 0; i < *t->n; i++)
+		if ((*t->lines)[i].kind == after)
+			at = i + 1;
+	return at >= 0 ? at : fallback;
+}
+
+/* The first line of kind @kind, else @fallback. */
+static int first_of(const struct target *t, enum ipg_line_kind kind,
+		    int fallback)
+{
+	for (int i = 0; i < *t->n; i++)
+		if ((*t->lines)[i].kind == kind)
+			return i;
+	return fallback;
+}
+
+static int set_enabled(struct ipg_config *c, struct target *t, bool enabled,
+		       struct ipg_error *e)
 {
 	char text[1200];
-	int at = -1, r;
+	int at = place(t, IPG_LINE_ENABLED, -1), r;
 
-	for (int i = 0; i < c->n_lines; i++)
-		if (c->lines[i].kind == IPG_LINE_ENABLED)
-			at = i;
 	if (at >= 0) {
-		const char *cm = ipg_config_line_comment(&c->lines[at]);
+		struct ipg_config_line *l = &(*t->lines)[at - 1];
+		const char *cm = ipg_config_line_comment(l);
 
-		snprintf(text, sizeof(text), "enabled %s%s%s",
+		snprintf(text, sizeof(text), "%.*senabled %s%s%s",
+			 (int)strspn(l->text, " \t"), l->text,
 			 enabled ? "yes" : "no", *cm ? "  " : "", cm);
-		r = replace_text(&c->lines[at], text);
+		r = replace_text(l, text);
 	} else {
-		int before = c->n_lines;
-
-		for (int i = c->n_lines - 1; i >= 0; i--)
-			if (c->lines[i].kind == IPG_LINE_ALLOW)
-				before = i;
-		r = ipg_config_insert_line(c, before, IPG_LINE_ENABLED,
-					   enabled ? "enabled yes" :
-						     "enabled no",
-					   enabled ? 11 : 10, NULL);
+		snprintf(text, sizeof(text), "%senabled %s", t->indent,
+			 enabled ? "yes" : "no");
+		if (t->list)
+			at = place(t, IPG_LINE_ADDRESS, 1);
+		else
+			at = first_of(t, IPG_LINE_ALLOW, top_end(c));
+		r = ipg_config_insert_line(t->lines, t->n, at, IPG_LINE_ENABLED,
+					   text, strlen(text), NULL);
 	}
 	if (r)
 		return ipg_fail(e, r, "out of memory");
-	c->policy.kern.enabled = enabled;
+	t->spec->kern.enabled = enabled;
+	if (t->list)
+		t->list->set |= IPG_LIST_SET_ENABLED;
+	touched(c, t);
 	return 0;
 }
 
@@ -124,73 +233,254 @@ static void format_label(const char *label, char *out, size_t size)
 	out[n] = '\0';
 }
 
-int ipg_config_add(struct ipg_config *c, const struct ipg_prefix *p,
-		   const char *label, struct ipg_error *e)
+static int add(struct ipg_config *c, struct target *t,
+	       const struct ipg_prefix *p, const char *label,
+	       struct ipg_error *e)
 {
-	char text[256], cidr[IPG_PREFIX_STRLEN], lab[IPG_LABEL_MAX * 2 + 4];
-	int at = c->n_lines, r;
+	char text[300], cidr[IPG_PREFIX_STRLEN], lab[IPG_LABEL_MAX * 2 + 4];
+	struct ipg_error pe = { { 0 } };
+	int at, r;
 
-	r = ipg_policy_add(&c->policy, p, label, e);
+	r = ipg_policy_add(t->spec, p, label, &pe);
 	if (r)
-		return r;
-	for (int i = 0; i < c->n_lines; i++)
-		if (c->lines[i].kind == IPG_LINE_ALLOW)
-			at = i + 1;
+		return ipg_fail(e, r, "%s%s", t->prefix, pe.msg);
+	at = place(t, IPG_LINE_ALLOW, t->list ? *t->n - 1 : top_end(c));
 	ipg_prefix_format(p, cidr, sizeof(cidr));
 	if (label && *label) {
 		format_label(label, lab, sizeof(lab));
-		snprintf(text, sizeof(text), "allow %-18s %s", cidr, lab);
+		snprintf(text, sizeof(text), "%sallow %-18s %s", t->indent,
+			 cidr, lab);
 	} else {
-		snprintf(text, sizeof(text), "allow %s", cidr);
+		snprintf(text, sizeof(text), "%sallow %s", t->indent, cidr);
 	}
-	r = ipg_config_insert_line(c, at, IPG_LINE_ALLOW, text, strlen(text),
-				   p);
+	r = ipg_config_insert_line(t->lines, t->n, at, IPG_LINE_ALLOW, text,
+				   strlen(text), p);
 	if (r) {
-		c->policy.n_entries--;
+		t->spec->n_entries--;
 		return ipg_fail(e, r, "out of memory");
 	}
+	touched(c, t);
 	return 0;
+}
+
+static int remove_entry(struct ipg_config *c, struct target *t,
+			const struct ipg_prefix *p, struct ipg_error *e)
+{
+	struct ipg_policy_spec *s = t->spec;
+	int idx = ipg_policy_find(s, p);
+	char cidr[IPG_PREFIX_STRLEN];
+
+	if (idx < 0) {
+		ipg_prefix_format(p, cidr, sizeof(cidr));
+		if (t->list)
+			return ipg_fail(e, -ENOENT, "%s is not in list %s",
+					cidr, t->list->name);
+		return ipg_fail(e, -ENOENT, "%s is not in the list", cidr);
+	}
+	for (int i = 0; i < *t->n; i++) {
+		if ((*t->lines)[i].kind == IPG_LINE_ALLOW &&
+		    ipg_prefix_equal(&(*t->lines)[i].prefix, p)) {
+			ipg_config_delete_line(*t->lines, t->n, i);
+			break;
+		}
+	}
+	memmove(&s->entries[idx], &s->entries[idx + 1],
+		sizeof(s->entries[0]) * (s->n_entries - (uint32_t)idx - 1));
+	s->n_entries--;
+	touched(c, t);
+	return 0;
+}
+
+int ipg_config_set_enabled(struct ipg_config *c, bool enabled,
+			   struct ipg_error *e)
+{
+	return ipg_config_list_set_enabled(c, NULL, enabled, e);
+}
+
+int ipg_config_add(struct ipg_config *c, const struct ipg_prefix *p,
+		   const char *label, struct ipg_error *e)
+{
+	return ipg_config_list_add(c, NULL, p, label, e);
 }
 
 int ipg_config_remove(struct ipg_config *c, const struct ipg_prefix *p,
 		      struct ipg_error *e)
 {
-	int idx = ipg_policy_find(&c->policy, p);
-	char cidr[IPG_PREFIX_STRLEN];
+	return ipg_config_list_remove(c, NULL, p, e);
+}
 
-	if (idx < 0) {
-		ipg_prefix_format(p, cidr, sizeof(cidr));
-		return ipg_fail(e, -ENOENT, "%s is not in the list", cidr);
+int ipg_config_list_set_enabled(struct ipg_config *c, const char *list,
+				bool enabled, struct ipg_error *e)
+{
+	struct target t;
+	int r = target_of(c, list, &t, e);
+
+	return r ? r : set_enabled(c, &t, enabled, e);
+}
+
+int ipg_config_list_add(struct ipg_config *c, const char *list,
+			const struct ipg_prefix *p, const char *label,
+			struct ipg_error *e)
+{
+	struct target t;
+	int r = target_of(c, list, &t, e);
+
+	return r ? r : add(c, &t, p, label, e);
+}
+
+int ipg_config_list_remove(struct ipg_config *c, const char *list,
+			   const struct ipg_prefix *p, struct ipg_error *e)
+{
+	struct target t;
+	int r = target_of(c, list, &t, e);
+
+	return r ? r : remove_entry(c, &t, p, e);
+}
+
+/* A file save_all() writes: its path, new text, and old text to put back. */
+struct pending {
+	const char *path;
+	char *text;
+	struct ipg_buf old;
+	bool had_old;
+};
+
+/* Puts back the first @n files of @w as they were. */
+static void put_back(struct pending *w, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int r = w[i].had_old ?
+				ipg_write_atomic_keep(w[i].path, w[i].old.s,
+						      w[i].old.len, 0644) :
+			unlink(w[i].path) ? -errno :
+					    0;
+
+		if (r)
+			pr_warn("cannot put %s back as it was: %s", w[i].path,
+				strerror(-r));
 	}
-	for (int i = 0; i < c->n_lines; i++) {
-		if (c->lines[i].kind != IPG_LINE_ALLOW ||
-		    !ipg_prefix_equal(&c->lines[i].prefix, p))
+}
+
+/* Renders what save_all() writes, checking that each may be written and
+ * keeping the text each holds now. Returns how many, or a negative errno. */
+static int pending_of(const struct ipg_config *c, const char *path,
+		      struct pending *w, struct ipg_error *e)
+{
+	int n = 0, r = 0;
+
+	for (int i = 0; i <= c->n_files && !r; i++) {
+		bool main_file = i == c->n_files;
+		struct pending *p = &w[n];
+
+		if (main_file ? !c->dirty : !c->files[i].dirty)
 			continue;
-		free(c->lines[i].text);
-		memmove(&c->lines[i], &c->lines[i + 1],
-			sizeof(c->lines[0]) * (size_t)(c->n_lines - i - 1));
-		c->n_lines--;
-		break;
+		p->path = main_file ? path : c->files[i].path;
+		r = ipg_config_writable(p->path, e);
+		if (r)
+			break;
+		n++;
+		p->text = main_file ? ipg_config_render(c) :
+				      ipg_config_render_file(c, i);
+		if (!p->text)
+			r = ipg_fail(e, -ENOMEM, "out of memory");
+		else
+			p->had_old =
+				!ipg_read_file(p->path, 64u << 20, &p->old);
 	}
-	memmove(&c->policy.entries[idx], &c->policy.entries[idx + 1],
-		sizeof(c->policy.entries[0]) *
-			(c->policy.n_entries - (uint32_t)idx - 1));
-	c->policy.n_entries--;
+	return r ? r : n;
+}
+
+int ipg_config_save_all(struct ipg_config *c, const char *path,
+			struct ipg_error *e)
+{
+	struct pending *w = calloc((size_t)c->n_files + 1, sizeof(*w));
+	int n, done = 0, r = 0;
+
+	if (!w)
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	n = pending_of(c, path, w, e);
+	if (n < 0)
+		r = n;
+	while (!r && done < n) {
+		r = ipg_write_atomic_keep(w[done].path, w[done].text,
+					  strlen(w[done].text), 0644);
+		if (r)
+			ipg_fail(e, r, "cannot write %s: %s", w[done].path,
+				 strerror(-r));
+		else
+			done++;
+	}
+	if (r)
+		put_back(w, done);
+	for (int i = 0; i < c->n_files + 1; i++) {
+		free(w[i].text);
+		ipg_buf_free(&w[i].old);
+	}
+	free(w);
+	if (r)
+		return r;
+	c->dirty = false;
+	for (int i = 0; i < c->n_files; i++)
+		c->files[i].dirty = false;
 	return 0;
+}
+
+/* Gives the entries of each list of @dst the rule ids they have in @src. */
+static void keep_ids(struct ipg_config *dst, const struct ipg_config *src)
+{
+	ipg_policy_keep_ids(&dst->policy, src->policy.entries,
+			    src->policy.n_entries);
+	for (int i = 0; i < dst->n_lists; i++) {
+		struct ipg_config_list *l = dst->lists[i];
+		const struct ipg_config_list *s =
+			i < src->n_lists &&
+					!strcmp(src->lists[i]->name, l->name) ?
+				src->lists[i] :
+				ipg_config_list_find(src, l->name);
+
+		if (s)
+			ipg_policy_keep_ids(&l->policy, s->policy.entries,
+					    s->policy.n_entries);
+	}
 }
 
 int ipg_config_clone(struct ipg_config *dst, const struct ipg_config *src,
 		     struct ipg_error *e)
 {
-	char *text = ipg_config_render(src);
-	int r;
+	struct ipg_config_text *texts;
+	struct include_src from = { .mode = INCLUDE_ORDINAL,
+				    .n = src->n_files };
+	int *ordinals, r = 0;
+	char *text;
 
-	if (!text)
-		return ipg_fail(e, -ENOMEM, "out of memory");
-	r = ipg_config_parse(dst, text, "config", e);
+	texts = calloc((size_t)src->n_files + 1, sizeof(*texts));
+	ordinals = calloc((size_t)src->n_files + 1, sizeof(*ordinals));
+	text = ipg_config_render(src);
+	if (!texts || !ordinals || !text)
+		r = -ENOMEM;
+	for (int i = 0; i < src->n_files && !r; i++) {
+		texts[i].path = src->files[i].path;
+		texts[i].text = ipg_config_render_file(src, i);
+		ordinals[i] = src->files[i].include;
+		if (!texts[i].text)
+			r = -ENOMEM;
+	}
+	from.texts = texts;
+	from.ordinals = ordinals;
+	if (r)
+		ipg_fail(e, r, "out of memory");
+	else
+		r = ipg_cfg_parse_all(dst, text, "config", &from, e);
+	if (!r) {
+		keep_ids(dst, src);
+		dst->dirty = src->dirty;
+		for (int i = 0; i < dst->n_files && i < src->n_files; i++)
+			dst->files[i].dirty = src->files[i].dirty;
+	}
+	for (int i = 0; texts && i < src->n_files; i++)
+		free((char *)texts[i].text);
+	free(texts);
+	free(ordinals);
 	free(text);
-	if (!r)
-		ipg_policy_keep_ids(&dst->policy, src->policy.entries,
-				    src->policy.n_entries);
 	return r;
 }
