@@ -274,4 +274,22 @@ test_copied_knock_from_elsewhere_does_not_burn_the_real_one() {
 	check_eq "the same knock again: replayed" 1 "$(refused replayed)"
 }
 
+# A knock captured on the wire cannot be replayed within its window just
+# because the daemon restarted: granted nonces are kept in the state dir.
+test_replay_refused_across_a_restart() {
+	fresh
+	keygen alice "$RUN/alice.key"
+	ip netns exec "$OUT" $PY "$KNOCK" --to "$API4" --key "$RUN/alice.key" --for 60 \
+		--save "$RUN/k.bin"
+	wait_until 5 at_least 1 status_field "s['breakglass']['granted']"
+	check_eq "granted" 1 "$(status_field "s['breakglass']['granted']")"
+	check "nonce kept, 0600" test "$(stat -c %a "$STATE/breakglass/nonces")" = 600
+	daemon_stop
+	daemon_start || fail "restart"
+	ip netns exec "$OUT" $PY "$KNOCK" --to "$API4" --replay "$RUN/k.bin"
+	wait_until 5 at_least 1 refused replayed
+	check_eq "after the restart: replayed" 1 "$(refused replayed)"
+	check_eq "after the restart: not granted again" 0 "$(status_field "s['breakglass']['granted']")"
+}
+
 run_tests "$@"

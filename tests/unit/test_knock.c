@@ -5,7 +5,9 @@
  * nothing sent without the key (junk, replays, copies from elsewhere) uses
  * up an honest source's allowance or nonce. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "knock.h"
@@ -283,6 +285,49 @@ TEST(test_knock_full_nonce_cache_refuses_rather_than_forgets)
 	k = knock_of(ADMIN, NOW + 2 * IPG_KNOCK_SKEW_S, IPG_KNOCK_REPLAY_MAX);
 	ASSERT_STR(judge(&k, ADMIN, NOW + 2 * IPG_KNOCK_SKEW_S), "replayed");
 	ASSERT_STR(judge(&k, ADMIN, NOW + 2 * IPG_KNOCK_SKEW_S + 1), "granted");
+}
+
+static int seen_count(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < IPG_KNOCK_REPLAY_MAX; i++)
+		n += gate.seen[i].when != 0;
+	return n;
+}
+
+/* A restart must not forget granted nonces: saved, read back, the same
+ * knock is a replay; records past the keep time are dropped; a broken file
+ * is an error naming the line. */
+TEST(test_knock_granted_nonces_survive_a_restart)
+{
+	char path[] = "/tmp/ipgate-nonces-XXXXXX";
+	struct dgram real = knock_of(ADMIN, NOW, 7);
+	struct ipg_error e = { { 0 } };
+	int fd = mkstemp(path);
+	FILE *f;
+
+	ASSERT_TRUE(fd >= 0);
+	close(fd);
+	gate_reset();
+	ASSERT_STR(judge(&real, ADMIN, NOW), "granted");
+	ASSERT_OK(ipg_knock_gate_save(&gate, NOW + 1, path));
+	gate_reset(); /* the restart */
+	ASSERT_OK(ipg_knock_gate_load(&gate, NOW + 2, path, &e));
+	ASSERT_STR(judge(&real, ADMIN, NOW + 3), "replayed");
+	ASSERT_EQ(seen_count(), 1);
+	/* Loaded after the keep time (120 s): the record is dropped. */
+	gate_reset();
+	ASSERT_OK(ipg_knock_gate_load(&gate, NOW + 500, path, &e));
+	ASSERT_EQ(seen_count(), 0);
+	f = fopen(path, "a");
+	ASSERT_TRUE(f != NULL);
+	fputs("12 not-hex\n", f);
+	fclose(f);
+	ASSERT_EQ(ipg_knock_gate_load(&gate, NOW, path, &e), -EBADMSG);
+	ASSERT_TRUE(strstr(e.msg, ":3: not a nonce record") != NULL);
+	unlink(path);
+	ASSERT_OK(ipg_knock_gate_load(&gate, NOW, path, &e)); /* missing */
 }
 
 TEST(test_knock_grant_length_defaults_and_cap)

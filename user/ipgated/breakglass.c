@@ -326,6 +326,26 @@ static void knock(struct daemon *d, const uint8_t *buf, size_t len,
 	d->kstat.granted++;
 	pr_info("break-glass: %s may reach the protected ports until %s (key %s)",
 		addr, when, k.key_id);
+	/* A copy of this knock is a replay after a restart too. */
+	r = ipg_knock_gate_save(&d->kgate, now, d->nonces_path);
+	if (r)
+		pr_warn("break-glass: cannot keep the nonce in %s: %s; a copy "
+			"of this knock could be replayed after a restart "
+			"within %d s",
+			d->nonces_path, strerror(-r), IPG_KNOCK_SKEW_S);
+}
+
+void knock_memory_load(struct daemon *d)
+{
+	struct ipg_error e;
+
+	snprintf(d->nonces_path, sizeof(d->nonces_path), "%s/nonces",
+		 d->keys_dir);
+	if (ipg_knock_gate_load(&d->kgate, (uint64_t)time(NULL), d->nonces_path,
+				&e))
+		pr_warn("break-glass: %s; knocks granted before this start "
+			"are not remembered",
+			e.msg);
 }
 
 void on_knock(struct daemon *d)

@@ -102,6 +102,7 @@ struct daemon {
 		char reason[256], user[64];
 	} ovr;
 	char ovr_path[PATH_MAX], keys_dir[PATH_MAX - 512];
+	char nonces_path[PATH_MAX]; /* granted knocks' nonces, kept */
 
 	/* Break-glass: the UDP socket, what was refused and why, and the
 	 * knock gate's memory (nonces of granted knocks, grants per source).
@@ -182,6 +183,8 @@ void bg_render(struct daemon *d, struct ipg_print *p);
 /* The counter of knocks that got verdict @v. */
 uint64_t *kstat_of(struct daemon *d, enum ipg_knock_verdict v);
 int do_breakglass(struct req *q);
+/* Reads the granted nonces a previous run kept (start). */
+void knock_memory_load(struct daemon *d);
 void on_knock(struct daemon *d);
 int knock_listen(struct daemon *d);
 void grants_check(struct daemon *d);

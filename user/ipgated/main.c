@@ -150,10 +150,11 @@ static int start_state(struct daemon *d)
 		pr_warn("cannot create %s: %s", d->keys_dir, strerror(-r));
 		return r;
 	}
-	ovr_load(d);
 	r = take_lock(d);
 	if (r)
 		return r;
+	ovr_load(d);
+	knock_memory_load(d);
 	/* At start only: the loop never asks the name service. */
 	gr = getgrnam(d->o.group);
 	if (gr) {

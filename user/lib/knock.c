@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "ipgate/policy.h"
 #include "knock.h"
+#include "buf.h"
 
 /* A grant's key id fits the grant map's value. */
 _Static_assert(IPG_KNOCK_ID_MAX == IPG_GRANT_KEY_ID_MAX, "key id length");
@@ -220,6 +222,62 @@ enum ipg_knock_verdict ipg_knock_judge(struct ipg_knock_gate *g, uint64_t now,
 	memcpy(g->seen[slot].nonce, k->nonce, IPG_KNOCK_NONCE_BYTES);
 	g->seen[slot].when = now;
 	return IPG_KNOCK_GRANTED;
+}
+
+int ipg_knock_gate_save(const struct ipg_knock_gate *g, uint64_t now,
+			const char *path)
+{
+	struct ipg_buf b = { 0 };
+	int r;
+
+	ipg_buf_printf(&b, "ipgate-nonces-1\n");
+	for (int i = 0; i < IPG_KNOCK_REPLAY_MAX; i++) {
+		const struct ipg_knock_seen *s = &g->seen[i];
+
+		if (!s->when || s->when + NONCE_KEEP_S < now)
+			continue;
+		ipg_buf_printf(&b, "%" PRIu64 " ", s->when);
+		for (int j = 0; j < IPG_KNOCK_NONCE_BYTES; j++)
+			ipg_buf_printf(&b, "%02x", s->nonce[j]);
+		ipg_buf_printf(&b, "\n");
+	}
+	r = b.oom ? -ENOMEM : ipg_write_atomic(path, b.s, b.len, 0600);
+	ipg_buf_free(&b);
+	return r;
+}
+
+int ipg_knock_gate_load(struct ipg_knock_gate *g, uint64_t now,
+			const char *path, struct ipg_error *e)
+{
+	char line[128], hex[2 * IPG_KNOCK_NONCE_BYTES + 1];
+	FILE *f = fopen(path, "re");
+	int n = 0, lineno = 1, r = 0;
+	uint64_t when;
+
+	if (!f)
+		return errno == ENOENT ?
+			       0 :
+			       ipg_fail(e, -errno, "cannot read %s: %s", path,
+					strerror(errno));
+	if (!fgets(line, sizeof(line), f) || strcmp(line, "ipgate-nonces-1\n"))
+		r = ipg_fail(e, -EBADMSG, "%s: not an ipgate nonce file", path);
+	while (!r && fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (sscanf(line, "%" SCNu64 " %32[0-9a-f]", &when, hex) != 2 ||
+		    strlen(hex) != 2 * IPG_KNOCK_NONCE_BYTES ||
+		    n >= IPG_KNOCK_REPLAY_MAX) {
+			r = ipg_fail(e, -EBADMSG, "%s:%d: not a nonce record",
+				     path, lineno);
+			break;
+		}
+		if (when + NONCE_KEEP_S < now)
+			continue;
+		for (int j = 0; j < IPG_KNOCK_NONCE_BYTES; j++)
+			sscanf(hex + 2 * j, "%2hhx", &g->seen[n].nonce[j]);
+		g->seen[n++].when = when;
+	}
+	fclose(f);
+	return r;
 }
 
 uint32_t ipg_knock_grant_seconds(const struct ipg_knock *k)

@@ -94,6 +94,15 @@ enum ipg_knock_verdict ipg_knock_judge(struct ipg_knock_gate *g, uint64_t now,
 				       const struct ipg_prefix *from,
 				       ipg_knock_key_fn key_of, void *ctx,
 				       struct ipg_knock *k);
+/* The nonces of granted knocks outlive the daemon: saved after each grant
+ * (atomically, 0600) and read back at start, so a knock captured from the
+ * wire cannot be replayed within its window across a restart. A missing
+ * file is an empty memory; a malformed one is an error (-EBADMSG) naming
+ * the line. */
+int ipg_knock_gate_save(const struct ipg_knock_gate *g, uint64_t now,
+			const char *path);
+int ipg_knock_gate_load(struct ipg_knock_gate *g, uint64_t now,
+			const char *path, struct ipg_error *e);
 /* How long a granted knock opens for: its duration, 0 meaning the default,
  * capped at IPG_GRANT_MAX_S. */
 uint32_t ipg_knock_grant_seconds(const struct ipg_knock *k);
