@@ -111,6 +111,14 @@ allow $CLIENT6   "client v6"
 CFG
 }
 
+# wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds;
+# fails after SECONDS. Bound waits generously: a busy machine is slow.
+wait_until() {
+	local n=$(($1 * 10)); shift
+	for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
+
 # daemon_fresh [ARGS]: a fresh API host with the base config, "ok"
 # services on tcp/443, 8443 and 80, and a running daemon (ARGS go to it).
 daemon_fresh() {

@@ -27,12 +27,6 @@ status_field() { # PYTHON-EXPR over the status JSON as s
 
 blocked() { ! reach "$@"; }
 
-# wait_until SECONDS CMD...: polls CMD every 0.1 s.
-wait_until() {
-	local n=$(($1 * 10)); shift
-	for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1
-}
 
 test_override_opens_at_once_and_closes_on_time() {
 	fresh

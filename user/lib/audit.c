@@ -324,21 +324,18 @@ int ipg_audit_note_open(struct ipg_audit *a, const struct ipg_actor *who,
 			struct ipg_error *e)
 {
 	struct ipg_buf before = { 0 }, after = { 0 };
+	const char *action = NULL;
 	char why[80];
 	int r = 0;
 
 	if (a->head_mismatch) {
+		action = "audit-tail-lost";
 		ipg_buf_printf(&before, "{\"last_seq\":%" PRIu64 "}",
 			       a->head_mismatch);
 		ipg_buf_printf(&after, "{\"last_seq\":%" PRIu64 "}", a->seq);
-		r = before.oom || after.oom ?
-			    ipg_fail(e, -ENOMEM, "out of memory") :
-			    ipg_audit_append(a, who, "audit-tail-lost",
-					     before.s, after.s, e);
-		if (!r)
-			a->head_mismatch = 0;
 	} else if (a->head_lost) {
 		/* Says what the new head is made from: the log as found. */
+		action = "audit-head-lost";
 		ipg_buf_printf(&before, "{\"head\":");
 		ipg_buf_json_str(&before,
 				 ipg_audit_head_problem(a->head_lost, why,
@@ -347,13 +344,15 @@ int ipg_audit_note_open(struct ipg_audit *a, const struct ipg_actor *who,
 		ipg_buf_printf(&after,
 			       "{\"last_seq\":%" PRIu64 ",\"hash\":\"%s\"}",
 			       a->seq, a->last_hash);
+	}
+	if (action)
 		r = before.oom || after.oom ?
 			    ipg_fail(e, -ENOMEM, "out of memory") :
-			    ipg_audit_append(a, who, "audit-head-lost",
-					     before.s, after.s, e);
-		if (!r)
-			a->head_lost = 0;
-	}
+			    ipg_audit_append(a, who, action, before.s, after.s,
+					     e);
+	/* Recorded: the loss is said once, and the head is written anew. */
+	if (action && !r)
+		a->head_mismatch = a->head_lost = 0;
 	ipg_buf_free(&before);
 	ipg_buf_free(&after);
 	return r;
