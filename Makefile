@@ -15,7 +15,7 @@ DEPFLAGS  := -MMD -MP
 CFLAGS    ?= -O2
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-LDLIBS    := -lbpf -lelf -lz -lcrypto
+LDLIBS    := -lbpf -lelf -lz -lcrypto -lpthread
 
 BPF_SRC   := bpf/ipgate.bpf.c
 BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/ipgate/*.h)

@@ -29,30 +29,75 @@ char LICENSE[] SEC("license") = "GPL";
 /* Random per load; `ipgate test` probes carry it in XDP metadata. */
 const volatile __u64 probe_cookie = 0;
 
+/* Map sizes here are the least; userspace sizes the maps from the config
+ * before the load (see limits.h). */
+
+/* By list id: bit 0 the list's live slot; ipg_active[0] bit 1 says that
+ * named lists claim destinations (IPG_ACTIVE_NAMED). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, IPG_LISTS_MIN);
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipg_active SEC(".maps");
 
-/* Boot-time ns until which enforcement is suspended; 0 for none. */
+/* Boot-time ns until which enforcement is suspended, 0 for none: index 0
+ * for every list (the host-wide emergency), 1 + id for list id alone. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 1 + IPG_LISTS_MIN);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipg_override SEC(".maps");
 
+/* By 2 * list id + slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, IPG_SLOTS);
+	__uint(max_entries, IPG_SLOTS *IPG_LISTS_MIN);
 	__type(key, __u32);
 	__type(value, struct ipg_policy);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipg_policy SEC(".maps");
+
+/* Protected port sets, shared by the policy slots that name them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IPG_PORTSETS_MIN);
+	__type(key, __u32);
+	__type(value, struct ipg_ports);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_ports SEC(".maps");
+
+/* Names by list id, for userspace (struct ipg_list_info). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IPG_LISTS_MIN);
+	__type(key, __u32);
+	__type(value, struct ipg_list_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_lists SEC(".maps");
+
+/* Destination address -> id of the named list guarding it. An address in
+ * neither map is the default list's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IPG_DSTS_MIN);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32); /* network order */
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_dst_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IPG_DSTS_MIN);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct in6_addr);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_dst_v6 SEC(".maps");
 
 #define IPG_TRIE(keytype)                               \
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);            \
@@ -75,16 +120,19 @@ struct ipg_trie_v6 {
 		__uint(pinning, LIBBPF_PIN_BY_NAME); \
 	} name SEC(".maps")
 
+/* The default list's tries; a named list's are made by userspace and held
+ * only by the outer maps below. */
 IPG_TRIE_PINNED(ipg_v4_slot0, struct ipg_lpm_v4);
 IPG_TRIE_PINNED(ipg_v4_slot1, struct ipg_lpm_v4);
 IPG_TRIE_PINNED(ipg_v6_slot0, struct ipg_lpm_v6);
 IPG_TRIE_PINNED(ipg_v6_slot1, struct ipg_lpm_v6);
 
-/* Tries by slot. Besides selecting a slot's trie, an update of these from
- * userspace waits for running programs to finish (a grace period). */
+/* Tries by 2 * list id + slot. Besides selecting a trie, an update of
+ * these from userspace waits for running programs to finish (a grace
+ * period). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, IPG_SLOTS);
+	__uint(max_entries, IPG_SLOTS *IPG_LISTS_MIN);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct ipg_trie_v4);
@@ -94,7 +142,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, IPG_SLOTS);
+	__uint(max_entries, IPG_SLOTS *IPG_LISTS_MIN);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct ipg_trie_v6);
@@ -102,23 +150,19 @@ struct {
 	.values = { (void *)&ipg_v6_slot0, (void *)&ipg_v6_slot1 },
 };
 
-/* Break-glass grants: a single source address (/32 or /128), the boot-time
- * ns until which it may pass (so grants lapse without a daemon) and the key
- * that made it. */
-#define IPG_GRANT_TRIE(name, keytype)                  \
-	struct {                                       \
-		__uint(type, BPF_MAP_TYPE_LPM_TRIE);   \
-		__uint(max_entries, IPG_GRANTS_MAX);   \
-		__uint(map_flags, BPF_F_NO_PREALLOC);  \
-		__type(key, keytype);                  \
-		__type(value, struct ipg_grant_value); \
-		__uint(pinning, LIBBPF_PIN_BY_NAME);   \
-	} name SEC(".maps")
+/* Break-glass grants: a single source address and the list it opens, the
+ * boot-time ns until which it may pass (so grants lapse without a daemon)
+ * and the key that made it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IPG_GRANTS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ipg_grant_key);
+	__type(value, struct ipg_grant_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_grants SEC(".maps");
 
-IPG_GRANT_TRIE(ipg_bg_v4, struct ipg_lpm_v4);
-IPG_GRANT_TRIE(ipg_bg_v6, struct ipg_lpm_v6);
-
-/* How many grants the two tries hold, kept by userspace with every grant
+/* How many grants ipg_grants holds, kept by userspace with every grant
  * change, so that a flood of denied packets skips the grant lookup while
  * there are none (which is almost always). */
 struct {
@@ -129,17 +173,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipg_bg_count SEC(".maps");
 
+/* By list id * IPG_STAT_MAX + enum ipg_stat. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, IPG_STAT_MAX);
+	__uint(max_entries, IPG_STAT_MAX *IPG_LISTS_MIN);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipg_stats SEC(".maps");
 
+/* By rule id, unique across lists. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, IPG_RULES_MAX);
+	__uint(max_entries, IPG_RULE_IDS_MIN);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -168,6 +214,7 @@ struct {
  * the verifier checks the decision once however the packet was parsed. */
 struct pkt {
 	__u8 saddr[16]; /* IPv4 sources use the first 4 bytes */
+	__u8 daddr[16]; /* the same, and read with the source */
 	__u16 l3_off;
 	__u16 l4_off;
 	__u16 l4len; /* bytes of L4 inside the datagram */
@@ -196,7 +243,8 @@ static __always_inline void count(void *map, __u32 idx, int probe)
 		*v += 1;
 }
 
-#define count_stat(probe, idx) count(&ipg_stats, idx, probe)
+#define count_stat(probe, list, stat) \
+	count(&ipg_stats, (list)*IPG_STAT_MAX + (stat), probe)
 #define count_rule(probe, idx) count(&ipg_rule_hits, idx, probe)
 
 /* Reads the L4 ports at the cursor into @p; marks it unparseable when they
@@ -258,6 +306,7 @@ __attribute__((noinline)) int parse_packet(struct xdp_md *ctx, struct pkt *p,
 		}
 		p->family = 4;
 		__builtin_memcpy(p->saddr, &ip->saddr, 4);
+		__builtin_memcpy(p->daddr, &ip->daddr, 4);
 		if (parse_iphdr_rest(&c, ip) < 0) {
 			p->unparseable = 1;
 			return PARSE_L4;
@@ -276,6 +325,7 @@ __attribute__((noinline)) int parse_packet(struct xdp_md *ctx, struct pkt *p,
 		}
 		p->family = 6;
 		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
 		if (parse_ipv6hdr_rest(&c, ip6) < 0) {
 			p->unparseable = 1;
 			return PARSE_L4;
@@ -301,15 +351,87 @@ __attribute__((noinline)) int parse_packet(struct xdp_md *ctx, struct pkt *p,
 static __always_inline int port_protected(const struct ipg_policy *pol,
 					  const struct pkt *p)
 {
+	const struct ipg_ports *ports;
+	__u32 set = pol->ports;
 	const __u8 *bits;
 
+	ports = bpf_map_lookup_elem(&ipg_ports, &set);
+	if (!ports)
+		return 1; /* cannot happen; judged as protected */
 	if (p->l4proto == IPPROTO_TCP)
-		bits = pol->tcp_ports;
+		bits = ports->tcp;
 	else if (p->l4proto == IPPROTO_UDP)
-		bits = pol->udp_ports;
+		bits = ports->udp;
 	else
 		return 0;
 	return bits[p->dport >> 3] & (1 << (p->dport & 7));
+}
+
+/* Whether the address at @a (an IPv6 address) is IPv4-mapped. */
+static __always_inline int v4_mapped(const __u8 *a)
+{
+	const __u32 *w = (const __u32 *)a;
+
+	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff);
+}
+
+/* The id of the named list guarding @p's destination, or the default
+ * list's; an IPv4-mapped IPv6 destination is looked up as IPv4. Only
+ * called while ipg_active[0] says named lists claim destinations. */
+static __always_inline __u32 list_of(const struct pkt *p)
+{
+	__u32 *id;
+
+	if (p->family == 6 && !v4_mapped(p->daddr))
+		id = bpf_map_lookup_elem(&ipg_dst_v6, p->daddr);
+	else if (p->family)
+		id = bpf_map_lookup_elem(&ipg_dst_v4, p->family == 6 ?
+							      &p->daddr[12] :
+							      &p->daddr[0]);
+	else
+		return IPG_LIST_DEFAULT; /* no readable destination */
+	return id ? *id : IPG_LIST_DEFAULT;
+}
+
+/* Whether an emergency override runs for every list or for list @list. */
+static __always_inline int overridden(__u32 list)
+{
+	__u32 host = 0, own = 1 + list;
+	__u64 *a = bpf_map_lookup_elem(&ipg_override, &host);
+	__u64 *b = bpf_map_lookup_elem(&ipg_override, &own);
+	__u64 now;
+
+	if (!(a && *a) && !(b && *b))
+		return 0;
+	now = bpf_ktime_get_boot_ns();
+	return (a && now < *a) || (b && now < *b);
+}
+
+/* Whether @p's source holds a live grant for every list or for @list. */
+static __always_inline int granted(const struct pkt *p, __u32 list)
+{
+	struct ipg_grant_key k = { .list_id = IPG_LIST_ANY };
+	struct ipg_grant_value *g;
+	__u32 zero = 0, *n;
+
+	n = bpf_map_lookup_elem(&ipg_bg_count, &zero);
+	if (!n || !*n || !p->family)
+		return 0;
+	if (p->family == 6 && !v4_mapped(p->saddr)) {
+		k.family = 6;
+		__builtin_memcpy(k.addr, p->saddr, 16);
+	} else {
+		k.family = 4;
+		__builtin_memcpy(k.addr,
+				 p->family == 6 ? &p->saddr[12] : &p->saddr[0],
+				 4);
+	}
+	g = bpf_map_lookup_elem(&ipg_grants, &k);
+	if (g && bpf_ktime_get_boot_ns() < g->expires_ns)
+		return 1;
+	k.list_id = list;
+	g = bpf_map_lookup_elem(&ipg_grants, &k);
+	return g && bpf_ktime_get_boot_ns() < g->expires_ns;
 }
 
 /* Looks the source of @p up in trie @v4 or @v6 (either may be NULL); an
@@ -320,8 +442,7 @@ static __always_inline void *lookup_source(const struct pkt *p, void *v4,
 {
 	const __u32 *w = (const __u32 *)p->saddr;
 
-	if (p->family == 6 &&
-	    !(w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff))) {
+	if (p->family == 6 && !v4_mapped(p->saddr)) {
 		struct ipg_lpm_v6 key = { .prefixlen = 128 };
 
 		__builtin_memcpy(key.addr, p->saddr, 16);
@@ -528,6 +649,7 @@ static __always_inline int parse_common(struct xdp_md *ctx, struct pkt *p,
 		return -1;
 	p->family = 4;
 	__builtin_memcpy(p->saddr, &ip->saddr, 4);
+	__builtin_memcpy(p->daddr, &ip->daddr, 4);
 	p->l3_off = l2;
 	p->l4_off = l2 + sizeof(*ip);
 	p->l4proto = ip->protocol;
@@ -549,10 +671,8 @@ static __always_inline int is_probe(struct xdp_md *ctx)
 static __always_inline int judge(struct xdp_md *ctx, const int frame)
 {
 	const struct ipg_policy *pol;
+	__u32 zero = 0, list = IPG_LIST_DEFAULT, word, idx;
 	struct pkt p = {};
-	__u32 zero = 0, slot;
-	__u64 *deadline, *grant;
-	__u32 *grants;
 	ipg_rule_id *rule;
 	__u32 *active;
 	int probe, r;
@@ -561,52 +681,62 @@ static __always_inline int judge(struct xdp_md *ctx, const int frame)
 	r = parse_common(ctx, &p, frame) ? parse_packet(ctx, &p, frame) :
 					   PARSE_L4;
 	if (r == PARSE_NON_IP) {
-		count_stat(probe, IPG_STAT_PASS_NON_IP);
-		return XDP_PASS;
-	}
-	if (r == PARSE_LATER_FRAG) {
-		count_stat(probe, IPG_STAT_PASS_FRAGMENT);
+		count_stat(probe, IPG_LIST_DEFAULT, IPG_STAT_PASS_NON_IP);
 		return XDP_PASS;
 	}
 
+	/* The list: the default one unless named lists claim destinations
+	 * and one claims this packet's. */
 	active = bpf_map_lookup_elem(&ipg_active, &zero);
 	if (!active)
 		return XDP_PASS;
-	slot = *active & 1;
-	pol = bpf_map_lookup_elem(&ipg_policy, &slot);
+	word = *active;
+	if (word & IPG_ACTIVE_NAMED) {
+		list = list_of(&p);
+		if (list != IPG_LIST_DEFAULT) {
+			active = bpf_map_lookup_elem(&ipg_active, &list);
+			if (active) {
+				word = *active;
+			} else { /* cannot happen: judged by the default */
+				list = IPG_LIST_DEFAULT;
+			}
+		}
+	}
+	if (r == PARSE_LATER_FRAG) {
+		count_stat(probe, list, IPG_STAT_PASS_FRAGMENT);
+		return XDP_PASS;
+	}
+	idx = list * IPG_SLOTS + (word & IPG_ACTIVE_SLOT);
+	pol = bpf_map_lookup_elem(&ipg_policy, &idx);
 	if (!pol)
 		return XDP_PASS;
 
 	if (!p.unparseable && !port_protected(pol, &p)) {
-		count_stat(probe, IPG_STAT_PASS_UNPROTECTED);
+		count_stat(probe, list, IPG_STAT_PASS_UNPROTECTED);
 		return XDP_PASS;
 	}
 	if (!pol->enabled) {
-		count_stat(probe, IPG_STAT_PASS_DISABLED);
+		count_stat(probe, list, IPG_STAT_PASS_DISABLED);
 		return XDP_PASS;
 	}
-	deadline = bpf_map_lookup_elem(&ipg_override, &zero);
-	if (deadline && *deadline && bpf_ktime_get_boot_ns() < *deadline) {
-		count_stat(probe, IPG_STAT_PASS_OVERRIDE);
+	if (overridden(list)) {
+		count_stat(probe, list, IPG_STAT_PASS_OVERRIDE);
 		return XDP_PASS;
 	}
 
-	rule = lookup_source(&p, bpf_map_lookup_elem(&ipg_v4_tries, &slot),
-			     bpf_map_lookup_elem(&ipg_v6_tries, &slot));
+	rule = lookup_source(&p, bpf_map_lookup_elem(&ipg_v4_tries, &idx),
+			     bpf_map_lookup_elem(&ipg_v6_tries, &idx));
 	if (rule) {
-		count_stat(probe, IPG_STAT_PASS_ALLOWED);
+		count_stat(probe, list, IPG_STAT_PASS_ALLOWED);
 		count_rule(probe, *rule);
 		return XDP_PASS;
 	}
-	grants = bpf_map_lookup_elem(&ipg_bg_count, &zero);
-	grant = grants && *grants ? lookup_source(&p, &ipg_bg_v4, &ipg_bg_v6) :
-				    NULL;
-	if (grant && bpf_ktime_get_boot_ns() < *grant) {
-		count_stat(probe, IPG_STAT_PASS_BREAKGLASS);
+	if (granted(&p, list)) {
+		count_stat(probe, list, IPG_STAT_PASS_BREAKGLASS);
 		return XDP_PASS;
 	}
 	if (p.unparseable) {
-		count_stat(probe, IPG_STAT_DROP_MALFORMED);
+		count_stat(probe, list, IPG_STAT_DROP_MALFORMED);
 		return XDP_DROP;
 	}
 	/* A frame without an Ethernet header cannot be turned around: reject
@@ -615,11 +745,11 @@ static __always_inline int judge(struct xdp_md *ctx, const int frame)
 	    p.l4proto == IPPROTO_TCP) {
 		r = tx_reset(ctx, &p);
 		if (r == XDP_TX) {
-			count_stat(probe, IPG_STAT_TX_RESET);
+			count_stat(probe, list, IPG_STAT_TX_RESET);
 			return XDP_TX;
 		}
 	}
-	count_stat(probe, IPG_STAT_DROP_DENIED);
+	count_stat(probe, list, IPG_STAT_DROP_DENIED);
 	return XDP_DROP;
 }
 

@@ -5,9 +5,10 @@
 
 /* Bump whenever a map's layout or meaning changes: a daemon never adopts
  * pinned maps of another ABI. */
-#define IPG_ABI_VERSION 4
+#define IPG_ABI_VERSION 5
 
-/* Rule ids index the per-rule hit counters; max-entries may not exceed it. */
+/* The most entries one list may hold (max-entries); rule ids, which index
+ * the per-rule hit counters, are unique across all lists. */
 #define IPG_RULES_MAX 1024
 #define IPG_ENTRIES_DEFAULT 50
 
@@ -19,8 +20,27 @@
  * allowlist and its max-entries). */
 #define IPG_GRANTS_MAX 256
 
-/* Two policy slots: one live, one being built. */
+/* Two policy slots per list: one live, one being built. */
 #define IPG_SLOTS 2
+
+/* Lists. Id 0 is the top-level ("default") list; named lists get ids from
+ * 1. A list's slots are ipg_policy (and trie) indices 2 * id + slot. */
+#define IPG_LIST_DEFAULT 0
+#define IPG_LIST_NAME_MAX 32
+/* ipg_active[0] bit 1: some destination belongs to a named list, so the
+ * program looks destinations up. Bit 0 of every ipg_active value: the
+ * list's live slot. */
+#define IPG_ACTIVE_SLOT 1u
+#define IPG_ACTIVE_NAMED 2u
+/* A grant's list id when it opens every list. */
+#define IPG_LIST_ANY 0xffffffffu
+
+/* Least map sizes; ipgated sizes the maps from the config (at least
+ * twice what it asks for) and adopts pinned maps only when they fit. */
+#define IPG_LISTS_MIN 64
+#define IPG_PORTSETS_MIN 8
+#define IPG_DSTS_MIN 256
+#define IPG_RULE_IDS_MIN 2048
 
 /* VLAN tags and IPv6 extension headers the parser walks before it gives up
  * and judges the packet as possibly protected. The tag bound is well past

@@ -30,37 +30,67 @@ enum ipg_action_mode {
 
 #define IPG_PORT_BITMAP_BYTES (65536 / 8)
 
-/* One slot of policy: everything a decision reads besides the tries.
- * Bit p of tcp_ports / udp_ports is (p >> 3, p & 7). */
+/* A set of protected ports (ipg_ports). Bit p of tcp / udp is
+ * (p >> 3, p & 7). Lists share a set when theirs are equal; userspace
+ * writes a set only while no policy slot refers to it. */
+struct ipg_ports {
+	__u8 tcp[IPG_PORT_BITMAP_BYTES];
+	__u8 udp[IPG_PORT_BITMAP_BYTES];
+};
+_Static_assert(sizeof(struct ipg_ports) == 2 * 8192, "ipg_ports layout");
+
+/* One slot of one list's policy: everything a decision reads besides the
+ * tries. */
 struct ipg_policy {
 	__u8 enabled;
 	__u8 mode; /* enum ipg_action_mode */
 	__u8 pad[2];
 	__u32 generation; /* set by userspace, read back to tell slots apart */
-	__u8 tcp_ports[IPG_PORT_BITMAP_BYTES];
-	__u8 udp_ports[IPG_PORT_BITMAP_BYTES];
+	__u32 ports; /* index in ipg_ports */
+	__u32 pad2;
 };
-_Static_assert(sizeof(struct ipg_policy) == 8 + 2 * 8192, "ipg_policy layout");
+_Static_assert(sizeof(struct ipg_policy) == 16, "ipg_policy layout");
 
-/* The pinned meta record; a restart reads it before trusting any pin. */
+/* A list's record in ipg_lists, for userspace only: the kernel is the one
+ * record of which id a name has, so a restart keeps each list's counters. */
+struct ipg_list_info {
+	char name[IPG_LIST_NAME_MAX + 1]; /* empty: the id is free */
+	__u8 pad[7];
+};
+_Static_assert(sizeof(struct ipg_list_info) == 40, "ipg_list_info layout");
+
+/* The pinned meta record; a restart reads it before trusting any pin. The
+ * sizes are the maps' (see limits.h); pinned maps are adopted only when
+ * they are at least what the config needs. */
 struct ipg_meta {
 	__u32 abi_version;
-	__u32 rules_max;
-	__u32 trie_capacity;
-	__u32 pad;
+	__u32 rules_max; /* rule ids: ipg_rule_hits */
+	__u32 trie_capacity; /* prefixes per trie */
+	__u32 lists_max; /* ipg_active, ipg_lists; ipg_policy holds twice */
+	__u32 ports_max; /* ipg_ports */
+	__u32 dsts_max; /* ipg_dst_v4, ipg_dst_v6 each */
 	__u64 created_boot_ns;
 };
-_Static_assert(sizeof(struct ipg_meta) == 24, "ipg_meta layout");
+_Static_assert(sizeof(struct ipg_meta) == 32, "ipg_meta layout");
 
-/* Break-glass grant trie value. The program reads only expires_ns (boot-time
- * ns), so it stays first; the key id lets a restarted daemon revoke and
- * audit the grant, so the kernel is the one record of it. */
+/* Break-glass grants (ipg_grants, a hash): one source address and the list
+ * it opens (IPG_LIST_ANY: every list). IPv4 fills addr[0..3]. */
+struct ipg_grant_key {
+	__u32 list_id;
+	__u8 family; /* 4 or 6 */
+	__u8 pad[3];
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct ipg_grant_key) == 24, "ipg_grant_key layout");
+
+/* The program reads only expires_ns (boot-time ns), so it stays first; the
+ * key id lets a restarted daemon revoke and audit the grant, so the kernel
+ * is the one record of it. */
 #define IPG_GRANT_KEY_ID_MAX 32
 struct ipg_grant_value {
 	__u64 expires_ns;
-	__u32 list_id; /* 0: every list */
 	char key_id[IPG_GRANT_KEY_ID_MAX + 1]; /* NUL-terminated */
-	__u8 pad[3];
+	__u8 pad[7];
 };
 _Static_assert(sizeof(struct ipg_grant_value) == 48, "ipg_grant_value layout");
 

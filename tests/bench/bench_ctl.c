@@ -3,7 +3,10 @@
  * its policy is flipped and its audit record fsynced. N add/remove changes
  * against a 50-entry list, then N/5 applies alternating two 50-entry
  * files. Prints "ctl KIND MICROSECONDS" per request.
- *   bench_ctl SOCKET N FILE_A FILE_B */
+ *   bench_ctl SOCKET N FILE_A FILE_B
+ * With LIST (a printf pattern taking the request's number modulo K, e.g.
+ * c%04d) the N changes go to named lists instead (no applies):
+ *   bench_ctl SOCKET N - - LIST K */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,26 +57,40 @@ int main(int argc, char **argv)
 	struct ipg_buf a = { 0 }, b = { 0 };
 	int n;
 
-	if (argc < 5) {
-		fprintf(stderr, "usage: bench_ctl SOCKET N FILE_A FILE_B\n");
+	const char *list = argc >= 7 ? argv[5] : NULL;
+	int k = argc >= 7 ? atoi(argv[6]) : 1;
+
+	if (argc < 5 || k < 1) {
+		fprintf(stderr, "usage: bench_ctl SOCKET N FILE_A FILE_B, or "
+				"bench_ctl SOCKET N - - LIST K\n");
 		return 2;
 	}
 	n = atoi(argv[2]);
-	if (ipg_read_file(argv[3], 1 << 20, &a) ||
-	    ipg_read_file(argv[4], 1 << 20, &b))
+	if (!list && (ipg_read_file(argv[3], 1 << 20, &a) ||
+		      ipg_read_file(argv[4], 1 << 20, &b)))
 		return 1;
 	for (int i = 0; i < n; i++) {
 		struct ipg_ctl_msg req = { 0 };
-		char cidr[32];
+		char cidr[32], name[64];
+		/* Each list gets an add, then a remove of the same entry. */
+		int round = list ? i / k : i;
 
-		snprintf(cidr, sizeof(cidr), "203.0.113.%d", 1 + (i / 2) % 250);
-		ipg_ctl_set(&req, "cmd", i % 2 ? "remove" : "add");
+		snprintf(cidr, sizeof(cidr), "203.0.113.%d",
+			 1 + (round / 2) % 250);
+		ipg_ctl_set(&req, "cmd", round % 2 ? "remove" : "add");
 		ipg_ctl_set(&req, "cidr", cidr);
-		if (call(argv[1], &req, i % 2 ? "remove" : "add"))
+		if (list) {
+			snprintf(name, sizeof(name), list, i % k);
+			ipg_ctl_set(&req, "list", name);
+		}
+		if (call(argv[1], &req,
+			 list	   ? (k > 1 ? "list-spread" : "list-same") :
+			 round % 2 ? "remove" :
+				     "add"))
 			return 1;
 		ipg_ctl_free(&req);
 	}
-	for (int i = 0; i < n / 5; i++) {
+	for (int i = 0; !list && i < n / 5; i++) {
 		struct ipg_ctl_msg req = { 0 };
 		const struct ipg_buf *t = i % 2 ? &a : &b;
 

@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 	struct ipg_error e = { { 0 } };
 	struct bench *skel;
 	int floor_fd, tb_fd, ipg_fd, slot_fd[2];
-	__u32 zero = 0, slot;
+	__u32 zero = 0, word, slot;
 	char name[32];
 
 	add_frame("v4_allowed", ALLOWED4, 443, 0);
@@ -200,9 +200,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench: %s\n", e.msg);
 		return 1;
 	}
-	bpf_map_lookup_elem(ipg_datapath_map_fd(dp, "ipg_active"), &zero,
-			    &slot);
-	slot &= 1;
+	/* ipg_active[0]: bit 0 the default list's live slot, bit 1 whether
+	 * named lists claim destinations (kept as is by the flip below). */
+	if (bpf_map_lookup_elem(ipg_datapath_map_fd(dp, "ipg_active"), &zero,
+				&word)) {
+		fprintf(stderr, "bench: cannot read ipg_active\n");
+		return 1;
+	}
+	slot = word & IPG_ACTIVE_SLOT;
 	snprintf(name, sizeof(name), "ipg_v4_slot%u", slot);
 	slot_fd[0] = ipg_datapath_map_fd(dp, name);
 	snprintf(name, sizeof(name), "ipg_v6_slot%u", slot);
@@ -250,7 +255,8 @@ int main(int argc, char **argv)
 	if (!quick) {
 		struct rusage ru;
 		double t0 = now_s();
-		__u32 other = slot ^ 1;
+		__u32 other = slot ^ 1,
+		      flipped = (word & ~IPG_ACTIVE_SLOT) | other;
 		int ofd[2];
 
 		snprintf(name, sizeof(name), "ipg_v4_slot%u", other);
@@ -260,7 +266,7 @@ int main(int argc, char **argv)
 		if (clear(ofd[0]) || clear(ofd[1]) ||
 		    fill(ofd[0], 4, 500000, 7) || fill(ofd[1], 6, 500000, 8) ||
 		    bpf_map_update_elem(ipg_datapath_map_fd(dp, "ipg_active"),
-					&zero, &other, BPF_ANY)) {
+					&zero, &flipped, BPF_ANY)) {
 			fprintf(stderr, "bench: 1M build failed\n");
 			return 1;
 		}

@@ -794,10 +794,11 @@ TEST(test_breakglass_grant_passes_its_source_until_expiry)
 	struct frame m6 = pkt_v6("::ffff:198.18.0.66", IPPROTO_TCP, 443);
 	struct frame n4 = pkt_v4("198.18.0.67", IPPROTO_TCP, 443);
 
-	ASSERT_OK(ipg_datapath_grant(dp, &g4, ipg_boot_ns() + 3600000000000ull,
+	ASSERT_OK(ipg_datapath_grant(dp, &g4, IPG_LIST_ANY,
+				     ipg_boot_ns() + 3600000000000ull,
 				     "alice"));
-	ASSERT_OK(ipg_datapath_grant(dp, &g6, ipg_boot_ns() + 3600000000000ull,
-				     "bob"));
+	ASSERT_OK(ipg_datapath_grant(dp, &g6, IPG_LIST_ANY,
+				     ipg_boot_ns() + 3600000000000ull, "bob"));
 	grants[0] = g4;
 	grants[1] = g6;
 	n_grants = 2;
@@ -811,8 +812,8 @@ TEST(test_breakglass_grant_passes_its_source_until_expiry)
 	 * (waiting for the clock, not for a guessed time). */
 	uint64_t soon = ipg_boot_ns() + 100000000ull;
 
-	ASSERT_OK(ipg_datapath_grant(dp, &g4, soon, "alice"));
-	ASSERT_OK(ipg_datapath_grant(dp, &g6, soon, "bob"));
+	ASSERT_OK(ipg_datapath_grant(dp, &g4, IPG_LIST_ANY, soon, "alice"));
+	ASSERT_OK(ipg_datapath_grant(dp, &g6, IPG_LIST_ANY, soon, "bob"));
 	wait_past(soon);
 	n_grants = 0;
 	EXPECT_DROP(o4);
@@ -820,11 +821,18 @@ TEST(test_breakglass_grant_passes_its_source_until_expiry)
 	struct ipg_grant g[4];
 
 	ASSERT_EQ(ipg_datapath_grants(dp, g, 4), 2);
-	/* The map keeps which key made each grant (IPv4 listed first). */
-	ASSERT_STR(g[0].key_id, "alice");
-	ASSERT_STR(g[1].key_id, "bob");
-	ASSERT_OK(ipg_datapath_ungrant(dp, &g4));
-	ASSERT_OK(ipg_datapath_ungrant(dp, &g6));
+	/* The map keeps which key made each grant, and for which lists (a
+	 * hash: in no particular order). */
+	for (int i = 0; i < 2; i++) {
+		ASSERT_TRUE(ipg_prefix_equal(
+			&g[i].addr, g[i].addr.family == 4 ? &g4 : &g6));
+		ASSERT_STR(g[i].key_id,
+			   g[i].addr.family == 4 ? "alice" : "bob");
+		ASSERT_EQ(g[i].list_id, IPG_LIST_ANY);
+	}
+	ASSERT_TRUE(g[0].addr.family != g[1].addr.family);
+	ASSERT_OK(ipg_datapath_ungrant(dp, &g4, IPG_LIST_ANY));
+	ASSERT_OK(ipg_datapath_ungrant(dp, &g6, IPG_LIST_ANY));
 	ASSERT_EQ(ipg_datapath_grants(dp, g, 4), 0);
 	(void)other;
 }
@@ -883,21 +891,37 @@ TEST(test_list_at_limit_every_entry_hits_its_rule)
 TEST(test_rule_hits_restart_when_an_id_changes_entry)
 {
 	uint64_t hits = 0;
+	uint32_t id;
 
+	/* From no live entries, so that the ids below are predictable. */
+	ipg_policy_init(&pol);
+	override_on = 0;
+	CHECK(apply());
 	CHECK(standard());
 	struct frame f = pkt_v4("198.51.100.7", IPPROTO_TCP, 443);
 
 	EXPECT_ALLOW(f, "198.51.100.7");
-	ASSERT_OK(ipg_datapath_rule_hits(dp, 1, &hits));
+	id = pol.entries[1].rule_id;
+	ASSERT_OK(ipg_datapath_rule_hits(dp, id, &hits));
 	ASSERT_EQ(hits, 1);
 	/* Same entry, same id, new apply: the count stays. */
 	CHECK(apply());
-	ASSERT_OK(ipg_datapath_rule_hits(dp, 1, &hits));
+	ASSERT_EQ(pol.entries[1].rule_id, id);
+	ASSERT_OK(ipg_datapath_rule_hits(dp, id, &hits));
 	ASSERT_EQ(hits, 1);
-	/* Id 1 now belongs to another prefix: its count starts over. */
+	/* Another prefix: while the old one is live it gets another id,
+	 * counting from 0. */
 	pol.entries[1].prefix.addr[3] = 8;
 	CHECK(apply());
-	ASSERT_OK(ipg_datapath_rule_hits(dp, 1, &hits));
+	ASSERT_TRUE(pol.entries[1].rule_id != id);
+	ASSERT_OK(ipg_datapath_rule_hits(dp, pol.entries[1].rule_id, &hits));
+	ASSERT_EQ(hits, 0);
+	/* Once no slot uses the old id, a new prefix takes it (the lowest
+	 * free one), and its count starts over. */
+	pol.entries[1].prefix.addr[3] = 9;
+	CHECK(apply());
+	ASSERT_EQ(pol.entries[1].rule_id, id);
+	ASSERT_OK(ipg_datapath_rule_hits(dp, id, &hits));
 	ASSERT_EQ(hits, 0);
 }
 
@@ -1285,47 +1309,19 @@ TEST(test_probe_leaves_counters_alone)
 #define FLIP_CAP_S 300
 
 static struct ipg_policy_spec pol_a, pol_b;
-static int flipping; /* cleared to stop the flipper early */
-static int packets_running; /* set once the first packet ran */
-static long flips; /* flips done, read while the flipper runs */
-
-static void *flipper(void *arg)
-{
-	struct ipg_error e;
-
-	(void)arg;
-	/* Flips only count while packets run. */
-	while (!__atomic_load_n(&packets_running, __ATOMIC_ACQUIRE) &&
-	       __atomic_load_n(&flipping, __ATOMIC_RELAXED))
-		sched_yield();
-	for (long i = 0;
-	     i < FLIPS && __atomic_load_n(&flipping, __ATOMIC_RELAXED); i++) {
-		if (ipg_datapath_apply(dp, (i & 1) ? &pol_a : &pol_b, &e)) {
-			fprintf(stderr, "flip: %s\n", e.msg);
-			break;
-		}
-		__atomic_store_n(&flips, i + 1, __ATOMIC_RELEASE);
-	}
-	__atomic_store_n(&flipping, 0, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 TEST(test_flip_under_load_never_mixes_policies)
 {
 	long runs = 0, tx = 0, pass = 0, mixed = 0;
 	struct frame f = pkt_v4("198.51.100.7", IPPROTO_TCP, 443);
 	struct frame f6 = pkt_v6("2001:db8:2::1", IPPROTO_TCP, 443);
-	double start = now_s();
+	struct test_flipper fl = { .dp = dp,
+				   .id = IPG_LIST_DEFAULT,
+				   .pol = { &pol_b, &pol_a },
+				   .max = FLIPS };
+	double start = test_now_s();
 	int capped = 0;
-	pthread_t th;
+	long flips;
 
 	CHECK(local_standard()); /* A's resets go to this host */
 	policy_standard(&pol_b);
@@ -1336,33 +1332,29 @@ TEST(test_flip_under_load_never_mixes_policies)
 	/* A's trie holds other entries under the same rule ids. */
 	policy_allow(&pol_a, "192.0.2.99");
 	policy_allow(&pol_a, "2001:db8:99::/48");
-	flips = 0;
-	packets_running = 0;
-	flipping = 1;
-	ASSERT_OK(pthread_create(&th, NULL, flipper, NULL));
-	while (__atomic_load_n(&flipping, __ATOMIC_ACQUIRE)) {
+	ASSERT_OK(test_flipper_start(&fl));
+	while (test_flipper_running(&fl)) {
 		int action;
 		const struct frame *g = runs & 1 ? &f6 : &f;
 
 		if (ipg_datapath_run(dp, g->b, g->len, true, &action, NULL,
 				     NULL))
 			break;
-		if (!runs++)
-			__atomic_store_n(&packets_running, 1, __ATOMIC_RELEASE);
+		runs++;
+		test_flipper_packet(&fl);
 		tx += action == XDP_TX;
 		pass += action == XDP_PASS;
 		mixed += action != XDP_TX && action != XDP_PASS;
-		if (!(runs & 255) && now_s() - start > FLIP_CAP_S) {
+		if (!(runs & 255) && test_now_s() - start > FLIP_CAP_S) {
 			capped = 1;
 			break;
 		}
 	}
-	__atomic_store_n(&flipping, 0, __ATOMIC_RELEASE);
-	pthread_join(th, NULL);
+	flips = test_flipper_stop(&fl);
 	printf("# %ld flips in %.1f s%s, %ld packets: %ld rejected (A), "
 	       "%ld passed (B), %ld mixed\n",
-	       flips, now_s() - start, capped ? " (time cap)" : "", runs, tx,
-	       pass, mixed);
+	       flips, test_now_s() - start, capped ? " (time cap)" : "", runs,
+	       tx, pass, mixed);
 	ASSERT_EQ(mixed, 0);
 	ASSERT_TRUE(runs > 0);
 	ASSERT_TRUE(flips > 0);

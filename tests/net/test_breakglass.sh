@@ -186,15 +186,15 @@ test_knock_refusals_grant_nothing_and_daemon_stays_responsive() {
 	check_has "chain verifies" "$(ipgate log --verify)" "verified"
 }
 
-# grant_in_kernel ADDR: whether a pinned grant map holds ADDR.
+# grant_in_kernel ADDR: whether the pinned grant map holds ADDR.
 grant_in_kernel() {
-	local m=ipg_bg_v4; [[ $1 == *:* ]] && m=ipg_bg_v6
-	bpftool -j map dump pinned "$PINS/ipgate/$m" | $PY -c "
+	bpftool -j map dump pinned "$PINS/ipgate/ipg_grants" | $PY -c "
 import ipaddress, json, sys
 want = ipaddress.ip_address(sys.argv[1]).packed
 for e in json.load(sys.stdin):
     k = e.get('formatted', {}).get('key') or {}
-    if bytes(k.get('addr', [])) == want: sys.exit(0)
+    if k.get('family') == (4 if len(want) == 4 else 6) and \\
+       bytes(k.get('addr', []))[:len(want)] == want: sys.exit(0)
 sys.exit(1)" "$1"
 }
 

@@ -238,22 +238,4 @@ test_rewrite_keeps_config_mode_and_group() {
 	check_eq "mode kept" "640 daemon" "$(stat -c '%a %G' "$CONF")"
 }
 
-# Named lists parse (issue 11, step 1) but are not enforced yet: a config
-# with one is refused, never run with the list's traffic judged by the
-# default list.
-test_named_lists_refused_until_enforced() {
-	fresh
-	local before s
-	before=$(sha256sum "$CONF" "$AUDIT")
-	{ base_config_text; printf 'list acme {\n    address %s\n    enabled yes\n    allow %s\n}\n' "$API4" "$OUT4"; } >"$RUN/lists.conf"
-	s=$(ipgate apply "$RUN/lists.conf" 2>&1)
-	check_has "apply with a list refused" "$s" "list acme: named lists are read but not yet enforced"
-	check_eq "file and log unchanged" "$before" "$(sha256sum "$CONF" "$AUDIT")"
-	check_not "outsider still blocked" reach "$OUT" "$API4"
-	cp "$RUN/lists.conf" "$CONF"
-	wait_until 10 eval 'ipgate status | grep -q "not yet enforced"'
-	check_has "hand edit with a list refused" "$(ipgate status)" "not yet enforced"
-	check_not "outsider still blocked after the edit" reach "$OUT" "$API4"
-}
-
 run_tests "$@"

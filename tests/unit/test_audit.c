@@ -93,7 +93,7 @@ TEST(test_audit_appends_verify)
 		NULL);
 	ASSERT_TRUE(
 		strstr(s,
-		       "\"action\":\"add\",\"before\":null,\"after\":{\"entry\":\"192.0.2.2\"}") !=
+		       "\"action\":\"add\",\"list\":null,\"before\":null,\"after\":{\"entry\":\"192.0.2.2\"}") !=
 		NULL);
 	free(s);
 }
@@ -488,7 +488,8 @@ TEST(test_audit_open_records_a_lost_head_instead_of_recreating_it_silently)
 	s = slurp(path);
 	ASSERT_TRUE(s != NULL);
 	if (!strstr(s, "\"seq\":4,") ||
-	    !strstr(s, "\"action\":\"audit-head-lost\",\"before\":{\"head\":"
+	    !strstr(s, "\"action\":\"audit-head-lost\",\"list\":null,"
+		       "\"before\":{\"head\":"
 		       "\"empty\"},\"after\":{\"last_seq\":3,\"hash\":\""))
 		FAIL("no audit-head-lost record: %s", s);
 	free(s);
@@ -938,4 +939,42 @@ static void teardown(void)
 int main(int argc, char **argv)
 {
 	return harness_main("unit/audit", argc, argv, setup, teardown);
+}
+
+TEST(test_audit_records_carry_the_lists_they_changed)
+{
+	struct ipg_actor who = { .uid = 0, .pid = 1, .user = "root" };
+	const char *two[] = { "acme", "beta-2" };
+	struct ipg_error e = { { 0 } };
+	struct ipg_audit a;
+	char *s, *l1, *l2, *l3;
+
+	unlink(path);
+	ASSERT_OK(ipg_audit_open(&a, path, NULL, &e));
+	ASSERT_OK(
+		ipg_audit_append_list(&a, &who, "add", "acme", NULL, "{}", &e));
+	ASSERT_OK(ipg_audit_append_lists(&a, &who, "reload", two, 2, NULL, "{}",
+					 &e));
+	ASSERT_OK(
+		ipg_audit_append_list(&a, &who, "attach", "", NULL, "{}", &e));
+	ipg_audit_close(&a);
+	ASSERT_OK(ipg_audit_verify(path, NULL, NULL, &e));
+	s = slurp(path);
+	ASSERT_TRUE(s != NULL);
+	l1 = s;
+	l2 = strchr(l1, '\n') + 1;
+	l3 = strchr(l2, '\n') + 1;
+	l2[-1] = l3[-1] = '\0';
+	ASSERT_TRUE(strstr(l1, "\"action\":\"add\",\"list\":\"acme\",") !=
+		    NULL);
+	ASSERT_TRUE(strstr(l2, "\"list\":[\"acme\",\"beta-2\"],") != NULL);
+	ASSERT_TRUE(strstr(l3, "\"list\":null,") != NULL);
+	ASSERT_TRUE(ipg_audit_record_of(l1, "acme"));
+	ASSERT_TRUE(!ipg_audit_record_of(l1, "acm"));
+	ASSERT_TRUE(!ipg_audit_record_of(l1, "beta-2"));
+	ASSERT_TRUE(ipg_audit_record_of(l2, "beta-2"));
+	ASSERT_TRUE(ipg_audit_record_of(l2, "acme"));
+	ASSERT_TRUE(!ipg_audit_record_of(l2, "beta"));
+	ASSERT_TRUE(!ipg_audit_record_of(l3, "acme"));
+	free(s);
 }

@@ -34,7 +34,7 @@ static int step(struct fake *f, const char *what, struct ipg_error *e)
 	return 0;
 }
 
-static int f_save(void *ctx, const struct ipg_config *c, struct ipg_error *e)
+static int f_save(void *ctx, struct ipg_config *c, struct ipg_error *e)
 {
 	struct fake *f = ctx;
 
@@ -59,10 +59,12 @@ static void f_detach(void *ctx, const struct ipg_config *prev,
 	ipg_buf_printf(&f->log, "detach:%s>%s ", name_of(prev), name_of(next));
 }
 
-static int f_apply(void *ctx, const struct ipg_config *c, struct ipg_error *e)
+static int f_apply(void *ctx, const struct ipg_config *prev,
+		   struct ipg_config *c, struct ipg_error *e)
 {
 	struct fake *f = ctx;
 
+	(void)prev;
 	ipg_buf_printf(&f->log, "apply:%s ", name_of(c));
 	return step(f, "apply", e);
 }
@@ -276,10 +278,10 @@ TEST(test_addr_allowed_honours_disabled_list)
 	struct ipg_prefix in = addr("198.51.100.9"), out = addr("192.0.2.9");
 	struct ipg_config off;
 
-	ASSERT_TRUE(ipg_addr_allowed(&cur, &in));
-	ASSERT_TRUE(!ipg_addr_allowed(&cur, &out));
+	ASSERT_TRUE(ipg_addr_allowed(&cur.policy, &in));
+	ASSERT_TRUE(!ipg_addr_allowed(&cur.policy, &out));
 	ASSERT_OK(ipg_config_parse(&off, "enabled no\n", "x", NULL));
-	ASSERT_TRUE(ipg_addr_allowed(&off, &out));
+	ASSERT_TRUE(ipg_addr_allowed(&off.policy, &out));
 	ipg_config_free(&off);
 }
 
@@ -292,4 +294,51 @@ static void teardown(void)
 int main(int argc, char **argv)
 {
 	return harness_main("unit/change", argc, argv, setup, teardown);
+}
+
+TEST(test_guard_checks_each_named_list_and_names_it)
+{
+	static const char head[] = "enabled yes\nprotect tcp/443\n"
+				   "allow 192.0.2.0/24 ops\n";
+	struct ipg_prefix mine = addr("203.0.113.7");
+	struct ipg_guard_who who = { .client = &mine,
+				     .client_text = "203.0.113.7",
+				     .client_source = "--client" };
+	struct ipg_config a, b, c;
+	struct ipg_error e = { { 0 } };
+	struct ipg_buf t = { 0 };
+
+	ipg_buf_printf(&t,
+		       "%slist acme {\n address 198.18.0.10\n"
+		       " enabled yes\n allow 203.0.113.0/24\n}\n",
+		       head);
+	ASSERT_OK(ipg_config_parse(&a, t.s, "a", NULL));
+	ipg_buf_free(&t);
+	/* acme drops the requester's network: refused, naming acme, though
+	 * the default list never let the requester in. */
+	ipg_buf_printf(&t,
+		       "%slist acme {\n address 198.18.0.10\n"
+		       " enabled yes\n allow 198.51.100.0/24\n}\n",
+		       head);
+	ASSERT_OK(ipg_config_parse(&b, t.s, "b", NULL));
+	ipg_buf_free(&t);
+	ASSERT_EQ(ipg_guard_check(&a, &b, &who, &e), -EPERM);
+	ASSERT_TRUE(strstr(e.msg, "list acme: this change would block your "
+				  "own address 203.0.113.7") != NULL);
+	/* A new list enabled with no entry: refused, naming it. */
+	ipg_buf_printf(&t,
+		       "%slist beta {\n address 198.18.0.20\n"
+		       " enabled yes\n}\n",
+		       head);
+	ASSERT_OK(ipg_config_parse(&c, t.s, "c", NULL));
+	ipg_buf_free(&t);
+	who.client = NULL;
+	ASSERT_EQ(ipg_guard_check(&a, &c, &who, &e), -EPERM);
+	ASSERT_TRUE(strstr(e.msg, "list beta: an enabled, empty allowlist") !=
+		    NULL);
+	who.force = true;
+	ASSERT_OK(ipg_guard_check(&a, &c, &who, &e));
+	ipg_config_free(&a);
+	ipg_config_free(&b);
+	ipg_config_free(&c);
 }

@@ -38,13 +38,13 @@ TEST(test_config_example_parses)
 	ASSERT_EQ(c.policy.kern.mode, IPG_MODE_DROP);
 	ASSERT_EQ(c.policy.max_entries, 50);
 	ASSERT_TRUE(
-		ipg_policy_port_protected(&c.policy.kern, IPPROTO_TCP, 443));
+		ipg_policy_port_protected(&c.policy.ports, IPPROTO_TCP, 443));
 	ASSERT_TRUE(
-		ipg_policy_port_protected(&c.policy.kern, IPPROTO_UDP, 443));
+		ipg_policy_port_protected(&c.policy.ports, IPPROTO_UDP, 443));
 	ASSERT_TRUE(
-		ipg_policy_port_protected(&c.policy.kern, IPPROTO_TCP, 8443));
+		ipg_policy_port_protected(&c.policy.ports, IPPROTO_TCP, 8443));
 	ASSERT_TRUE(
-		!ipg_policy_port_protected(&c.policy.kern, IPPROTO_UDP, 8443));
+		!ipg_policy_port_protected(&c.policy.ports, IPPROTO_UDP, 8443));
 	ASSERT_EQ(c.policy.n_entries, 4);
 	ASSERT_STR(c.policy.entries[0].label, "office-gateway");
 	ASSERT_STR(c.policy.entries[1].label, "VPN egress");
@@ -301,15 +301,16 @@ TEST(test_config_ephemeral_overlap_names_ports)
 				   "protect tcp/443 tcp/40000 udp/60999 "
 				   "udp/61000\n",
 				   "x", NULL));
-	ASSERT_EQ(ipg_policy_ephemeral_overlap(&c.policy.kern, 32768, 60999,
+	ASSERT_EQ(ipg_policy_ephemeral_overlap(&c.policy.ports, 32768, 60999,
 					       &b),
 		  2);
 	ASSERT_STR(b.s, "tcp/40000 udp/60999");
 	ipg_buf_free(&b);
-	ASSERT_EQ(ipg_policy_ephemeral_overlap(&c.policy.kern, 1024, 65535, &b),
+	ASSERT_EQ(ipg_policy_ephemeral_overlap(&c.policy.ports, 1024, 65535,
+					       &b),
 		  3);
 	ipg_buf_free(&b);
-	ASSERT_EQ(ipg_policy_ephemeral_overlap(&c.policy.kern, 444, 39999, &b),
+	ASSERT_EQ(ipg_policy_ephemeral_overlap(&c.policy.ports, 444, 39999, &b),
 		  0);
 	ASSERT_TRUE(b.s == NULL);
 	ipg_config_free(&c);
@@ -443,7 +444,7 @@ TEST(test_config_shipped_config_parses_disabled)
 	ASSERT_EQ(c.policy.kern.enabled, 0);
 	ASSERT_EQ(c.policy.max_entries, 50);
 	ASSERT_TRUE(
-		ipg_policy_port_protected(&c.policy.kern, IPPROTO_TCP, 8443));
+		ipg_policy_port_protected(&c.policy.ports, IPPROTO_TCP, 8443));
 	ipg_config_free(&c);
 }
 

@@ -100,7 +100,7 @@ TEST(test_lists_issue_example_parses)
 	ASSERT_EQ(acme->policy.max_entries, 50);
 	ASSERT_EQ(acme->policy.n_entries, 2);
 	ASSERT_STR(acme->policy.entries[0].label, "Acme office");
-	ASSERT_TRUE(ipg_policy_port_protected(&acme->policy.kern, IPPROTO_TCP,
+	ASSERT_TRUE(ipg_policy_port_protected(&acme->policy.ports, IPPROTO_TCP,
 					      8443));
 	g = ipg_config_list_find(&c, "globex");
 	ASSERT_EQ(g->file, 0);
@@ -172,9 +172,10 @@ TEST(test_lists_inherit_what_they_do_not_set)
 		ASSERT_EQ(s->max_entries, want[i].max);
 		ASSERT_EQ(l ? l->override_max_s : c.override_max_s,
 			  want[i].override_s);
-		ASSERT_EQ(ipg_policy_port_protected(&s->kern, IPPROTO_TCP, 443),
+		ASSERT_EQ(ipg_policy_port_protected(&s->ports, IPPROTO_TCP,
+						    443),
 			  want[i].tcp443);
-		ASSERT_EQ(ipg_policy_port_protected(&s->kern, IPPROTO_UDP, 53),
+		ASSERT_EQ(ipg_policy_port_protected(&s->ports, IPPROTO_UDP, 53),
 			  want[i].udp53);
 	}
 	ASSERT_EQ(IPG_LIST_SET_ENABLED | IPG_LIST_SET_PROTECT |
@@ -823,4 +824,128 @@ TEST(test_lists_absent_keep_the_grammar_of_today)
 int main(int argc, char **argv)
 {
 	return harness_main("unit/lists", argc, argv, NULL, tree_remove);
+}
+
+/* "Save" of one list: its block replaced from a body, in its own file,
+ * the rest of the document as it was; a bad body changes nothing and the
+ * error points at the body's own line. */
+TEST(test_lists_replace_saves_one_list_in_its_own_file)
+{
+	static struct ipg_config next;
+	struct ipg_error e = { { 0 } };
+	const struct ipg_config_list *g;
+	char *out;
+
+	ASSERT_OK(parse_example(&c, &e));
+	ASSERT_OK(ipg_config_list_replace(&next, &c, "globex",
+					  "address 192.0.2.20\n"
+					  "enabled yes\n"
+					  "allow 203.0.113.77 hq\n"
+					  "allow 198.18.0.9 \"new\"\n",
+					  "globex.body",
+					  "/etc/ipgate/ipgate.conf", &e));
+	g = ipg_config_list_find(&next, "globex");
+	ASSERT_TRUE(g != NULL);
+	ASSERT_EQ(g->policy.n_entries, 2);
+	ASSERT_EQ(g->policy.kern.enabled, 1);
+	/* Inherited from the top level, as any list. */
+	ASSERT_TRUE(
+		ipg_policy_port_protected(&g->policy.ports, IPPROTO_TCP, 8443));
+	ASSERT_TRUE(!next.dirty);
+	ASSERT_TRUE(next.files[0].dirty);
+	out = ipg_config_render(&next);
+	ASSERT_STR(out, example);
+	free(out);
+	out = ipg_config_render_file(&next, 0);
+	ASSERT_TRUE(strstr(out, "# Globex, managed by the customer team\n"
+				"list globex {\naddress 192.0.2.20\n") == out);
+	ASSERT_TRUE(strstr(out, "list initech {\n") != NULL);
+	free(out);
+	ipg_config_free(&next);
+
+	/* A bad line: the error names the body's file and line. */
+	ASSERT_EQ(ipg_config_list_replace(&next, &c, "globex",
+					  "address 192.0.2.20\n"
+					  "allow 203.0.113.0/33\n",
+					  "globex.body",
+					  "/etc/ipgate/ipgate.conf", &e),
+		  -EINVAL);
+	ASSERT_TRUE(strstr(e.msg, "globex.body:2:") == e.msg);
+	/* A claim of another list's address: refused as the whole config. */
+	ASSERT_TRUE(ipg_config_list_replace(&next, &c, "globex",
+					    "enabled yes\naddress 192.0.2.10\n",
+					    "b", "/etc/ipgate/ipgate.conf",
+					    &e) < 0);
+	ASSERT_TRUE(strstr(e.msg, "192.0.2.10") != NULL);
+	/* The body's claim is said at its own line, where the user wrote
+	 * it, not at a line of the rendered config. */
+	if (!strstr(e.msg, "by list globex at b:2;"))
+		FAIL("claim refused at: %s", e.msg);
+	/* A "}" would end the block early; unknown lists are named. */
+	ASSERT_EQ(ipg_config_list_replace(&next, &c, "globex",
+					  "enabled no\n}\nlist x {\n", "b",
+					  "/etc/ipgate/ipgate.conf", &e),
+		  -EINVAL);
+	ASSERT_EQ(ipg_config_list_replace(&next, &c, "nobody", "", "b",
+					  "/etc/ipgate/ipgate.conf", &e),
+		  -ENOENT);
+	/* 51 entries where the limit is 50. */
+	{
+		struct ipg_buf body = { 0 };
+
+		ipg_buf_printf(&body, "address 192.0.2.20\n");
+		for (int i = 0; i < 51; i++)
+			ipg_buf_printf(&body, "allow 198.18.1.%d\n", i);
+		ASSERT_TRUE(ipg_config_list_replace(
+				    &next, &c, "globex", body.s, "b",
+				    "/etc/ipgate/ipgate.conf", &e) < 0);
+		if (!strstr(e.msg, "more than max-entries") ||
+		    strstr(e.msg, "b:52:") != e.msg)
+			FAIL("51 entries: %s", e.msg);
+		ipg_buf_free(&body);
+	}
+	ipg_config_free(&c);
+}
+
+/* A copy to edit one list in shares the lists of other files and leaves
+ * the original as it was; both free cleanly in either order (ASan). */
+TEST(test_lists_cow_copies_only_the_edited_file)
+{
+	static struct ipg_config a, b;
+	struct ipg_error e = { { 0 } };
+	struct ipg_prefix p = pfx("198.18.0.1");
+	char *before, *after;
+
+	ASSERT_OK(parse_example(&c, &e));
+	before = ipg_config_render_file(&c, 0);
+	/* globex lives in the included file: acme (main file) is shared. */
+	ASSERT_OK(ipg_config_cow(&a, &c, "globex", &e));
+	ASSERT_TRUE(ipg_config_list_find(&a, "acme") ==
+		    ipg_config_list_find(&c, "acme"));
+	ASSERT_TRUE(ipg_config_list_find(&a, "globex") !=
+		    ipg_config_list_find(&c, "globex"));
+	ASSERT_OK(ipg_config_list_add(&a, "globex", &p, "x", &e));
+	ASSERT_EQ(ipg_config_list_find(&a, "globex")->policy.n_entries, 2);
+	ASSERT_EQ(ipg_config_list_find(&c, "globex")->policy.n_entries, 1);
+	after = ipg_config_render_file(&c, 0);
+	ASSERT_STR(after, before);
+	free(after);
+	ASSERT_TRUE(a.files[0].dirty && !c.files[0].dirty);
+	/* The top level: the main file's lists (acme) are copied. */
+	ASSERT_OK(ipg_config_cow(&b, &a, "default", &e));
+	ASSERT_TRUE(ipg_config_list_find(&b, "acme") !=
+		    ipg_config_list_find(&a, "acme"));
+	ASSERT_TRUE(ipg_config_list_find(&b, "globex") ==
+		    ipg_config_list_find(&a, "globex"));
+	ASSERT_OK(ipg_config_list_add(&b, "default", &p, NULL, &e));
+	ASSERT_EQ(a.policy.n_entries, 1);
+	ASSERT_EQ(b.policy.n_entries, 2);
+	ASSERT_EQ(ipg_config_cow(&b, &a, "nobody", &e), -ENOENT);
+	ipg_config_free(&c); /* the original first: the copies live on */
+	after = ipg_config_render_file(&a, 0);
+	ASSERT_TRUE(strstr(after, "198.18.0.1") != NULL);
+	free(after);
+	ipg_config_free(&a);
+	ipg_config_free(&b);
+	free(before);
 }

@@ -220,8 +220,8 @@ TEST(test_policy_match_is_longest_prefix)
 	ASSERT_EQ(ipg_policy_match(&s, &a), 2);
 	ASSERT_OK(ipg_addr_parse("198.18.0.1", &a, NULL));
 	ASSERT_EQ(ipg_policy_match(&s, &a), -1);
-	ASSERT_TRUE(ipg_policy_port_protected(&s.kern, IPPROTO_UDP, 443));
-	ASSERT_TRUE(!ipg_policy_port_protected(&s.kern, IPPROTO_UDP, 8443));
+	ASSERT_TRUE(ipg_policy_port_protected(&s.ports, IPPROTO_UDP, 443));
+	ASSERT_TRUE(!ipg_policy_port_protected(&s.ports, IPPROTO_UDP, 8443));
 }
 
 int main(int argc, char **argv)

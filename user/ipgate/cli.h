@@ -17,6 +17,7 @@
 enum cmd_id {
 	CMD_STATUS,
 	CMD_LIST,
+	CMD_LISTS,
 	CMD_ADD,
 	CMD_REMOVE,
 	CMD_ENABLE,
@@ -41,6 +42,7 @@ struct cli {
 	const char *socket, *label, *client, *client_source, *port, *lines;
 	const char *dur, *reason, *id, *key, *source;
 	const char *anchors; /* log --verify --anchors FILE */
+	const char *list, *to; /* --list NAME, test --to ADDRESS */
 	int json, force, dry_run, verify, cancel;
 	int argc;
 	char **argv; /* the command's positional arguments */

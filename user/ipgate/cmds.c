@@ -41,6 +41,8 @@ static int call(struct cli *c, struct ipg_ctl_msg *rep)
 		ipg_ctl_set(&c->req, "json", "1");
 	if (c->force)
 		ipg_ctl_set(&c->req, "force", "1");
+	if (c->list)
+		ipg_ctl_set(&c->req, "list", c->list);
 	if (c->client) {
 		ipg_ctl_set(&c->req, "client", c->client);
 		ipg_ctl_set(&c->req, "client-source", c->client_source);
@@ -129,6 +131,13 @@ static int cmd_test(struct cli *c)
 	ipg_ctl_set(&c->req, "ip", c->argv[0]);
 	if (c->port)
 		ipg_ctl_set(&c->req, "port", c->port);
+	if (c->to && c->list) {
+		fprintf(stderr, "ipgate: test: --list and --to both name the "
+				"list; give one\n");
+		return EXIT_USAGE;
+	}
+	if (c->to)
+		ipg_ctl_set(&c->req, "to", c->to);
 	r = call(c, &rep);
 	v = ipg_ctl_get(&rep, "verdict");
 	r = r || !v ? 2 : strcmp(v, "allowed") ? 1 : 0;
@@ -222,9 +231,9 @@ static int cmd_breakglass(struct cli *c)
 
 	if ((strcmp(op, "keygen") && strcmp(op, "list") &&
 	     strcmp(op, "revoke")) ||
-	    c->argc != want || (c->id && strcmp(op, "keygen"))) {
+	    c->argc != want || ((c->id || c->list) && strcmp(op, "keygen"))) {
 		fprintf(stderr, "ipgate: usage: ipgate breakglass keygen [--id "
-				"NAME] | list | revoke ID\n");
+				"NAME] [--list NAME] | list | revoke ID\n");
 		return EXIT_USAGE;
 	}
 	ipg_ctl_set(&c->req, "op", op);
@@ -247,6 +256,9 @@ const struct command commands[CMD_COUNT] = {
 			 "counters" },
 	[CMD_LIST] = { "list", "", 0, 0, cmd_plain,
 		       "entries with labels and hit counts" },
+	[CMD_LISTS] = { "lists", "", 0, 0, cmd_plain,
+			"every list: addresses, enabled, entries, override, "
+			"hits" },
 	[CMD_ADD] = { "add", "CIDR [--label TEXT]", 1, 1, cmd_add,
 		      "allow an address or CIDR" },
 	[CMD_REMOVE] = { "remove", "CIDR", 1, 1, cmd_remove,
@@ -258,7 +270,9 @@ const struct command commands[CMD_COUNT] = {
 	[CMD_APPLY] = { "apply", "FILE [--dry-run]", 1, 1, cmd_apply,
 			"replace entries and settings with FILE at once "
 			"(- for stdin)" },
-	[CMD_TEST] = { "test", "IP [--port tcp/443]", 1, 1, cmd_test,
+	[CMD_TEST] = { "test",
+		       "IP [--list NAME | --to ADDRESS] [--port tcp/443]", 1, 1,
+		       cmd_test,
 		       "would IP be allowed? exit 0 allowed, 1 blocked, "
 		       "2 error" },
 	[CMD_LOG] = { "log", "[-n N] [--verify [--anchors FILE]]", 0, 0,

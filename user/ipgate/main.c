@@ -55,6 +55,11 @@ struct cli_option {
 #define CHANGES \
 	(ONLY(ADD) | ONLY(REMOVE) | ONLY(ENABLE) | ONLY(DISABLE) | ONLY(APPLY))
 
+/* The commands that act on one list (--list NAME). */
+#define LIST_CMDS                                                              \
+	(ONLY(STATUS) | ONLY(LIST) | ONLY(TEST) | ONLY(LOG) | ONLY(OVERRIDE) | \
+	 ONLY(BREAKGLASS) | CHANGES)
+
 static int check_count(const char *arg);
 
 /* In the order a misplaced option is reported and help lists them. */
@@ -63,6 +68,10 @@ static const struct cli_option options[] = {
 	  .help = "ipgated's control socket (" IPG_SOCKET_DEFAULT ")" },
 	{ FLAG("json", ALL_CMDS, json),
 	  .help = "machine-readable output (see the README)" },
+	{ VALUE("list", "NAME", LIST_CMDS, list),
+	  .help = "the list a command acts on (default: the top-level "
+		  "one,\n\"default\"; override without it: every list)" },
+	{ VALUE("to", "ADDRESS", ONLY(TEST), to) },
 	{ VALUE("label", "TEXT", ONLY(ADD), label) },
 	{ FLAG("force", CHANGES, force),
 	  .help = "make a change the guards refuse (empty list, your own "

@@ -8,6 +8,37 @@ static void key_path(struct daemon *d, const char *id, char *out, size_t size)
 	snprintf(out, size, "%s/%s.key", d->keys_dir, id);
 }
 
+/* A key's scope is ID.list beside ID.key, holding a list name: its grants
+ * open only that list's addresses. No such file: every list. */
+static void scope_path(struct daemon *d, const char *id, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s.list", d->keys_dir, id);
+}
+
+/* The list key @id is scoped to, into @name ("" for every list); 0, or
+ * -EINVAL when the scope file cannot be read or names no list. */
+static int key_scope(struct daemon *d, const char *id,
+		     char name[IPG_LIST_NAME_MAX + 1])
+{
+	char path[PATH_MAX];
+	struct ipg_buf b = { 0 };
+	int r;
+
+	*name = '\0';
+	scope_path(d, id, path, sizeof(path));
+	r = ipg_read_file(path, 256, &b);
+	if (r == -ENOENT)
+		return 0;
+	if (!r) {
+		b.s[strcspn(b.s, "\n")] = '\0';
+		r = ipg_list_name_ok(b.s) ? 0 : -EINVAL;
+		if (!r)
+			snprintf(name, IPG_LIST_NAME_MAX + 1, "%s", b.s);
+	}
+	ipg_buf_free(&b);
+	return r ? -EINVAL : 0;
+}
+
 /* The key named @id from the keys directory (an ipg_knock_key_fn; @ctx is
  * the daemon). */
 static int key_load(void *ctx, const char *id, uint8_t key[IPG_KNOCK_KEY_BYTES])
@@ -31,15 +62,38 @@ static int key_load(void *ctx, const char *id, uint8_t key[IPG_KNOCK_KEY_BYTES])
 	return r;
 }
 
+/* Writes key @id's scope file for list @list (NULL: none). */
+static int write_scope(struct daemon *d, const char *id, const char *list)
+{
+	char path[PATH_MAX], text[IPG_LIST_NAME_MAX + 2];
+
+	if (!list)
+		return 0;
+	scope_path(d, id, path, sizeof(path));
+	snprintf(text, sizeof(text), "%s\n", list);
+	return ipg_write_atomic(path, text, strlen(text), 0600);
+}
+
 static int bg_keygen(struct req *q)
 {
 	struct daemon *d = q->d;
-	const char *id = ipg_ctl_get(q->m, "id");
+	const char *id = ipg_ctl_get(q->m, "id"),
+		   *list = ipg_ctl_get(q->m, "list");
 	uint8_t key[IPG_KNOCK_KEY_BYTES], rnd[4];
 	char gen[IPG_KNOCK_ID_MAX + 1], path[PATH_MAX];
-	char line[160], after[128];
+	char line[160], after[160];
 	struct ipg_error e;
+	uint32_t lid;
 	int r = 0;
+
+	if (list && !strcmp(list, "default"))
+		return reply_err(q, -EINVAL,
+				 "a key scoped to the default list would open "
+				 "every address no named list guards; leave "
+				 "out --list for a key that opens every list, "
+				 "or name a customer's list");
+	if (list && req_list(q, &list, &lid))
+		return -ENOENT;
 
 	if (!id) {
 		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
@@ -63,16 +117,32 @@ static int bg_keygen(struct req *q)
 		return reply_err(q, -EIO, "no random bytes for the key");
 	ipg_knock_key_format(id, key, line, sizeof(line));
 	strcat(line, "\n");
-	r = ipg_write_atomic(path, line, strlen(line), 0600);
+	/* The scope first: a key is never usable wider than asked. */
+	r = write_scope(d, id, list);
+	if (!r)
+		r = ipg_write_atomic(path, line, strlen(line), 0600);
 	line[strlen(line) - 1] = '\0';
-	if (r)
+	if (r) {
+		char sp[PATH_MAX];
+
+		scope_path(d, id, sp, sizeof(sp));
+		unlink(sp);
 		return reply_errf(q, r, "cannot write %s: %s", path,
 				  strerror(-r));
-	snprintf(after, sizeof(after), "{\"key\":\"%s\"}", id);
-	r = ipg_audit_append(&d->audit, &q->who, "breakglass-keygen", NULL,
-			     after, &e);
+	}
+	if (list)
+		snprintf(after, sizeof(after),
+			 "{\"key\":\"%s\",\"list\":\"%s\"}", id, list);
+	else
+		snprintf(after, sizeof(after), "{\"key\":\"%s\"}", id);
+	r = ipg_audit_append_list(&d->audit, &q->who, "breakglass-keygen", list,
+				  NULL, after, &e);
 	if (r) {
+		char sp[PATH_MAX];
+
 		unlink(path);
+		scope_path(d, id, sp, sizeof(sp));
+		unlink(sp);
 		return reply_errf(q, r, "%s; no key was made", e.msg);
 	}
 	explicit_bzero(key, sizeof(key));
@@ -95,16 +165,31 @@ static void grant_end(struct daemon *d, const struct ipg_grant *g,
 	struct ipg_error e;
 
 	ipg_prefix_format(&g->addr, addr, sizeof(addr));
-	if (ipg_datapath_ungrant(d->dp, &g->addr) && errno != ENOENT)
+	if (ipg_datapath_ungrant(d->dp, &g->addr, g->list_id) &&
+	    errno != ENOENT)
 		pr_warn("cannot remove the grant of %s", addr);
 	snprintf(before, sizeof(before), "{\"address\":\"%s\",\"key\":\"%s\"}",
 		 addr, key);
 	snprintf(after, sizeof(after), "{\"address\":null,\"how\":\"%s\"}",
 		 how);
-	if (ipg_audit_append(&d->audit, &who, "breakglass-expire", before,
-			     after, &e))
+	if (ipg_audit_append_list(&d->audit, &who, "breakglass-expire",
+				  g->list_id == IPG_LIST_ANY ?
+					  NULL :
+					  ipg_datapath_list_name(d->dp,
+								 g->list_id),
+				  before, after, &e))
 		pr_warn("%s", e.msg);
 	pr_info("break-glass grant of %s ended (%s)", addr, how);
+}
+
+void grants_end_list(struct daemon *d, uint32_t id, const char *how)
+{
+	struct ipg_grant *g = d->grant_buf;
+	int n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_READ);
+
+	for (int i = 0; i < n; i++)
+		if (g[i].list_id == id)
+			grant_end(d, &g[i], how);
 }
 
 static int bg_revoke(struct req *q)
@@ -133,6 +218,8 @@ static int bg_revoke(struct req *q)
 	if (unlink(path))
 		return reply_errf(q, -errno, "cannot remove %s: %s", path,
 				  strerror(errno));
+	scope_path(d, id, path, sizeof(path));
+	unlink(path);
 	/* Grants made with the key end with it, whichever daemon made them:
 	 * the grant map records the key. */
 	n = ipg_datapath_grants(d->dp, g, IPG_GRANTS_READ);
@@ -171,8 +258,17 @@ static void bg_keys(struct daemon *d, struct ipg_print *p)
 		ipg_print_open_object(p, NULL);
 		ipg_print_string(p, IPG_PR_ANY | IPG_PR_SAFE, "id", "  %-32s",
 				 id);
-		ipg_print_string(p, IPG_PR_ANY, "created", " created %s\n",
-				 when);
+		ipg_print_string(p, IPG_PR_ANY, "created", " created %s", when);
+		{
+			char scope[IPG_LIST_NAME_MAX + 1];
+			int bad = key_scope(d, id, scope);
+
+			ipg_print_string(p, IPG_PR_ANY, "list", ", list %s",
+					 bad	? "?" :
+					 *scope ? scope :
+						  NULL);
+			ipg_print_text(p, "\n");
+		}
 		ipg_print_close_object(p);
 		n++;
 	}
@@ -208,7 +304,13 @@ static void bg_grants(struct daemon *d, struct ipg_print *p)
 		ipg_print_string(p, IPG_PR_ANY, "address", "  %-40s", addr);
 		ipg_print_u64(p, IPG_PR_JSON, "seconds_left", NULL, secs);
 		ipg_print_text(p, " %s left", left);
-		ipg_print_string(p, IPG_PR_ANY, "key", " (key %s)\n", key);
+		ipg_print_string(p, IPG_PR_ANY, "key", " (key %s", key);
+		ipg_print_string(p, IPG_PR_ANY, "list", ", list %s",
+				 g[i].list_id == IPG_LIST_ANY ?
+					 NULL :
+					 ipg_datapath_list_name(d->dp,
+								g[i].list_id));
+		ipg_print_text(p, ")\n");
 		ipg_print_close_object(p);
 		live++;
 	}
@@ -281,7 +383,9 @@ uint64_t *kstat_of(struct daemon *d, enum ipg_knock_verdict v)
 static void knock(struct daemon *d, const uint8_t *buf, size_t len,
 		  const struct sockaddr_in6 *from)
 {
-	char addr[IPG_PREFIX_STRLEN], after[256], when[64], user[64];
+	char addr[IPG_PREFIX_STRLEN], after[320], when[64], user[64];
+	char scope[IPG_LIST_NAME_MAX + 1];
+	uint32_t lid = IPG_LIST_ANY;
 	struct ipg_prefix src;
 	struct ipg_knock k;
 	struct ipg_error e;
@@ -300,7 +404,16 @@ static void knock(struct daemon *d, const uint8_t *buf, size_t len,
 	secs = ipg_knock_grant_seconds(&k);
 	expiry = ipg_boot_ns() + (uint64_t)secs * 1000000000ull;
 	ipg_prefix_format(&src, addr, sizeof(addr));
-	r = ipg_datapath_grant(d->dp, &src, expiry, k.key_id);
+	if (key_scope(d, k.key_id, scope) ||
+	    (*scope && ipg_datapath_list_id(d->dp, scope, &lid))) {
+		pr_warn("break-glass: key %s is scoped to a list that is not "
+			"in the config (%s); knock from %s refused",
+			k.key_id, *scope ? scope : "unreadable scope file",
+			addr);
+		d->kstat.unknown_key++;
+		return;
+	}
+	r = ipg_datapath_grant(d->dp, &src, lid, expiry, k.key_id);
 	if (r) {
 		pr_warn("break-glass: cannot grant %s: %s (at most %d grants "
 			"per address family)",
@@ -310,16 +423,17 @@ static void knock(struct daemon *d, const uint8_t *buf, size_t len,
 	format_utc((time_t)(now + secs), when, sizeof(when));
 	snprintf(after, sizeof(after),
 		 "{\"address\":\"%s\",\"until\":\"%s\","
-		 "\"seconds\":%u,\"key\":\"%s\"}",
-		 addr, when, secs, k.key_id);
+		 "\"seconds\":%u,\"key\":\"%s\"%s%s%s}",
+		 addr, when, secs, k.key_id, *scope ? ",\"list\":\"" : "",
+		 scope, *scope ? "\"" : "");
 	snprintf(user, sizeof(user), "breakglass:%s", k.key_id);
 	struct ipg_actor who = {
 		.uid = getuid(), .pid = getpid(), .user = user, .client = addr
 	};
-	if (ipg_audit_append(&d->audit, &who, "breakglass-grant", NULL, after,
-			     &e)) {
+	if (ipg_audit_append_list(&d->audit, &who, "breakglass-grant", scope,
+				  NULL, after, &e)) {
 		/* Nothing runs unaudited. */
-		ipg_datapath_ungrant(d->dp, &src);
+		ipg_datapath_ungrant(d->dp, &src, lid);
 		pr_warn("break-glass: %s; grant of %s withdrawn", e.msg, addr);
 		return;
 	}
@@ -419,7 +533,7 @@ void grants_check(struct daemon *d)
 }
 
 /* The live grants, for the reference model. */
-size_t live_grants(struct daemon *d, struct ipg_prefix *out)
+size_t live_grants(struct daemon *d, struct ipg_prefix *out, uint32_t *lists)
 {
 	struct ipg_grant *g = d->grant_buf;
 	uint64_t now = ipg_boot_ns();
@@ -427,7 +541,10 @@ size_t live_grants(struct daemon *d, struct ipg_prefix *out)
 	size_t k = 0;
 
 	for (int i = 0; i < n; i++)
-		if (g[i].expiry_ns > now)
+		if (g[i].expiry_ns > now) {
+			if (lists)
+				lists[k] = g[i].list_id;
 			out[k++] = g[i].addr;
+		}
 	return k;
 }

@@ -75,7 +75,7 @@ void ephemeral_note(const struct ipg_config *c, struct ipg_buf *out)
 		return;
 	}
 	ipg_buf_free(&text);
-	n = ipg_policy_ephemeral_overlap(&c->policy.kern, (uint16_t)lo,
+	n = ipg_policy_ephemeral_overlap(&c->policy.ports, (uint16_t)lo,
 					 (uint16_t)hi, &ports);
 	if (n)
 		ipg_buf_printf(out,
@@ -88,22 +88,6 @@ void ephemeral_note(const struct ipg_config *c, struct ipg_buf *out)
 			       n > 1 ? "s" : "", ports.s, n > 1 ? "" : "s", lo,
 			       hi, n > 1 ? "them" : "it");
 	ipg_buf_free(&ports);
-}
-
-int lists_unsupported(const struct ipg_config *c, const char *path,
-		      struct ipg_error *e)
-{
-	const struct ipg_config_list *l = c->n_lists ? c->lists[0] : NULL;
-
-	if (!l)
-		return 0;
-	return ipg_fail(e, -EOPNOTSUPP,
-			"%s:%d: list %s: named lists are read but not yet "
-			"enforced by this version of ipgated (its traffic "
-			"would be judged by the default list); remove the "
-			"list blocks, or wait for the release that enforces "
-			"them",
-			ipg_config_list_file(c, l, path), l->line, l->name);
 }
 
 /* The guards, with the requester's address from the request. */
@@ -129,7 +113,8 @@ static int guard(struct req *q, const struct ipg_config *cur,
 	return 0;
 }
 
-static int save_config(struct daemon *d, const struct ipg_config *c,
+/* Writes the files @c marks dirty (ipg_config_save_all()). */
+static int save_config(struct daemon *d, struct ipg_config *c,
 		       struct ipg_error *e)
 {
 	char *text = ipg_config_render(c);
@@ -137,7 +122,7 @@ static int save_config(struct daemon *d, const struct ipg_config *c,
 
 	if (!text)
 		return ipg_fail(e, -ENOMEM, "out of memory");
-	r = ipg_config_save(c, d->o.config, e);
+	r = ipg_config_save_all(c, d->o.config, e);
 	if (!r) {
 		free(d->cfg_text);
 		d->cfg_text = text;
@@ -153,16 +138,53 @@ static int save_config(struct daemon *d, const struct ipg_config *c,
 struct change_ctx {
 	struct daemon *d;
 	const struct ipg_actor *who;
+	const char **lists; /* the lists the change touches, for the log */
+	int n_lists;
+	/* What the change's save wrote, so a rollback writes it back: the
+	 * main file, and included files by path. */
+	bool wrote_main;
+	char **wrote;
+	int n_wrote;
 };
 
-static int op_save(void *ctx, const struct ipg_config *c, struct ipg_error *e)
+/* Remembers which files @c's save is about to write. */
+static int note_writes(struct change_ctx *x, const struct ipg_config *c)
 {
-	struct daemon *d = ((struct change_ctx *)ctx)->d;
+	x->wrote_main = c->dirty;
+	x->wrote = calloc((size_t)c->n_files + 1, sizeof(*x->wrote));
+	if (!x->wrote)
+		return -ENOMEM;
+	for (int i = 0; i < c->n_files; i++)
+		if (c->files[i].dirty)
+			x->wrote[x->n_wrote++] = c->files[i].path;
+	return 0;
+}
+
+/* Marks in @c the files the change wrote, to write them back. */
+static void mark_writes(const struct change_ctx *x, struct ipg_config *c)
+{
+	c->dirty = x->wrote_main;
+	for (int i = 0; i < c->n_files; i++)
+		for (int j = 0; j < x->n_wrote; j++)
+			if (!strcmp(c->files[i].path, x->wrote[j]))
+				c->files[i].dirty = true;
+}
+
+static int op_save(void *ctx, struct ipg_config *c, struct ipg_error *e)
+{
+	struct change_ctx *x = ctx;
+	struct daemon *d = x->d;
 	int r = ipg_config_writable(d->o.config, e);
 
 	if (!r)
 		r = ipg_fault("save", e);
-	return r ? r : save_config(d, c, e);
+	if (r)
+		return r;
+	if (c == &d->cfg) /* the rollback */
+		mark_writes(x, c);
+	else if (note_writes(x, c))
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	return save_config(d, c, e);
 }
 
 static int op_attach(void *ctx, const struct ipg_config *prev,
@@ -180,12 +202,13 @@ static void op_detach(void *ctx, const struct ipg_config *prev,
 		detach_gone(prev, next);
 }
 
-static int op_apply(void *ctx, const struct ipg_config *c, struct ipg_error *e)
+static int op_apply(void *ctx, const struct ipg_config *prev,
+		    struct ipg_config *next, struct ipg_error *e)
 {
-	struct daemon *d = ((struct change_ctx *)ctx)->d;
 	int r = ipg_fault("apply", e);
 
-	return r ? r : ipg_datapath_apply(d->dp, &c->policy, e);
+	return r ? r :
+		   apply_config(((struct change_ctx *)ctx)->d, prev, next, e);
 }
 
 static int op_audit(void *ctx, const char *action, const char *before,
@@ -195,8 +218,9 @@ static int op_audit(void *ctx, const char *action, const char *before,
 	int r = ipg_fault("audit", e);
 
 	return r ? r :
-		   ipg_audit_append(&c->d->audit, c->who, action, before, after,
-				    e);
+		   ipg_audit_append_lists(&c->d->audit, c->who, action,
+					  c->lists, c->n_lists, before, after,
+					  e);
 }
 
 static void op_warn(void *ctx, const char *msg)
@@ -221,13 +245,11 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 		  int persist)
 {
 	struct daemon *d = q->d;
+	struct change_ctx ctx = { d, &q->who, NULL, 0 };
 	struct ipg_config_diff diff;
 	struct ipg_error e = { { 0 } };
 	int r;
 
-	/* Kept prefixes keep their rule ids, and so their hit counts. */
-	ipg_policy_keep_ids(&next->policy, d->cfg.policy.entries,
-			    d->cfg.policy.n_entries);
 	r = ipg_config_diff(&d->cfg, next, &diff);
 	if (r) {
 		ipg_config_free(next);
@@ -238,11 +260,6 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 		ipg_buf_printf(&q->out, "nothing to change\n");
 		ipg_config_free(next);
 		return 0;
-	}
-	r = lists_unsupported(next, d->o.config, &e);
-	if (r) {
-		reply_err(q, r, e.msg);
-		goto out;
 	}
 	r = guard(q, &d->cfg, next);
 	if (r)
@@ -256,8 +273,17 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 		ipg_config_free(next);
 		goto out;
 	}
-	r = ipg_change_run(&change_ops, &(struct change_ctx){ d, &q->who },
-			   &d->cfg, next, persist, action, &diff, &e);
+	ctx.lists = calloc((size_t)d->cfg.n_lists + (size_t)next->n_lists + 1,
+			   sizeof(*ctx.lists));
+	if (!ctx.lists) {
+		r = reply_err(q, -ENOMEM, "out of memory");
+		goto out;
+	}
+	ctx.n_lists = changed_lists(&d->cfg, next, ctx.lists,
+				    d->cfg.n_lists + next->n_lists + 1);
+	r = ipg_change_run(&change_ops, &ctx, &d->cfg, next, persist, action,
+			   &diff, &e);
+	free(ctx.lists);
 	if (r) {
 		reply_err(q, r, e.msg);
 		goto out;
@@ -281,20 +307,34 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 	ipg_config_free(&d->cfg);
 	d->cfg = *next;
 	memset(next, 0, sizeof(*next));
-	if (d->epfd >= 0)
+	if (d->epfd >= 0) {
 		knock_listen(d);
+		watch_includes(d);
+	}
+	if (persist)
+		files_restamp(d, ctx.wrote, ctx.n_wrote);
 out:
+	free(ctx.wrote);
 	ipg_config_diff_free(&diff);
 	if (r)
 		ipg_config_free(next);
 	return r;
 }
 
-/* A candidate: a copy of the running config to edit. */
+/* The list a request edits: "list", or the default one. */
+static const char *list_arg(struct req *q)
+{
+	const char *n = ipg_ctl_get(q->m, "list");
+
+	return n && *n ? n : "default";
+}
+
+/* A candidate: a copy of the running config to edit the request's list
+ * in, sharing the lists of other files (ipg_config_cow()). */
 static int candidate(struct req *q, struct ipg_config *c)
 {
 	struct ipg_error e;
-	int r = ipg_config_clone(c, &q->d->cfg, &e);
+	int r = ipg_config_cow(c, &q->d->cfg, list_arg(q), &e);
 
 	return r ? reply_err(q, r, e.msg) : 0;
 }
@@ -351,27 +391,27 @@ static int edit_add(struct req *q, struct ipg_config *c, struct ipg_error *e)
 	struct ipg_prefix p;
 
 	return cidr_arg(q, &p, e) ?:
-		       ipg_config_add(c, &p, ipg_ctl_get(q->m, "label"), e);
+				    ipg_config_list_add(c, list_arg(q), &p,
+							ipg_ctl_get(q->m, "label"), e);
 }
 
 static int edit_remove(struct req *q, struct ipg_config *c, struct ipg_error *e)
 {
 	struct ipg_prefix p;
 
-	return cidr_arg(q, &p, e) ?: ipg_config_remove(c, &p, e);
+	return cidr_arg(q, &p, e) ?:
+				    ipg_config_list_remove(c, list_arg(q), &p, e);
 }
 
 static int edit_enable(struct req *q, struct ipg_config *c, struct ipg_error *e)
 {
-	(void)q;
-	return ipg_config_set_enabled(c, 1, e);
+	return ipg_config_list_set_enabled(c, list_arg(q), 1, e);
 }
 
 static int edit_disable(struct req *q, struct ipg_config *c,
 			struct ipg_error *e)
 {
-	(void)q;
-	return ipg_config_set_enabled(c, 0, e);
+	return ipg_config_list_set_enabled(c, list_arg(q), 0, e);
 }
 
 int do_add(struct req *q)
@@ -387,7 +427,14 @@ int do_remove(struct req *q)
 /* enable and disable: nothing to do (and no candidate) when already so. */
 static int set_enabled(struct req *q, int on)
 {
-	if (!!q->d->cfg.policy.kern.enabled == on) {
+	const char *name = list_arg(q);
+	const struct ipg_policy_spec *s = ipg_config_policy(&q->d->cfg, name);
+
+	if (!s)
+		return reply_errf(q, -ENOENT, "no list named \"%s\"", name);
+	if (!!s->kern.enabled == on) {
+		if (strcmp(name, "default"))
+			ipg_buf_printf(&q->out, "list %s: ", name);
 		ipg_buf_printf(&q->out, "already %s\n",
 			       on ? "enabled" : "disabled");
 		return 0;
@@ -409,7 +456,7 @@ int do_disable(struct req *q)
 int do_apply(struct req *q)
 {
 	const char *text = ipg_ctl_get(q->m, "text");
-	const char *name = ipg_ctl_get(q->m, "name");
+	const char *name = ipg_ctl_get(q->m, "name"), *list;
 	struct ipg_config *next;
 	struct ipg_error e;
 	size_t len;
@@ -423,10 +470,22 @@ int do_apply(struct req *q)
 				  "%s: contains a NUL byte; not a "
 				  "config file; nothing applied",
 				  name ? name : "apply");
+	list = ipg_ctl_get(q->m, "list");
+	if (list && !strcmp(list, "default"))
+		return reply_err(q, -EINVAL,
+				 "the default list is the top level of the "
+				 "config: 'ipgate apply FILE' without --list "
+				 "replaces the whole config");
 	next = config_new(q);
 	if (!next)
 		return -ENOMEM;
-	r = ipg_config_parse(next, text, name ? name : "apply", &e);
+	/* With --list: FILE is the inside of that list's block. */
+	if (list)
+		r = ipg_config_list_replace(next, &q->d->cfg, list, text,
+					    name ? name : "apply",
+					    q->d->o.config, &e);
+	else if (!(r = ipg_config_parse(next, text, name ? name : "apply", &e)))
+		next->dirty = true; /* the main file becomes the text */
 	if (r)
 		reply_errf(q, r, "%s; nothing applied", e.msg);
 	else
@@ -480,7 +539,10 @@ void reload(struct daemon *d, const char *why)
 			why, d->o.config, strerror(-r));
 		goto out;
 	}
-	if (d->cfg_text && !strcmp(text.s, d->cfg_text)) {
+	/* Included files are not in the text: with include lines, they
+	 * must be as last read or written too (else parse and compare). */
+	if (d->cfg_text && !strcmp(text.s, d->cfg_text) &&
+	    (!d->cfg.n_includes || files_unchanged(d))) {
 		/* Our own save, or a broken edit put back: the file is what
 		 * runs. */
 		if (*d->file_error)
@@ -512,6 +574,7 @@ void reload(struct daemon *d, const char *why)
 		d->cfg_text = text.s;
 		text.s = NULL;
 		d->file_error[0] = '\0';
+		files_stamp(d);
 		pr_info("reloaded %s (%s)", d->o.config, why);
 	}
 out:

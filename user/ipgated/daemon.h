@@ -80,6 +80,15 @@ struct conn {
 /* Grants a read of both grant maps may return (each family has its own). */
 #define IPG_GRANTS_READ (2 * IPG_GRANTS_MAX)
 
+/* An emergency override: of every list (list ""), or of one. */
+struct ovr {
+	int active;
+	uint64_t deadline_ns; /* boot time */
+	time_t until; /* wall clock, for people */
+	char reason[256], user[64];
+	char list[IPG_LIST_NAME_MAX + 1];
+};
+
 struct daemon {
 	struct opts o;
 	struct ipg_config cfg; /* the running config; the file agrees */
@@ -93,14 +102,12 @@ struct daemon {
 	int have_group, detached, stop;
 	struct conn conns[CONNS_MAX];
 
-	/* The emergency override, as last started (persisted in the state
-	 * dir, so an end while the daemon is down is still audited). */
-	struct {
-		int active;
-		uint64_t deadline_ns; /* boot time */
-		time_t until; /* wall clock, for people */
-		char reason[256], user[64];
-	} ovr;
+	/* Emergency overrides, as last started: the host-wide one and one
+	 * per list at most (each persisted in the state dir, so an end while
+	 * the daemon is down is still audited). */
+	struct ovr ovr;
+	struct ovr *lovr;
+	int n_lovr;
 	char ovr_path[PATH_MAX], keys_dir[PATH_MAX - 512];
 	char nonces_path[PATH_MAX]; /* granted knocks' nonces, kept */
 
@@ -118,6 +125,12 @@ struct daemon {
 	/* Scratch for reading the grant maps (not kept between calls). */
 	struct ipg_grant grant_buf[IPG_GRANTS_READ];
 	struct ipg_prefix prefix_buf[IPG_GRANTS_READ];
+	uint32_t grant_lists_buf[IPG_GRANTS_READ];
+
+	/* The included files as last read or written (files.c). */
+	struct stamp *stamps;
+	int n_stamps;
+	bool stamps_valid;
 };
 
 /* Everything one request needs to say who asked and how to answer. */
@@ -136,6 +149,8 @@ int reply_err(struct req *q, int err, const char *msg);
 int reply_errf(struct req *q, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int setup_loop(struct daemon *d);
+/* Watches the directories of the config's include patterns. */
+void watch_includes(struct daemon *d);
 void run(struct daemon *d);
 
 /* show.c */
@@ -143,6 +158,8 @@ const char *xdp_mode_name(enum ipg_xdp_mode m);
 void format_duration(uint64_t s, char *out, size_t size);
 void format_utc(time_t t, char *out, size_t size);
 uint64_t override_left(struct daemon *d);
+/* The same for list @id's own override. */
+uint64_t list_override_left(struct daemon *d, uint32_t id);
 int do_status(struct req *q);
 int do_list(struct req *q);
 int do_test(struct req *q);
@@ -152,11 +169,6 @@ int print_end(struct req *q, struct ipg_print *p);
 int attach_new(struct daemon *d, const struct ipg_config *prev,
 	       const struct ipg_config *next, struct ipg_error *e);
 void ephemeral_note(const struct ipg_config *c, struct ipg_buf *out);
-/* Refuses a config with named lists (-EOPNOTSUPP, naming the first) until
- * the datapath enforces them: never judge a customer's endpoint by the
- * default list in silence. */
-int lists_unsupported(const struct ipg_config *c, const char *path,
-		      struct ipg_error *e);
 int do_add(struct req *q);
 int do_remove(struct req *q);
 int do_enable(struct req *q);
@@ -164,6 +176,35 @@ int do_disable(struct req *q);
 int do_apply(struct req *q);
 void actor_self(struct ipg_actor *who, const char *user);
 void reload(struct daemon *d, const char *why);
+
+/* lists.c */
+/* Makes the kernel run @next's lists, flipping only those that differ
+ * from @prev (NULL: every list), dropping lists @next lacks; the rule ids
+ * of @next's entries become the kernel's. */
+int apply_config(struct daemon *d, const struct ipg_config *prev,
+		 struct ipg_config *next, struct ipg_error *e);
+/* The map sizes config @c needs (ipg_datapath_size()). */
+void config_sizes(const struct ipg_config *c, struct ipg_datapath_opts *o);
+/* What the kernel runs, as a config (for the start's audit); settings the
+ * kernel does not hold come from the file. */
+int kernel_config(struct daemon *d, struct ipg_config *k);
+int req_list(struct req *q, const char **name, uint32_t *id);
+/* The names of the lists that differ between @a and @b ("default" for the
+ * top level), at most @max; returns how many. The names point into @a and
+ * @b. */
+int changed_lists(const struct ipg_config *a, const struct ipg_config *b,
+		  const char **out, int max);
+int do_lists(struct req *q);
+
+/* files.c */
+/* Records the included files as they are now (after a load or a save). */
+void files_stamp(struct daemon *d);
+/* The same for the included files @paths a change has just written. */
+void files_restamp(struct daemon *d, char *const *paths, int n);
+void files_free(struct daemon *d);
+/* Whether the included files, and the set the patterns match, are still
+ * as last recorded: then a file event needs no parse. */
+bool files_unchanged(struct daemon *d);
 
 /* log.c */
 int do_log(struct req *q);
@@ -174,6 +215,8 @@ int do_attach(struct req *q);
 
 /* override.c */
 void ovr_load(struct daemon *d);
+/* List @name's own override record, or NULL when none runs. */
+const struct ovr *ovr_of(const struct daemon *d, const char *name);
 int do_override(struct req *q);
 void ovr_check(struct daemon *d);
 
@@ -188,8 +231,11 @@ void knock_memory_load(struct daemon *d);
 void on_knock(struct daemon *d);
 int knock_listen(struct daemon *d);
 void grants_check(struct daemon *d);
-/* The live grants into @out (room for IPG_GRANTS_READ). */
-size_t live_grants(struct daemon *d, struct ipg_prefix *out);
+/* Ends (and audits) every grant scoped to list @id. */
+void grants_end_list(struct daemon *d, uint32_t id, const char *how);
+/* The live grants into @out (room for IPG_GRANTS_READ), and the list
+ * each opens into @lists (may be NULL). */
+size_t live_grants(struct daemon *d, struct ipg_prefix *out, uint32_t *lists);
 
 /* main.c */
 int start(struct daemon *d);

@@ -18,12 +18,20 @@ static void field_text(const char *line, const char *key, char *out,
 static void render_record(struct ipg_buf *b, const char *line)
 {
 	char seq[24], time_[40], action[40], user[64], client[64];
-	const char *actor, *before, *after;
-	size_t alen, blen, aflen;
+	char what[96], list[IPG_LIST_NAME_MAX + 8];
+	const char *actor, *before, *after, *lv;
+	size_t alen, blen, aflen, llen;
 
 	field_text(line, "seq", seq, sizeof(seq));
 	field_text(line, "time", time_, sizeof(time_));
 	field_text(line, "action", action, sizeof(action));
+	/* The list it changed, when one: "add acme"; several: "apply *". */
+	lv = ipg_json_field(line, "list", &llen);
+	if (lv && *lv == '"')
+		ipg_json_string(lv, llen, list, sizeof(list));
+	else
+		snprintf(list, sizeof(list), "%s", lv && *lv == '[' ? "*" : "");
+	snprintf(what, sizeof(what), "%s%s%s", action, *list ? " " : "", list);
 	actor = ipg_json_field(line, "actor", &alen);
 	before = ipg_json_field(line, "before", &blen);
 	after = ipg_json_field(line, "after", &aflen);
@@ -38,8 +46,8 @@ static void render_record(struct ipg_buf *b, const char *line)
 		snprintf(client, sizeof(client), "?");
 	}
 	ipg_buf_printf(b, "%6s  %s  %-10s %-15s %-16s %.*s -> %.*s\n", seq,
-		       time_, user, strcmp(client, "null") ? client : "-",
-		       action, before ? (int)blen : 4, before ? before : "null",
+		       time_, user, strcmp(client, "null") ? client : "-", what,
+		       before ? (int)blen : 4, before ? before : "null",
 		       after ? (int)aflen : 4, after ? after : "null");
 }
 
@@ -51,7 +59,22 @@ struct tail {
 	struct ipg_buf *out;
 	int json;
 	size_t emitted;
+	const char *list; /* only records of this list, or NULL */
 };
+
+/* Whether @line belongs in list @name's trail: records that changed it,
+ * and the host-wide overrides, which opened it too. */
+static bool in_trail(const char *line, const char *name)
+{
+	char action[40];
+	size_t len;
+	const char *lv = ipg_json_field(line, "list", &len);
+
+	if (ipg_audit_record_of(line, name))
+		return true;
+	field_text(line, "action", action, sizeof(action));
+	return (!lv || *lv == 'n') && !strncmp(action, "override-", 9);
+}
 
 /* Appends one record to the reply: the JSON line as stored, or a row under
  * the column heads (printed before the first row). */
@@ -75,6 +98,10 @@ static int keep_line(const char *line, size_t len, void *arg)
 	struct tail *t = arg;
 	char *s = strndup(line, len);
 
+	if (s && t->list && !in_trail(s, t->list)) {
+		free(s);
+		return 0;
+	}
 	if (s && !t->max) {
 		emit_record(t, s);
 		free(s);
@@ -222,6 +249,12 @@ int do_log(struct req *q)
 	t.max = ls ? strtoul(ls, NULL, 10) : 20;
 	t.out = &q->out;
 	t.json = q->json;
+	/* A removed list's trail stays readable: the name need not be in the
+	 * config, only well-formed. */
+	t.list = ipg_ctl_get(q->m, "list");
+	if (t.list && !ipg_list_name_ok(t.list))
+		return reply_errf(q, -EINVAL,
+				  "--list \"%s\" is not a list name", t.list);
 	t.lines = t.max ? calloc(t.max, sizeof(*t.lines)) : NULL;
 	if (t.max && !t.lines)
 		return reply_errf(q, -ENOMEM,

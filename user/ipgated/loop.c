@@ -25,19 +25,13 @@ static const struct command {
 	const char *name;
 	int (*fn)(struct req *q);
 } commands[] = {
-	{ "status", do_status },
-	{ "list", do_list },
-	{ "add", do_add },
-	{ "remove", do_remove },
-	{ "enable", do_enable },
-	{ "disable", do_disable },
-	{ "apply", do_apply },
-	{ "test", do_test },
-	{ "log", do_log },
-	{ "detach", do_detach },
-	{ "attach", do_attach },
-	{ "override", do_override },
-	{ "breakglass", do_breakglass },
+	{ "status", do_status },     { "list", do_list },
+	{ "lists", do_lists },	     { "add", do_add },
+	{ "remove", do_remove },     { "enable", do_enable },
+	{ "disable", do_disable },   { "apply", do_apply },
+	{ "test", do_test },	     { "log", do_log },
+	{ "detach", do_detach },     { "attach", do_attach },
+	{ "override", do_override }, { "breakglass", do_breakglass },
 };
 
 /* The name of @uid from /etc/passwd itself: a local file read, so that a
@@ -302,6 +296,32 @@ static void arm(int tfd, long ms)
 	timerfd_settime(tfd, 0, &its, NULL);
 }
 
+#define WATCH_MASK                                                  \
+	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | \
+	 IN_DELETE | IN_ATTRIB)
+
+void watch_includes(struct daemon *d)
+{
+	for (int i = 0; i < d->cfg.n_includes; i++) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", d->cfg.includes[i]);
+		dirname(dir);
+		if (strpbrk(dir, "*?[")) {
+			pr_warn("include %s: a pattern in the directory part "
+				"cannot be watched; reload with SIGHUP after "
+				"editing those files",
+				d->cfg.includes[i]);
+			continue;
+		}
+		/* Watching a directory twice is one watch. */
+		if (inotify_add_watch(d->inofd, dir, WATCH_MASK) < 0 &&
+		    errno != ENOENT)
+			pr_warn("cannot watch %s: %s; reload with SIGHUP", dir,
+				strerror(errno));
+	}
+}
+
 static void on_inotify(struct daemon *d)
 {
 	char buf[4096]
@@ -386,11 +406,10 @@ int setup_loop(struct daemon *d)
 	snprintf(dir, sizeof(dir), "%s", d->o.config);
 	/* The directory, not the file: editors rename over it, and config
 	 * maps swap a symlink. */
-	if (inotify_add_watch(d->inofd, dirname(dir),
-			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
-				      IN_CREATE | IN_DELETE | IN_ATTRIB) < 0)
+	if (inotify_add_watch(d->inofd, dirname(dir), WATCH_MASK) < 0)
 		pr_warn("cannot watch %s: %s; reload with SIGHUP", dir,
 			strerror(errno));
+	watch_includes(d);
 	timerfd_settime(d->tick_fd, 0, &tick, NULL);
 	/* The host's address changes (netlink), for reject mode's ipg_local;
 	 * the tick polls it too, in case a notice was lost. */

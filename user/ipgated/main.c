@@ -85,42 +85,6 @@ static int take_lock(struct daemon *d)
 	return 0;
 }
 
-/* What the kernel runs now, as a config, to audit what a start changes;
- * settings the kernel does not hold are taken from the file. */
-static int kernel_config(struct daemon *d, struct ipg_config *k)
-{
-	struct ipg_entry *live = calloc(IPG_RULES_MAX, sizeof(*live));
-	int n;
-
-	if (!live)
-		return -ENOMEM;
-	n = ipg_datapath_rules(d->dp, live);
-	memset(k, 0, sizeof(*k));
-	ipg_policy_init(&k->policy);
-	if (ipg_datapath_adopted(d->dp) && n >= 0) {
-		ipg_datapath_active(d->dp, &k->policy.kern);
-		for (int i = 0; i < n; i++) {
-			/* Labels are not in the kernel; take them from the
-			 * file. */
-			int j = ipg_policy_find(&d->cfg.policy,
-						&live[i].prefix);
-
-			k->policy.entries[i] = live[i];
-			if (j >= 0)
-				strcpy(k->policy.entries[i].label,
-				       d->cfg.policy.entries[j].label);
-		}
-		k->policy.n_entries = (uint32_t)n;
-	}
-	free(live);
-	k->n_interfaces = d->cfg.n_interfaces;
-	memcpy(k->interfaces, d->cfg.interfaces, sizeof(k->interfaces));
-	k->override_max_s = d->cfg.override_max_s;
-	k->breakglass_port = d->cfg.breakglass_port;
-	k->policy.max_entries = d->cfg.policy.max_entries;
-	return 0;
-}
-
 /* The state directory, its paths and the lock; the socket's group. */
 static int start_state(struct daemon *d)
 {
@@ -174,8 +138,6 @@ static int start_config(struct daemon *d)
 	struct ipg_error e;
 	int r = ipg_config_load(&d->cfg, d->o.config, &e);
 
-	if (!r)
-		r = lists_unsupported(&d->cfg, d->o.config, &e);
 	if (r) {
 		pr_warn("%s", e.msg);
 		return r;
@@ -187,18 +149,21 @@ static int start_config(struct daemon *d)
 		pr_warn("%s: %s", d->o.config, note.s);
 	ipg_buf_free(&note);
 	d->cfg_text = ipg_config_render(&d->cfg);
+	files_stamp(d);
 	return d->cfg_text ? 0 : -ENOMEM;
 }
 
-/* Adopts the pinned datapath or loads a fresh one (nothing attached yet),
- * keeping the rule ids of adopted prefixes so their hit counts go on. */
+/* Adopts the pinned datapath when its maps are large enough for the
+ * config, or loads a fresh one sized for it (nothing attached yet). The
+ * apply keeps the rule ids of adopted prefixes, so their hit counts go
+ * on. */
 static int start_datapath(struct daemon *d)
 {
 	struct ipg_datapath_opts dopts = { .pin_dir = d->o.pin_dir };
-	struct ipg_entry *live;
 	struct ipg_error e;
-	int r, n;
+	int r;
 
+	config_sizes(&d->cfg, &dopts);
 	r = ipg_datapath_open(&d->dp, &dopts, &e);
 	if (r) {
 		pr_warn("%s", e.msg);
@@ -206,13 +171,6 @@ static int start_datapath(struct daemon *d)
 	}
 	if (ipg_datapath_sync_local_addrs(d->dp, &e))
 		pr_warn("%s; reject mode drops SYNs without answering", e.msg);
-	live = calloc(IPG_RULES_MAX, sizeof(*live));
-	if (!live)
-		return -ENOMEM;
-	n = ipg_datapath_rules(d->dp, live);
-	if (n > 0)
-		ipg_policy_keep_ids(&d->cfg.policy, live, (uint32_t)n);
-	free(live);
 	return 0;
 }
 
@@ -250,8 +208,11 @@ static int start_enforce(struct daemon *d, const struct ipg_actor *who)
 	r = kernel_config(d, kern);
 	if (!r)
 		r = ipg_fault("start-apply", &e);
+	/* On adopted maps only the lists that differ from the kernel's
+	 * flip. */
 	if (!r)
-		r = ipg_datapath_apply(d->dp, &d->cfg.policy, &e);
+		r = apply_config(d, ipg_datapath_adopted(d->dp) ? kern : NULL,
+				 &d->cfg, &e);
 	if (r) {
 		pr_warn("%s; nothing was attached, so whatever enforced "
 			"before still does",
@@ -261,10 +222,19 @@ static int start_enforce(struct daemon *d, const struct ipg_actor *who)
 	/* On adopted maps the flip above already changed what the attached
 	 * program enforces: record it now, whatever happens next. */
 	if (!ipg_config_diff(kern, &d->cfg, &diff)) {
+		const char **lists = calloc((size_t)kern->n_lists +
+						    (size_t)d->cfg.n_lists + 1,
+					    sizeof(*lists));
+		int n = lists ? changed_lists(kern, &d->cfg, lists,
+					      kern->n_lists + d->cfg.n_lists +
+						      1) :
+				0;
+
 		if (diff.changes &&
-		    ipg_audit_append(&d->audit, who, "reload", diff.before.s,
-				     diff.after.s, &e))
+		    ipg_audit_append_lists(&d->audit, who, "reload", lists, n,
+					   diff.before.s, diff.after.s, &e))
 			pr_warn("%s", e.msg);
+		free(lists);
 		ipg_config_diff_free(&diff);
 	}
 	/* Attach last: a program reaches an interface only with the policy
@@ -545,6 +515,8 @@ int main(int argc, char **argv)
 	ipg_datapath_close(d->dp);
 	ipg_config_free(&d->cfg);
 	free(d->cfg_text);
+	free(d->lovr);
+	files_free(d);
 	free(d);
 	return 0;
 }

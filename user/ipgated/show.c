@@ -29,22 +29,40 @@ void format_utc(time_t t, char *out, size_t size)
 	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static uint64_t seconds_to(uint64_t deadline)
+{
+	uint64_t now = ipg_boot_ns();
+
+	return deadline > now ?
+		       (deadline - now + 999999999ull) / 1000000000ull :
+		       0;
+}
+
 /* Seconds of emergency override left, 0 when none runs. */
 uint64_t override_left(struct daemon *d)
 {
-	uint64_t deadline = 0, now = ipg_boot_ns();
+	uint64_t deadline = 0;
 
-	if (ipg_datapath_get_override(d->dp, &deadline) || deadline <= now)
-		return 0;
-	return (deadline - now + 999999999ull) / 1000000000ull;
+	return ipg_datapath_get_override(d->dp, &deadline) ?
+		       0 :
+		       seconds_to(deadline);
 }
 
-static const struct ipg_entry *entry_by_rule(const struct ipg_config *c,
+uint64_t list_override_left(struct daemon *d, uint32_t id)
+{
+	uint64_t deadline = 0;
+
+	return ipg_datapath_get_list_override(d->dp, id, &deadline) ?
+		       0 :
+		       seconds_to(deadline);
+}
+
+static const struct ipg_entry *entry_by_rule(const struct ipg_policy_spec *s,
 					     uint32_t id)
 {
-	for (uint32_t i = 0; i < c->policy.n_entries; i++)
-		if (c->policy.entries[i].rule_id == id)
-			return &c->policy.entries[i];
+	for (uint32_t i = 0; i < s->n_entries; i++)
+		if (s->entries[i].rule_id == id)
+			return &s->entries[i];
 	return NULL;
 }
 
@@ -67,7 +85,7 @@ static void print_policy(struct ipg_print *p, const struct ipg_policy_spec *s)
 {
 	struct ipg_buf ports = { 0 };
 
-	ipg_config_ports(&s->kern, &ports);
+	ipg_config_ports(&s->ports, &ports);
 	ipg_print_text(p, "%-14s %s", "allowlist",
 		       s->kern.enabled ? "enabled" : "DISABLED");
 	ipg_print_bool(p, IPG_PR_JSON, "enabled", NULL, s->kern.enabled);
@@ -139,9 +157,11 @@ static void print_interfaces(struct ipg_print *p, const struct daemon *d)
 			       "");
 }
 
-/* For status: the emergency override, with @left seconds to run. */
-static void print_override(struct ipg_print *p, const struct daemon *d,
-			   uint64_t left)
+/* For status: override @o (its record, or NULL), with @left seconds to
+ * run, under @key and in text after @title. */
+static void print_one_override(struct ipg_print *p, const char *key,
+			       const char *title, const struct ovr *o,
+			       uint64_t left)
 {
 	char when[64] = "", dur[32] = "";
 
@@ -149,30 +169,50 @@ static void print_override(struct ipg_print *p, const struct daemon *d,
 		format_utc(time(NULL) + (time_t)left, when, sizeof(when));
 		format_duration(left, dur, sizeof(dur));
 	}
-	ipg_print_text(p, "%-14s ", "override");
-	ipg_print_open_object(p, "override");
+	ipg_print_text(p, "%-14s ", title);
+	ipg_print_open_object(p, key);
 	ipg_print_bool(p, IPG_PR_JSON, "active", NULL, left);
 	ipg_print_string(p, IPG_PR_ANY, "until", "ACTIVE until %s",
 			 left ? when : NULL);
 	ipg_print_u64(p, IPG_PR_JSON, "seconds_left", NULL, left);
+	if (left && o) {
+		ipg_print_string(p, IPG_PR_JSON, "by", NULL, o->user);
+		ipg_print_string(p, IPG_PR_JSON | IPG_PR_SAFE, "reason", NULL,
+				 o->reason);
+	}
 	ipg_print_close_object(p);
 	if (!left) {
 		ipg_print_text(p, "none\n");
 		return;
 	}
 	ipg_print_text(p, " (%s left)\n", dur);
-	if (d->ovr.active) {
-		ipg_print_text(p, "%-14s by %s: ", "", d->ovr.user);
-		ipg_print_string(p, IPG_PR_TEXT | IPG_PR_SAFE, "reason", "%s\n",
-				 d->ovr.reason);
+	if (o) {
+		ipg_print_text(p, "%-14s by %s: ", "", o->user);
+		ipg_print_string(p, IPG_PR_TEXT | IPG_PR_SAFE, NULL, "%s\n",
+				 o->reason);
 	}
+}
+
+/* For status: the host-wide override, and list @name's own. */
+static void print_override(struct ipg_print *p, struct daemon *d,
+			   const char *name, uint32_t id)
+{
+	uint64_t left = override_left(d);
+
+	print_one_override(p, "override",
+			   d->cfg.n_lists ? "override (all)" : "override",
+			   d->ovr.active ? &d->ovr : NULL, left);
+	if (!d->cfg.n_lists && !ovr_of(d, name))
+		return;
+	print_one_override(p, "list_override", "override (list)",
+			   ovr_of(d, name), list_override_left(d, id));
 }
 
 /* For status: the break-glass port, live grants and knocks counted. */
 static void print_breakglass(struct ipg_print *p, struct daemon *d)
 {
 	struct ipg_prefix *g = d->prefix_buf;
-	size_t ng = live_grants(d, g);
+	size_t ng = live_grants(d, g, NULL);
 	uint64_t refused = 0;
 	enum ipg_knock_verdict v;
 
@@ -222,31 +262,90 @@ static void print_counters(struct ipg_print *p, const uint64_t st[IPG_STAT_MAX])
 	ipg_print_close_object(p);
 }
 
+/* For status: the list shown, its addresses, and how many lists there
+ * are. */
+static void print_list_head(struct ipg_print *p, const struct daemon *d,
+			    const char *name)
+{
+	const struct ipg_config_list *l = ipg_config_list_find(&d->cfg, name);
+	char a[IPG_PREFIX_STRLEN];
+
+	ipg_print_u64(p, IPG_PR_JSON, "lists", NULL, (uint64_t)d->cfg.n_lists);
+	if (!d->cfg.n_lists && !l)
+		return; /* one list on this host: nothing to tell apart */
+	ipg_print_text(p, "%-14s ", "list");
+	ipg_print_string(p, IPG_PR_ANY, "list", "%s", name);
+	ipg_print_open_array(p, "addresses");
+	for (int i = 0; l && i < l->n_addrs; i++) {
+		ipg_prefix_format(&l->addrs[i], a, sizeof(a));
+		ipg_print_string(p, IPG_PR_ANY, NULL, i ? " %s" : " (%s", a);
+	}
+	ipg_print_close_array(p);
+	if (l)
+		ipg_print_text(p, ")\n");
+	else
+		ipg_print_text(p,
+			       " (every address no other list guards; "
+			       "%d named list%s)\n",
+			       d->cfg.n_lists, d->cfg.n_lists == 1 ? "" : "s");
+}
+
+/* For status: the maps' sizes and the kernel memory they take. */
+static void print_maps(struct ipg_print *p, struct daemon *d)
+{
+	struct ipg_datapath_opts z;
+	uint64_t mem = 0;
+
+	ipg_datapath_sizes(d->dp, &z);
+	ipg_datapath_memory(d->dp, &mem);
+	ipg_print_text(p, "%-14s ", "maps");
+	ipg_print_open_object(p, "maps");
+	ipg_print_u64(p, IPG_PR_ANY, "lists_max", "room for %s lists, ",
+		      z.lists_max);
+	ipg_print_u64(p, IPG_PR_ANY, "rules_max", "%s entries; ", z.rules_max);
+	ipg_print_u64(p, IPG_PR_JSON, "memory_bytes", NULL, mem);
+	ipg_print_text(p, "%" PRIu64 " KiB of kernel memory\n", mem / 1024);
+	ipg_print_close_object(p);
+}
+
 int do_status(struct req *q)
 {
 	struct daemon *d = q->d;
-	const char *err = *d->file_error ? d->file_error : NULL;
+	const char *err = *d->file_error ? d->file_error : NULL, *name;
+	bool one = ipg_ctl_get(q->m, "list") != NULL;
 	uint64_t st[IPG_STAT_MAX] = { 0 };
 	struct ipg_policy live;
 	struct ipg_print p;
+	uint32_t id;
 
-	ipg_datapath_stats(d->dp, st);
-	if (ipg_datapath_active(d->dp, &live))
+	if (req_list(q, &name, &id))
+		return -ENOENT;
+	/* Counters: the list's when one was asked for, else every list's. */
+	if (one)
+		ipg_datapath_list_stats(d->dp, id, st);
+	else
+		ipg_datapath_stats(d->dp, st);
+	if (ipg_datapath_list_active(d->dp, id, &live))
 		memset(&live, 0, sizeof(live));
 	ipg_print_init(&p, &q->out, q->json);
 	ipg_print_open_object(&p, NULL);
-	print_policy(&p, &d->cfg.policy);
+	print_list_head(&p, d, name);
+	print_policy(&p, ipg_config_policy(&d->cfg, name));
 	print_interfaces(&p, d);
-	print_override(&p, d, override_left(d));
+	print_override(&p, d, name, id);
 	/* JSON has the generation and the file's state before break-glass,
 	 * text after it. */
 	ipg_print_u64(&p, IPG_PR_JSON, "generation", NULL, live.generation);
 	ipg_print_string(&p, IPG_PR_JSON, "config_error", NULL, err);
 	print_breakglass(&p, d);
 	ipg_print_text(&p, "%-14s generation %u\n", "policy", live.generation);
+	print_maps(&p, d);
 	if (err)
 		ipg_print_text(&p, "%-14s %s (running the last good config)\n",
 			       "config file", err);
+	if (d->cfg.n_lists)
+		ipg_print_text(&p, "%s",
+			       one ? "" : "(counters of every list)\n");
 	print_counters(&p, st);
 	ipg_print_close_object(&p);
 	return print_end(q, &p);
@@ -275,11 +374,17 @@ static void print_entry(struct ipg_print *p, struct daemon *d,
 
 int do_list(struct req *q)
 {
-	const struct ipg_policy_spec *s = &q->d->cfg.policy;
+	const struct ipg_policy_spec *s;
 	struct ipg_print p;
+	const char *name;
+	uint32_t id;
 
+	if (req_list(q, &name, &id))
+		return -ENOENT;
+	s = ipg_config_policy(&q->d->cfg, name);
 	ipg_print_init(&p, &q->out, q->json);
 	ipg_print_open_object(&p, NULL);
+	ipg_print_string(&p, IPG_PR_JSON, "list", NULL, name);
 	/* JSON counts the entries before them, text after them. */
 	ipg_print_u64(&p, IPG_PR_JSON, "count", NULL, s->n_entries);
 	ipg_print_u64(&p, IPG_PR_JSON, "max_entries", NULL, s->max_entries);
@@ -299,7 +404,7 @@ int do_list(struct req *q)
 }
 
 /* The port `test` probes when none is given: the first protected one. */
-static void default_port(const struct ipg_policy *k, int *proto, uint16_t *port)
+static void default_port(const struct ipg_ports *k, int *proto, uint16_t *port)
 {
 	for (int pr = 0; pr < 2; pr++)
 		for (uint32_t p = 1; p <= 65535; p++)
@@ -314,19 +419,112 @@ static void default_port(const struct ipg_policy *k, int *proto, uint16_t *port)
 	*port = 443;
 }
 
-/* What a probe found: the program's action, the model's verdict, and the
- * entry that allowed it (if one did). */
+/* What a probe found: the program's action, the model's verdict, the
+ * list that judged it and the entry that allowed it (if one did). */
 struct probe {
 	int action;
 	struct ipg_verdict model;
+	const char *list;
 	const struct ipg_entry *ent;
+	char dst[IPG_PREFIX_STRLEN];
 };
 
+/* Loopback, or IPv6 link-local: a probe's last choice of destination. */
+static bool is_loopback(const struct ipg_prefix *a)
+{
+	static const uint8_t one[16] = { [15] = 1 };
+
+	if (a->family == 4)
+		return a->addr[0] == 127;
+	return !memcmp(a->addr, one, 16) ||
+	       (a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80);
+}
+
+/* Whether @a is guarded by a named list of @c. */
+static bool claimed(const struct ipg_config *c, const struct ipg_prefix *a)
+{
+	return ipg_config_list_for(c, a) != NULL;
+}
+
+/* Where a probe from @src goes: to @to when given, to list @l's first
+ * address of @src's family, or (the default list) to one of this host's
+ * addresses no named list guards. Returns 0, or the refusal in the reply. */
+static int probe_dst(struct req *q, const struct ipg_prefix *src,
+		     const struct ipg_prefix *to,
+		     const struct ipg_config_list *l, uint8_t dst[16])
+{
+	struct daemon *d = q->d;
+	struct ipg_prefix *local = calloc(IPG_LOCAL_ADDRS_MAX, sizeof(*local)),
+			  fb = { .family = src->family };
+	int n;
+
+	if (!local)
+		return reply_err(q, -ENOMEM, "out of memory");
+	if (to || l) {
+		for (int i = 0; !to && i < l->n_addrs; i++)
+			if (l->addrs[i].family == src->family)
+				to = &l->addrs[i];
+		free(local);
+		if (!to)
+			return reply_errf(q, -EINVAL,
+					  "list %s guards no IPv%d address, so "
+					  "an IPv%d source cannot reach it",
+					  l->name, src->family, src->family);
+		if (to->family != src->family)
+			return reply_err(q, -EINVAL,
+					 "the source and --to are of different "
+					 "address families");
+		memcpy(dst, to->addr, 16);
+		return 0;
+	}
+	if (src->family == 4)
+		memcpy(fb.addr, (uint8_t[]){ 198, 18, 0, 1 }, 4);
+	else
+		memcpy(fb.addr, (uint8_t[]){ 0x20, 0x01, 0x0d, 0xb8, [15] = 1 },
+		       16);
+	fb.len = src->family == 4 ? 32 : 128;
+	memcpy(dst, fb.addr, 16);
+	/* The first such address; loopback only when there is no other. */
+	n = ipg_datapath_local_addrs(d->dp, local, IPG_LOCAL_ADDRS_MAX);
+	for (int pass = 1; pass >= 0; pass--)
+		for (int i = n - 1; i >= 0; i--)
+			if (local[i].family == src->family &&
+			    !claimed(&d->cfg, &local[i]) &&
+			    (pass || !is_loopback(&local[i])))
+				memcpy(dst, local[i].addr, 16);
+	free(local);
+	return 0;
+}
+
+/* The reference model's view of the named lists, into @v (room for
+ * cfg.n_lists). */
+static size_t model_lists(struct daemon *d, struct ipg_verdict_list *v)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < d->cfg.n_lists; i++) {
+		const struct ipg_config_list *l = d->cfg.lists[i];
+		uint32_t id;
+
+		if (ipg_datapath_list_id(d->dp, l->name, &id))
+			continue;
+		v[n++] = (struct ipg_verdict_list){
+			.id = id,
+			.policy = &l->policy,
+			.dsts = l->addrs,
+			.n_dsts = (size_t)l->n_addrs,
+			.override_active = list_override_left(d, id) > 0,
+		};
+	}
+	return n;
+}
+
 /* Runs the live program on a SYN (a datagram for udp) from @addr to
- * @proto/@port of this host, as the interfaces see it, marked as a probe so
- * the counters stay still, and cross-checks it with the reference model. */
-static int probe_run(struct req *q, const struct ipg_prefix *addr, int proto,
-		     uint16_t port, struct probe *out)
+ * @proto/@port at @dst, as the interfaces see it, marked as a probe so the
+ * counters stay still, and cross-checks it with the reference model. */
+static int probe_run(struct req *q, const struct ipg_prefix *addr,
+		     const uint8_t dst[16], int proto, uint16_t port,
+		     struct probe *out)
 {
 	struct daemon *d = q->d;
 	struct ipg_pkt_spec spec = { .family = addr->family,
@@ -334,25 +532,24 @@ static int probe_run(struct req *q, const struct ipg_prefix *addr, int proto,
 				     .sport = 40000,
 				     .dport = port };
 	struct ipg_prefix *local = calloc(IPG_LOCAL_ADDRS_MAX, sizeof(*local));
-	struct ipg_verdict_env env = { .grants = d->prefix_buf };
+	struct ipg_verdict_list *lists =
+		calloc((size_t)d->cfg.n_lists + 1, sizeof(*lists));
+	struct ipg_verdict_env env = { .grants = d->prefix_buf,
+				       .grant_lists = d->grant_lists_buf };
+	const struct ipg_policy_spec *s;
 	uint8_t pkt[256];
 	uint32_t rule = 0;
 	int n_local, r;
 	size_t len;
 
-	if (!local)
+	if (!local || !lists) {
+		free(local);
+		free(lists);
 		return reply_err(q, -ENOMEM, "out of memory");
+	}
 	memcpy(spec.src, addr->addr, 16);
-	if (addr->family == 4)
-		memcpy(spec.dst, (uint8_t[]){ 198, 18, 0, 1 }, 4);
-	else
-		memcpy(spec.dst,
-		       (uint8_t[]){ 0x20, 0x01, 0x0d, 0xb8, [15] = 1 }, 16);
-	/* To one of this host's own addresses, in the interfaces' frames. */
+	memcpy(spec.dst, dst, 16);
 	n_local = ipg_datapath_local_addrs(d->dp, local, IPG_LOCAL_ADDRS_MAX);
-	for (int i = n_local - 1; i >= 0; i--)
-		if (local[i].family == addr->family)
-			memcpy(spec.dst, local[i].addr, 16);
 	spec.frame =
 		ipg_link_probe_frame(d->cfg.interfaces, d->cfg.n_interfaces);
 	len = ipg_pkt_build(&spec, pkt, sizeof(pkt));
@@ -360,20 +557,31 @@ static int probe_run(struct req *q, const struct ipg_prefix *addr, int proto,
 				   &out->action, NULL, NULL);
 	if (r) {
 		free(local);
+		free(lists);
 		return reply_errf(q, r, "cannot run the datapath: %s",
 				  strerror(-r));
 	}
-	/* The allowing entry, as the live trie answers it. */
-	out->ent = ipg_datapath_lookup(d->dp, addr, &rule) ?
-			   NULL :
-			   entry_by_rule(&d->cfg, rule);
 	env.override_active = override_left(d) > 0;
+	env.default_override = list_override_left(d, IPG_LIST_DEFAULT) > 0;
 	env.local = local;
 	env.n_local = n_local > 0 ? (size_t)n_local : 0;
 	env.frame = spec.frame;
-	env.n_grants = live_grants(d, d->prefix_buf);
+	env.n_grants = live_grants(d, d->prefix_buf, d->grant_lists_buf);
+	env.lists = lists;
+	env.n_lists = model_lists(d, lists);
 	ipg_verdict_eval(&d->cfg.policy, &env, pkt, len, &out->model);
+	/* The allowing entry, as the live trie of the judging list answers
+	 * it. */
+	out->list = ipg_datapath_list_name(d->dp, out->model.list);
+	if (!out->list)
+		out->list = "default";
+	s = ipg_config_policy(&d->cfg, out->list);
+	out->ent = !s || ipg_datapath_list_lookup(d->dp, out->model.list, addr,
+						  &rule) ?
+			   NULL :
+			   entry_by_rule(s, rule);
 	free(local);
+	free(lists);
 	return 0;
 }
 
@@ -429,11 +637,16 @@ static int print_probe(struct req *q, const char *ip, const char *pname,
 	ipg_print_open_object(&p, NULL);
 	ipg_print_string(&p, IPG_PR_JSON, "ip", NULL, ip);
 	ipg_print_string(&p, IPG_PR_JSON, "port", NULL, pname);
+	ipg_print_string(&p, IPG_PR_JSON, "list", NULL, pr->list);
+	ipg_print_string(&p, IPG_PR_JSON, "to", NULL, pr->dst);
 	ipg_print_string(&p, IPG_PR_ANY, "verdict", "%s",
 			 pr->action == XDP_PASS ? "allowed" : "blocked");
 	ipg_print_string(&p, IPG_PR_JSON, "reason", NULL,
 			 ipg_stat_name(pr->model.stat));
-	ipg_print_text(&p, " (%s)\n", why);
+	ipg_print_text(&p, " (%s)", why);
+	if (q->d->cfg.n_lists)
+		ipg_print_text(&p, " by list %s, to %s", pr->list, pr->dst);
+	ipg_print_text(&p, "\n");
 	if (pr->model.stat == IPG_STAT_PASS_ALLOWED) {
 		ipg_prefix_format(&pr->ent->prefix, cidr, sizeof(cidr));
 		ipg_print_open_object(&p, "entry");
@@ -450,13 +663,37 @@ static int print_probe(struct req *q, const char *ip, const char *pname,
 	return print_end(q, &p);
 }
 
+/* The destination a test names (--to, or the list's), into @to; sets
+ * *@l to the named list it asks for. Returns 0, 1 when there is no --to,
+ * or the refusal in the reply. */
+static int test_target(struct req *q, struct ipg_prefix *to,
+		       const struct ipg_config_list **l)
+{
+	const char *ts = ipg_ctl_get(q->m, "to"), *name;
+	struct ipg_error e;
+	uint32_t id;
+
+	*l = NULL;
+	if (ts) {
+		if (ipg_addr_parse(ts, to, &e))
+			return reply_errf(q, -EINVAL, "--to: %s", e.msg);
+		return 0;
+	}
+	if (req_list(q, &name, &id))
+		return -ENOENT;
+	*l = ipg_config_list_find(&q->d->cfg, name);
+	return 1;
+}
+
 int do_test(struct req *q)
 {
 	struct daemon *d = q->d;
 	const char *ip = ipg_ctl_get(q->m, "ip"),
 		   *ps = ipg_ctl_get(q->m, "port");
+	const struct ipg_config_list *l;
+	const struct ipg_policy_spec *s;
+	struct ipg_prefix addr, to, dst;
 	char why[256], pname[16];
-	struct ipg_prefix addr;
 	struct ipg_error e;
 	struct probe p;
 	uint16_t port;
@@ -466,19 +703,36 @@ int do_test(struct req *q)
 		return reply_err(q, -EINVAL, "missing the address to test");
 	if (ipg_addr_parse(ip, &addr, &e))
 		return reply_err(q, -EINVAL, e.msg);
+	r = test_target(q, &to, &l);
+	if (r < 0)
+		return r;
+	r = probe_dst(q, &addr, r ? NULL : &to, l, dst.addr);
+	if (r)
+		return r;
+	dst.family = addr.family;
+	dst.len = addr.family == 4 ? 32 : 128;
+	s = ipg_config_policy(&d->cfg, l ? l->name : "default");
+	if (!r && !l && !ipg_ctl_get(q->m, "list")) {
+		const struct ipg_config_list *by =
+			ipg_config_list_for(&d->cfg, &dst);
+
+		s = by ? &by->policy : &d->cfg.policy;
+	}
 	if (!ps)
-		default_port(&d->cfg.policy.kern, &proto, &port);
+		default_port(&s->ports, &proto, &port);
 	else if (ipg_port_parse(ps, &proto, &port))
 		return reply_errf(q, -EINVAL,
 				  "\"%s\" is not a port; expected tcp/PORT or "
 				  "udp/PORT, e.g. tcp/443",
 				  ps);
-	r = probe_run(q, &addr, proto, port, &p);
+	r = probe_run(q, &addr, dst.addr, proto, port, &p);
 	if (r)
 		return r;
+	ipg_prefix_format(&dst, p.dst, sizeof(p.dst));
+	s = ipg_config_policy(&d->cfg, p.list);
 	if (p.model.action != p.action ||
 	    (p.model.stat == IPG_STAT_PASS_ALLOWED &&
-	     (!p.ent || p.ent != &d->cfg.policy.entries[p.model.entry])))
+	     (!p.ent || !s || p.ent != &s->entries[p.model.entry])))
 		return reply_errf(
 			q, -EIO,
 			"the datapath (%s) and the reference "

@@ -372,9 +372,10 @@ void ipg_audit_close(struct ipg_audit *a)
 /* Writes into @b the record @a appends next, as @who, with its hash in
  * @hash, ending in a newline; on error frees @b. */
 static int format_record(const struct ipg_audit *a, const struct ipg_actor *who,
-			 const char *action, const char *before,
-			 const char *after, struct ipg_buf *b,
-			 char hash[IPG_HASH_HEX], struct ipg_error *e)
+			 const char *action, const char *const *lists,
+			 int n_lists, const char *before, const char *after,
+			 struct ipg_buf *b, char hash[IPG_HASH_HEX],
+			 struct ipg_error *e)
 {
 	const char *user = who->user;
 	struct passwd *pw;
@@ -403,6 +404,12 @@ static int format_record(const struct ipg_audit *a, const struct ipg_actor *who,
 		ipg_buf_printf(b, "null");
 	ipg_buf_printf(b, "},\"action\":");
 	ipg_buf_json_str(b, action);
+	ipg_buf_printf(b, ",\"list\":%s", n_lists > 1 ? "[" : "");
+	for (int i = 0; i < n_lists; i++) {
+		ipg_buf_printf(b, "%s", i ? "," : "");
+		ipg_buf_json_str(b, lists[i]);
+	}
+	ipg_buf_printf(b, "%s", n_lists > 1 ? "]" : n_lists ? "" : "null");
 	ipg_buf_printf(b,
 		       ",\"before\":%s,\"after\":%s" IPG_AUDIT_PREV_KEY "%s\"",
 		       before ? before : "null", after ? after : "null",
@@ -446,12 +453,48 @@ int ipg_audit_append(struct ipg_audit *a, const struct ipg_actor *who,
 		     const char *action, const char *before, const char *after,
 		     struct ipg_error *e)
 {
+	return ipg_audit_append_lists(a, who, action, NULL, 0, before, after,
+				      e);
+}
+
+int ipg_audit_append_list(struct ipg_audit *a, const struct ipg_actor *who,
+			  const char *action, const char *list,
+			  const char *before, const char *after,
+			  struct ipg_error *e)
+{
+	return ipg_audit_append_lists(a, who, action, &list,
+				      list && *list ? 1 : 0, before, after, e);
+}
+
+bool ipg_audit_record_of(const char *line, const char *name)
+{
+	size_t len, n = strlen(name);
+	const char *v = ipg_json_field(line, "list", &len), *end;
+
+	if (!v || *v == 'n')
+		return false;
+	end = v + len;
+	/* A string, or an array of strings; names need no escapes. */
+	for (const char *s = v; s < end; s++)
+		if (*s == '"' && (size_t)(end - s) > n + 1 &&
+		    !memcmp(s + 1, name, n) && s[n + 1] == '"')
+			return true;
+		else if (*s == '"')
+			s = memchr(s + 1, '"', (size_t)(end - s - 1)) ?: end;
+	return false;
+}
+
+int ipg_audit_append_lists(struct ipg_audit *a, const struct ipg_actor *who,
+			   const char *action, const char *const *lists, int n,
+			   const char *before, const char *after,
+			   struct ipg_error *e)
+{
 	struct ipg_buf b = { 0 };
 	char hash[IPG_HASH_HEX];
 	size_t off = 0;
 	int r;
 
-	r = format_record(a, who, action, before, after, &b, hash, e);
+	r = format_record(a, who, action, lists, n, before, after, &b, hash, e);
 	if (r)
 		return r;
 	while (off < b.len) {

@@ -6,6 +6,7 @@
 #ifndef IPGATE_AUDIT_H
 #define IPGATE_AUDIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -75,10 +76,23 @@ int ipg_audit_note_open(struct ipg_audit *a, const struct ipg_actor *who,
 			struct ipg_error *e);
 
 /* Appends one record; @before and @after are JSON values (or NULL for
- * null). Returns after the line is on disk. */
+ * null). Returns after the line is on disk. Its "list" is null. */
 int ipg_audit_append(struct ipg_audit *a, const struct ipg_actor *who,
 		     const char *action, const char *before, const char *after,
 		     struct ipg_error *e);
+/* The same for a change to the @n lists @lists: "list" is the name when
+ * @n is 1, an array of the names when more, null when 0. */
+int ipg_audit_append_lists(struct ipg_audit *a, const struct ipg_actor *who,
+			   const char *action, const char *const *lists, int n,
+			   const char *before, const char *after,
+			   struct ipg_error *e);
+/* The same for one list @list; NULL or "": none (null). */
+int ipg_audit_append_list(struct ipg_audit *a, const struct ipg_actor *who,
+			  const char *action, const char *list,
+			  const char *before, const char *after,
+			  struct ipg_error *e);
+/* Whether record @line (its "list") concerns list @name. */
+bool ipg_audit_record_of(const char *line, const char *name);
 
 /* Moves the current file to @path.1.gz (older ones shift up, beyond
  * opts.keep are removed) and starts an empty one; the chain continues.

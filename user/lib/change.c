@@ -2,57 +2,80 @@
 /* The guards and the change pipeline's order and rollback; see change.h. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "change.h"
 
-bool ipg_addr_allowed(const struct ipg_config *c, const struct ipg_prefix *addr)
+bool ipg_addr_allowed(const struct ipg_policy_spec *s,
+		      const struct ipg_prefix *addr)
 {
-	return !c->policy.kern.enabled ||
-	       ipg_policy_match(&c->policy, addr) >= 0;
+	return !s->kern.enabled || ipg_policy_match(s, addr) >= 0;
+}
+
+/* The guards for one list: @name's policy going from @cur (NULL: the list
+ * is new) to @p. */
+static int guard_list(const char *name, const struct ipg_policy_spec *cur,
+		      const struct ipg_policy_spec *p,
+		      const struct ipg_guard_who *who, struct ipg_error *e)
+{
+	char who_list[IPG_LIST_NAME_MAX + 16] = "";
+
+	if (strcmp(name, "default"))
+		snprintf(who_list, sizeof(who_list), "list %s: ", name);
+	if (p->kern.enabled && !p->n_entries &&
+	    !(cur && cur->kern.enabled && !cur->n_entries)) {
+		struct ipg_buf ports = { 0 };
+
+		ipg_config_ports(&p->ports, &ports);
+		ipg_fail(e, -EPERM,
+			 "refused: %san enabled, empty allowlist blocks every "
+			 "source on %s; add entries first, or repeat with "
+			 "--force",
+			 who_list, ports.s ? ports.s : "");
+		ipg_buf_free(&ports);
+		return -EPERM;
+	}
+	if (who->client && cur && ipg_addr_allowed(cur, who->client) &&
+	    !ipg_addr_allowed(p, who->client))
+		return ipg_fail(
+			e, -EPERM,
+			"refused: %sthis change would block your own "
+			"address %s (from %s); add an entry that "
+			"covers it first, or repeat with --force",
+			who_list, who->client_text ? who->client_text : "?",
+			who->client_source ? who->client_source : "--client");
+	return 0;
 }
 
 int ipg_guard_check(const struct ipg_config *cur, const struct ipg_config *next,
 		    const struct ipg_guard_who *who, struct ipg_error *e)
 {
-	const struct ipg_policy_spec *p = &next->policy;
+	int r;
 
 	if (who->force)
 		return 0;
-	if (p->kern.enabled && !p->n_entries &&
-	    !(cur->policy.kern.enabled && !cur->policy.n_entries)) {
-		struct ipg_buf ports = { 0 };
+	r = guard_list("default", &cur->policy, &next->policy, who, e);
+	for (int i = 0; i < next->n_lists && !r; i++) {
+		const struct ipg_config_list *l = next->lists[i];
 
-		ipg_config_ports(&p->kern, &ports);
-		ipg_fail(e, -EPERM,
-			 "refused: an enabled, empty allowlist blocks every "
-			 "source on %s; add entries first, or repeat with "
-			 "--force",
-			 ports.s ? ports.s : "");
-		ipg_buf_free(&ports);
-		return -EPERM;
+		if (i < cur->n_lists && cur->lists[i] == l)
+			continue; /* shared: unchanged */
+		r = guard_list(l->name, ipg_config_policy(cur, l->name),
+			       &l->policy, who, e);
 	}
-	if (who->client && ipg_addr_allowed(cur, who->client) &&
-	    !ipg_addr_allowed(next, who->client))
-		return ipg_fail(e, -EPERM,
-				"refused: this change would block your own "
-				"address %s (from %s); add an entry that "
-				"covers it first, or repeat with --force",
-				who->client_text ? who->client_text : "?",
-				who->client_source ? who->client_source :
-						     "--client");
-	return 0;
+	return r;
 }
 
 /* Puts @cur back after a failed change to @next: flip back, detach what
  * the change attached, and (when it was written) the file. */
 static void undo(const struct ipg_change_ops *ops, void *ctx,
-		 const struct ipg_config *cur, const struct ipg_config *next,
+		 struct ipg_config *cur, const struct ipg_config *next,
 		 bool persist)
 {
 	struct ipg_error e = { { 0 } };
 	char msg[sizeof(e.msg) + 16];
 
-	if (ops->apply(ctx, cur, &e)) {
+	if (ops->apply(ctx, next, cur, &e)) {
 		snprintf(msg, sizeof(msg), "rollback: %s", e.msg);
 		ops->warn(ctx, msg);
 	}
@@ -64,7 +87,7 @@ static void undo(const struct ipg_change_ops *ops, void *ctx,
 }
 
 int ipg_change_run(const struct ipg_change_ops *ops, void *ctx,
-		   const struct ipg_config *cur, const struct ipg_config *next,
+		   struct ipg_config *cur, struct ipg_config *next,
 		   bool persist, const char *action,
 		   const struct ipg_config_diff *diff, struct ipg_error *e)
 {
@@ -78,7 +101,7 @@ int ipg_change_run(const struct ipg_change_ops *ops, void *ctx,
 	}
 	r = ops->attach(ctx, cur, next, e);
 	if (!r)
-		r = ops->apply(ctx, next, e);
+		r = ops->apply(ctx, cur, next, e);
 	if (!r) {
 		r = ops->audit(ctx, action, diff->before.s, diff->after.s,
 			       &step);

@@ -13,9 +13,9 @@
 #include "log.h"
 #include "prefix.h"
 
-/* Whether @addr may reach protected ports under @c (ignoring overrides and
- * grants): the list is disabled, or an entry covers it. */
-bool ipg_addr_allowed(const struct ipg_config *c,
+/* Whether @addr may reach protected ports under policy @s (ignoring
+ * overrides and grants): the list is disabled, or an entry covers it. */
+bool ipg_addr_allowed(const struct ipg_policy_spec *s,
 		      const struct ipg_prefix *addr);
 
 /* Who asks for a change, as far as the guards care. */
@@ -26,18 +26,21 @@ struct ipg_guard_who {
 	bool force; /* --force: skip the guards */
 };
 
-/* The guards: refuses (-EPERM, with the reason and the way past it) a
+/* The guards, for each list (the default and every named one, paired by
+ * name): refuses (-EPERM, with the list, the reason and the way past it) a
  * change from @cur to @next that enables an empty list (unless the list
- * was already enabled and empty), or that blocks the requester's own
- * address. Returns 0 when the change may go on. */
+ * was already enabled and empty), or that makes a list block the
+ * requester's own address where it passes today. Returns 0 when the change
+ * may go on. */
 int ipg_guard_check(const struct ipg_config *cur, const struct ipg_config *next,
 		    const struct ipg_guard_who *who, struct ipg_error *e);
 
 /* The steps of a change that touch the world, each returning 0 or a
  * negative errno with a message in @e. */
 struct ipg_change_ops {
-	/* Writes @c to the config file. */
-	int (*save)(void *ctx, const struct ipg_config *c, struct ipg_error *e);
+	/* Writes the files of @c a change touches: those @c marks dirty, and
+	 * on a rollback the ones the change wrote. */
+	int (*save)(void *ctx, struct ipg_config *c, struct ipg_error *e);
 	/* Attaches to the interfaces of @next that @prev lacks; on failure
 	 * detaches what it attached. */
 	int (*attach)(void *ctx, const struct ipg_config *prev,
@@ -45,9 +48,11 @@ struct ipg_change_ops {
 	/* Detaches from the interfaces of @prev that @next lacks. */
 	void (*detach)(void *ctx, const struct ipg_config *prev,
 		       const struct ipg_config *next);
-	/* Builds the inactive slot from @c and flips to it. */
-	int (*apply)(void *ctx, const struct ipg_config *c,
-		     struct ipg_error *e);
+	/* Builds the inactive slot of each list that differs between @prev
+	 * and @next from @next and flips it; drops lists @next lacks. Sets
+	 * the rule ids of @next's entries to the kernel's. */
+	int (*apply)(void *ctx, const struct ipg_config *prev,
+		     struct ipg_config *next, struct ipg_error *e);
 	/* Appends the audit record. */
 	int (*audit)(void *ctx, const char *action, const char *before,
 		     const char *after, struct ipg_error *e);
@@ -63,7 +68,7 @@ struct ipg_change_ops {
  * back to @cur, detach what was attached, write @cur back) so that kernel,
  * file and log agree again, and its error is returned. */
 int ipg_change_run(const struct ipg_change_ops *ops, void *ctx,
-		   const struct ipg_config *cur, const struct ipg_config *next,
+		   struct ipg_config *cur, struct ipg_config *next,
 		   bool persist, const char *action,
 		   const struct ipg_config_diff *diff, struct ipg_error *e);
 

@@ -676,7 +676,7 @@ static int check_whole(struct parse_ctx *p, struct ipg_config *c)
 	c->policy.max_entries = max;
 	/* The break-glass port must stay reachable by everyone. */
 	if (c->breakglass_port &&
-	    ipg_policy_port_protected(&c->policy.kern, IPPROTO_UDP,
+	    ipg_policy_port_protected(&c->policy.ports, IPPROTO_UDP,
 				      c->breakglass_port)) {
 		p->line = p->breakglass_line ? p->breakglass_line : 1;
 		return fail_at(p, p->breakglass_col ? p->breakglass_col : 1,

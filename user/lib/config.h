@@ -19,7 +19,6 @@
 #define IPG_OVERRIDE_MAX_DEFAULT_S (24 * 3600)
 #define IPG_BREAKGLASS_PORT_DEFAULT 62201
 #define IPG_LISTS_MAX 4096
-#define IPG_LIST_NAME_MAX 32
 #define IPG_LIST_ADDRS_MAX 64
 #define IPG_INCLUDE_FILES_MAX 4096
 
@@ -74,6 +73,10 @@ struct ipg_config_list {
 	/* The block as written: "list NAME {", its lines, "}". */
 	struct ipg_config_line *lines;
 	int n_lines;
+	/* Configs holding this list (ipg_config_cow() shares the lists a
+	 * change does not touch); freed with the last. */
+	int refs;
+	int idx; /* its index in the lists of the config that parsed it */
 	/* Last: inherited settings resolved; entries past n_entries are
 	 * never touched. */
 	struct ipg_policy_spec policy;
@@ -104,6 +107,10 @@ struct ipg_config {
 	int n_lists;
 	struct ipg_config_file *files;
 	int n_files;
+	/* The include lines' patterns as paths (relative ones resolved), so
+	 * that the daemon can watch their directories. */
+	char **includes;
+	int n_includes;
 	/* Notes that are not errors, e.g. an entry inside another. */
 	char warnings[4][256];
 	int n_warnings;
@@ -136,6 +143,10 @@ int ipg_config_parse_texts(struct ipg_config *c, const char *text,
 char *ipg_config_render(const struct ipg_config *c);
 /* Included file @file (an index in c->files) as text; caller frees. */
 char *ipg_config_render_file(const struct ipg_config *c, int file);
+
+/* Whether @s is a list name: 1 to IPG_LIST_NAME_MAX of a-z, 0-9, _ and -,
+ * starting with a letter or digit. */
+bool ipg_list_name_ok(const char *s);
 
 /* The list named @name, or NULL; "default" and NULL name the top level,
  * which has no struct ipg_config_list: NULL too. */
@@ -192,6 +203,24 @@ int ipg_config_list_add(struct ipg_config *c, const char *list,
 int ipg_config_list_remove(struct ipg_config *c, const char *list,
 			   const struct ipg_prefix *p, struct ipg_error *e);
 
+/* @src with list @name's block replaced by one whose inside is @body (the
+ * lines of a block, without "list NAME {" and "}"), as @dst: "Save" of a
+ * whole list. @file names @body in errors, which point at its lines. The
+ * file the list is written in is marked dirty. Changes nothing on error. */
+int ipg_config_list_replace(struct ipg_config *dst,
+			    const struct ipg_config *src, const char *name,
+			    const char *body, const char *file,
+			    const char *main_path, struct ipg_error *e);
+
+/* @src, to edit list @name ("default" or NULL: the top level) in: a copy
+ * that shares with @src every list written in another file than @name's,
+ * and copies the rest, so that its cost follows the size of that one file
+ * (one file per customer: one list), not of the whole config. Edit only
+ * that list (or the top level) in @dst; ipg_config_free() frees either
+ * side, a shared list with the last config holding it. */
+int ipg_config_cow(struct ipg_config *dst, const struct ipg_config *src,
+		   const char *name, struct ipg_error *e);
+
 /* A deep copy of @src, made by rendering and parsing it again (every
  * file, from memory: the disk is not read), so that it is what a reload of
  * the saved files gives; rule ids are kept, in each list; so are the dirty
@@ -218,7 +247,7 @@ int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 void ipg_config_diff_free(struct ipg_config_diff *d);
 
 /* The protected ports as the config writes them: "tcp/443 udp/443". */
-void ipg_config_ports(const struct ipg_policy *k, struct ipg_buf *b);
+void ipg_config_ports(const struct ipg_ports *k, struct ipg_buf *b);
 
 /* Parses a duration such as 30m, 2h, 24h, 90s, 1d into seconds. */
 int ipg_duration_parse(const char *s, uint32_t *seconds);

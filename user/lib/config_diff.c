@@ -11,7 +11,7 @@
 #include "config.h"
 
 /* Appends the protected ports of @proto as "tcp/443 tcp/8000-8080". */
-static void format_ports(struct ipg_buf *b, const struct ipg_policy *k,
+static void format_ports(struct ipg_buf *b, const struct ipg_ports *k,
 			 int proto, const char *name, bool *first)
 {
 	for (uint32_t p = 1; p <= 65535; p++) {
@@ -30,7 +30,7 @@ static void format_ports(struct ipg_buf *b, const struct ipg_policy *k,
 	}
 }
 
-void ipg_config_ports(const struct ipg_policy *k, struct ipg_buf *b)
+void ipg_config_ports(const struct ipg_ports *k, struct ipg_buf *b)
 {
 	bool first = true;
 
@@ -160,8 +160,8 @@ static void ports_setting(struct out *o, const struct ipg_policy_spec *pa,
 {
 	struct ipg_buf x = { 0 }, y = { 0 };
 
-	ipg_config_ports(&pa->kern, &x);
-	ipg_config_ports(&pb->kern, &y);
+	ipg_config_ports(&pa->ports, &x);
+	ipg_config_ports(&pb->ports, &y);
 	setting(o, "protect", x.s ? x.s : "", y.s ? y.s : "", true);
 	ipg_buf_free(&x);
 	ipg_buf_free(&y);
@@ -201,6 +201,8 @@ static bool same_list(const struct ipg_config_list *a,
 {
 	const struct ipg_policy_spec *x = &a->policy, *y = &b->policy;
 
+	if (a == b) /* shared by both configs (ipg_config_cow()) */
+		return true;
 	if (a->n_addrs != b->n_addrs || x->n_entries != y->n_entries ||
 	    x->max_entries != y->max_entries || a->set != b->set ||
 	    a->override_max_s != b->override_max_s ||
@@ -208,10 +210,8 @@ static bool same_list(const struct ipg_config_list *a,
 		   sizeof(a->addrs[0]) * (size_t)a->n_addrs) ||
 	    x->kern.enabled != y->kern.enabled ||
 	    x->kern.mode != y->kern.mode ||
-	    memcmp(x->kern.tcp_ports, y->kern.tcp_ports,
-		   sizeof(x->kern.tcp_ports)) ||
-	    memcmp(x->kern.udp_ports, y->kern.udp_ports,
-		   sizeof(x->kern.udp_ports)))
+	    memcmp(x->ports.tcp, y->ports.tcp, sizeof(x->ports.tcp)) ||
+	    memcmp(x->ports.udp, y->ports.udp, sizeof(x->ports.udp)))
 		return false;
 	for (uint32_t i = 0; i < x->n_entries; i++)
 		if (!ipg_prefix_equal(&x->entries[i].prefix,
@@ -239,7 +239,7 @@ static void whole_list(struct ipg_config_diff *d,
 	ipg_buf_printf(&d->text, "; enabled %s; %u entr%s\n",
 		       s->kern.enabled ? "yes" : "no", s->n_entries,
 		       s->n_entries == 1 ? "y" : "ies");
-	ipg_config_ports(&s->kern, &ports);
+	ipg_config_ports(&s->ports, &ports);
 	ipg_buf_printf(has, "\"address\":[");
 	format_addrs(l, has, true);
 	ipg_buf_printf(has,

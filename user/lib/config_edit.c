@@ -484,3 +484,271 @@ int ipg_config_clone(struct ipg_config *dst, const struct ipg_config *src,
 	free(text);
 	return r;
 }
+
+/* Renders @lines with the block of list @target written as @block. */
+static void render_sub(const struct ipg_config_line *lines, int n,
+		       const struct ipg_config_list *target, const char *block,
+		       struct ipg_buf *b)
+{
+	for (int i = 0; i < n; i++) {
+		if (lines[i].kind == IPG_LINE_BLOCK &&
+		    lines[i].list == target) {
+			ipg_buf_append(b, block, strlen(block));
+			continue;
+		}
+		ipg_config_render_lines(&lines[i], 1, b);
+	}
+	ipg_buf_append(b, "", 0);
+}
+
+static int count_lines(const char *s)
+{
+	int n = *s && s[strlen(s) - 1] != '\n';
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* After @block failed in place: checks it alone (no limit of entries
+ * but the hard one), so that a syntax error names the line of the body
+ * (in @file) it is on. Returns 0 when it is fine alone: the error was one
+ * of the whole config (a claim, a limit inherited), left in @e as it was. */
+static int check_body(const char *block, int body_lines, const char *file,
+		      struct ipg_error *e)
+{
+	static const char head[] = "max-entries 1024\n";
+	struct ipg_config alone;
+	struct ipg_error e2 = { { 0 } };
+	struct ipg_buf t = { 0 };
+	size_t flen = strlen(file);
+	int r, line, col, n;
+	char *colon;
+
+	memset(&alone, 0, sizeof(alone));
+	ipg_buf_printf(&t, "%s%s", head, block);
+	r = t.oom ? -ENOMEM :
+		    ipg_config_parse_texts(&alone, t.s, file, NULL, 0, &e2);
+	ipg_config_free(&alone);
+	ipg_buf_free(&t);
+	if (!r || strncmp(e2.msg, file, flen) || e2.msg[flen] != ':')
+		return 0;
+	/* "FILE:LINE:COL: ..." of head and block: the body starts at 3. An
+	 * error past the body (the block as a whole) is the config's. */
+	colon = e2.msg + flen;
+	if (sscanf(colon, ":%d:%d:%n", &line, &col, &n) == 2 && line > 2 &&
+	    line - 2 <= body_lines) {
+		snprintf(e->msg, sizeof(e->msg), "%s:%d:%d:%s", file, line - 2,
+			 col, colon + n);
+		return r;
+	}
+	return 0;
+}
+
+/* In an error of the whole config, each place "WHERE:LINE" on a line of
+ * the replaced block (its "list" line at @at in @where, the body @n lines
+ * long) is said as the line of the body file @file instead. */
+static void remap_error(struct ipg_error *e, const char *where, int at, int n,
+			const char *file)
+{
+	size_t wlen = strlen(where);
+	struct ipg_buf b = { 0 };
+	const char *s = e->msg, *hit;
+
+	while ((hit = strstr(s, where))) {
+		const char *num = hit + wlen;
+		char *end;
+		long line = *num == ':' ? strtol(num + 1, &end, 10) : 0;
+
+		if (line <= at || line > at + n) {
+			ipg_buf_append(&b, s, (size_t)(num - s));
+			s = num;
+			continue;
+		}
+		ipg_buf_append(&b, s, (size_t)(hit - s));
+		ipg_buf_printf(&b, "%s:%ld", file, line - at);
+		s = end;
+	}
+	ipg_buf_printf(&b, "%s", s);
+	if (b.s && !b.oom)
+		snprintf(e->msg, sizeof(e->msg), "%s", b.s);
+	ipg_buf_free(&b);
+}
+
+int ipg_config_list_replace(struct ipg_config *dst,
+			    const struct ipg_config *src, const char *name,
+			    const char *body, const char *file,
+			    const char *main_path, struct ipg_error *e)
+{
+	const struct ipg_config_list *l = ipg_config_list_find(src, name);
+	struct ipg_buf block = { 0 }, main_text = { 0 };
+	struct ipg_config_text *texts;
+	struct include_src from = { .mode = INCLUDE_ORDINAL,
+				    .n = src->n_files };
+	int *ordinals, r = 0;
+
+	if (!l)
+		return ipg_fail(e, -ENOENT,
+				"no list named \"%s\"; to make one, add a "
+				"\"list %s { ... }\" block to the config",
+				name, name);
+	if (strstr(body, "\n}") || *body == '}')
+		return ipg_fail(e, -EINVAL,
+				"%s: a line \"}\" would end list %s early; the "
+				"file holds the inside of the block only",
+				file, name);
+	ipg_buf_printf(&block, "list %s {\n%s%s}\n", name, body,
+		       *body && body[strlen(body) - 1] != '\n' ? "\n" : "");
+	if (block.oom)
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	texts = calloc((size_t)src->n_files + 1, sizeof(*texts));
+	ordinals = calloc((size_t)src->n_files + 1, sizeof(*ordinals));
+	if (!texts || !ordinals)
+		r = ipg_fail(e, -ENOMEM, "out of memory");
+	render_sub(src->lines, src->n_lines, l, block.s, &main_text);
+	for (int i = 0; i < src->n_files && !r; i++) {
+		struct ipg_buf t = { 0 };
+
+		render_sub(src->files[i].lines, src->files[i].n_lines, l,
+			   block.s, &t);
+		texts[i].path = src->files[i].path;
+		texts[i].text = t.s;
+		ordinals[i] = src->files[i].include;
+		if (t.oom || !t.s)
+			r = ipg_fail(e, -ENOMEM, "out of memory");
+	}
+	if (!r && main_text.oom)
+		r = ipg_fail(e, -ENOMEM, "out of memory");
+	from.texts = texts;
+	from.ordinals = ordinals;
+	if (!r) {
+		r = ipg_cfg_parse_all(dst, main_text.s ? main_text.s : "",
+				      main_path, &from, e);
+		if (r && !check_body(block.s, count_lines(body), file, e))
+			remap_error(e,
+				    l->file < 0 ? main_path :
+						  src->files[l->file].path,
+				    l->line, count_lines(body), file);
+	}
+	if (!r) {
+		keep_ids(dst, src);
+		dst->dirty = src->dirty || l->file < 0;
+		for (int i = 0; i < dst->n_files && i < src->n_files; i++)
+			dst->files[i].dirty = src->files[i].dirty ||
+					      i == l->file;
+	}
+	for (int i = 0; texts && i < src->n_files; i++)
+		free((char *)texts[i].text);
+	free(texts);
+	free(ordinals);
+	ipg_buf_free(&main_text);
+	ipg_buf_free(&block);
+	return r;
+}
+
+/* Copies @n lines, their texts too; block lines point at the list of the
+ * same index in @lists. */
+static struct ipg_config_line *copy_lines(const struct ipg_config_line *src,
+					  int n,
+					  struct ipg_config_list *const *lists)
+{
+	struct ipg_config_line *l = calloc((size_t)n + 1, sizeof(*l));
+
+	for (int i = 0; l && i < n; i++) {
+		l[i] = src[i];
+		if (src[i].kind == IPG_LINE_BLOCK)
+			l[i].list = lists[src[i].list->idx];
+		else if (!(l[i].text = strdup(src[i].text))) {
+			ipg_config_free_lines(l, i);
+			return NULL;
+		}
+	}
+	return l;
+}
+
+/* A list of its own, as @s is (entries past n_entries are not copied). */
+static struct ipg_config_list *copy_list(const struct ipg_config_list *s)
+{
+	struct ipg_config_list *l = malloc(sizeof(*l));
+
+	if (!l)
+		return NULL;
+	memcpy(l, s, offsetof(struct ipg_config_list, policy.entries));
+	memcpy(l->policy.entries, s->policy.entries,
+	       sizeof(s->policy.entries[0]) * s->policy.n_entries);
+	l->refs = 1;
+	l->lines = copy_lines(s->lines, s->n_lines, NULL);
+	if (!l->lines) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+int ipg_config_cow(struct ipg_config *dst, const struct ipg_config *src,
+		   const char *name, struct ipg_error *e)
+{
+	const struct ipg_config_list *t = ipg_config_list_find(src, name);
+	int file = t ? t->file : -1, r = 0;
+
+	if (name && strcmp(name, "default") && !t)
+		return ipg_fail(e, -ENOENT, "no list named \"%s\"", name);
+	*dst = *src;
+	dst->lines = NULL;
+	dst->files = NULL;
+	dst->includes = NULL;
+	dst->lists = calloc((size_t)src->n_lists + 1, sizeof(*dst->lists));
+	dst->n_lists = dst->n_files = dst->n_includes = dst->n_lines = 0;
+	if (!dst->lists)
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	/* Lists in the edited file are copied, the others shared. */
+	for (int i = 0; i < src->n_lists && !r; i++) {
+		struct ipg_config_list *l = src->lists[i];
+
+		if (l->file == file)
+			l = copy_list(l);
+		else
+			l->refs++;
+		if (l)
+			dst->lists[dst->n_lists++] = l;
+		else
+			r = -ENOMEM;
+	}
+	if (!r &&
+	    !(dst->lines = copy_lines(src->lines, src->n_lines, dst->lists)))
+		r = -ENOMEM;
+	if (!r)
+		dst->n_lines = src->n_lines;
+	dst->files = calloc((size_t)src->n_files + 1, sizeof(*dst->files));
+	dst->includes =
+		calloc((size_t)src->n_includes + 1, sizeof(*dst->includes));
+	if (!dst->files || !dst->includes)
+		r = -ENOMEM;
+	for (int i = 0; i < src->n_files && !r; i++) {
+		struct ipg_config_file *f = &dst->files[i];
+
+		*f = src->files[i];
+		f->path = strdup(src->files[i].path);
+		f->lines = copy_lines(src->files[i].lines,
+				      src->files[i].n_lines, dst->lists);
+		if (!f->path || !f->lines) {
+			free(f->path);
+			ipg_config_free_lines(f->lines, 0);
+			r = -ENOMEM;
+			break;
+		}
+		dst->n_files++;
+	}
+	for (int i = 0; i < src->n_includes && !r; i++) {
+		dst->includes[i] = strdup(src->includes[i]);
+		if (!dst->includes[i])
+			r = -ENOMEM;
+		else
+			dst->n_includes++;
+	}
+	if (r) {
+		ipg_config_free(dst);
+		return ipg_fail(e, r, "out of memory");
+	}
+	return 0;
+}

@@ -196,6 +196,19 @@ int ipg_cfg_parse_include(struct parse_ctx *p, struct ipg_config *c,
 	glob_t g = { 0 };
 
 	resolve_pattern(p, t->val, pattern, sizeof(pattern));
+	{
+		char **v = realloc(c->includes,
+				   sizeof(*v) * (size_t)(c->n_includes + 1));
+
+		if (!v || !(v[c->n_includes] = strdup(pattern))) {
+			if (v)
+				c->includes = v;
+			return ipg_fail(p->e, -ENOMEM, "%s: out of memory",
+					p->name);
+		}
+		c->includes = v;
+		c->n_includes++;
+	}
 	if (p->src->mode == INCLUDE_DISK)
 		n = match_disk(p, t, pattern, &g, &m);
 	else

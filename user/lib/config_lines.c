@@ -130,6 +130,7 @@ struct ipg_config_list *ipg_config_list_new(const char *name, int file)
 	memset(l, 0, offsetof(struct ipg_config_list, policy.entries));
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	l->file = file;
+	l->refs = 1;
 	l->policy.kern.mode = IPG_MODE_DROP;
 	l->policy.max_entries = IPG_RULES_MAX;
 	return l;
@@ -149,7 +150,8 @@ void ipg_config_free(struct ipg_config *c)
 	c->lines = NULL;
 	c->n_lines = 0;
 	for (int i = 0; i < c->n_lists; i++)
-		ipg_config_list_free(c->lists[i]);
+		if (--c->lists[i]->refs <= 0)
+			ipg_config_list_free(c->lists[i]);
 	free(c->lists);
 	c->lists = NULL;
 	c->n_lists = 0;
@@ -160,6 +162,11 @@ void ipg_config_free(struct ipg_config *c)
 	free(c->files);
 	c->files = NULL;
 	c->n_files = 0;
+	for (int i = 0; i < c->n_includes; i++)
+		free(c->includes[i]);
+	free(c->includes);
+	c->includes = NULL;
+	c->n_includes = 0;
 }
 
 static bool is_default(const char *name)

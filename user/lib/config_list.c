@@ -13,7 +13,7 @@
 #include "config_lines.h"
 #include "config_parse.h"
 
-static bool name_ok(const char *s)
+bool ipg_list_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -40,7 +40,7 @@ int ipg_cfg_parse_list(struct parse_ctx *p, struct ipg_config *c,
 	if (lt->n == 2 && n > 1 && name->val[n - 1] == '{' && !name->quoted)
 		return fail_at(p, name->col + (int)n - 1,
 			       "expected a space between the list name and {");
-	if (name->quoted || !name_ok(name->val))
+	if (name->quoted || !ipg_list_name_ok(name->val))
 		return fail_at(p, name->col,
 			       "\"%s\" is not a list name; expected 1 to %d of "
 			       "a-z, 0-9, _ and -, starting with a letter or "
@@ -73,6 +73,7 @@ int ipg_cfg_parse_list(struct parse_ctx *p, struct ipg_config *c,
 		return ipg_fail(p->e, -ENOMEM, "%s: out of memory", p->name);
 	l->line = p->line;
 	l->override_max_s = IPG_OVERRIDE_MAX_DEFAULT_S;
+	l->idx = c->n_lists;
 	c->lists[c->n_lists++] = l;
 	memset(&p->blk, 0, sizeof(p->blk));
 	p->blk.list = l;
@@ -182,14 +183,12 @@ static int resolve(struct parse_ctx *p, struct ipg_config *c,
 		   struct ipg_config_list *l)
 {
 	struct ipg_policy *k = &l->policy.kern;
+	struct ipg_ports *ports = &l->policy.ports;
 	uint32_t max = l->policy.max_entries;
 	int n = 0;
 
 	if (!(l->set & IPG_LIST_SET_PROTECT)) {
-		memcpy(k->tcp_ports, c->policy.kern.tcp_ports,
-		       sizeof(k->tcp_ports));
-		memcpy(k->udp_ports, c->policy.kern.udp_ports,
-		       sizeof(k->udp_ports));
+		*ports = c->policy.ports;
 	}
 	if (!(l->set & IPG_LIST_SET_MODE))
 		k->mode = c->policy.kern.mode;
@@ -210,7 +209,7 @@ static int resolve(struct parse_ctx *p, struct ipg_config *c,
 			       l->name, l->policy.n_entries, max);
 	}
 	if (c->breakglass_port &&
-	    ipg_policy_port_protected(k, IPPROTO_UDP, c->breakglass_port)) {
+	    ipg_policy_port_protected(ports, IPPROTO_UDP, c->breakglass_port)) {
 		p->line = l->line;
 		for (int i = l->n_lines - 1; i >= 0; i--)
 			if (l->lines[i].kind == IPG_LINE_PROTECT)

@@ -134,26 +134,33 @@ uint64_t ipg_boot_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int write_meta(struct ipg_datapath *dp, uint32_t capacity)
+static int write_meta(struct ipg_datapath *dp)
 {
-	struct ipg_meta m = {
-		.abi_version = IPG_ABI_VERSION,
-		.rules_max = IPG_RULES_MAX,
-		.trie_capacity = capacity,
-	};
 	__u32 zero = 0;
 
-	m.created_boot_ns = ipg_boot_ns();
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_meta), &zero, &m,
-				BPF_ANY))
+	dp->size.abi_version = IPG_ABI_VERSION;
+	dp->size.created_boot_ns = ipg_boot_ns();
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_meta), &zero,
+				&dp->size, BPF_ANY))
 		return -errno;
 	return 0;
 }
 
-/* With a pin directory: removes pins of another ABI or capacity than
- * @cap, so that the load pins new maps instead of adopting them. Without:
- * tells libbpf to pin nothing. */
-static void drop_foreign_pins(struct ipg_datapath *dp, uint32_t cap)
+/* Whether maps of sizes @have serve a config that asks for @want. */
+static bool sizes_fit(const struct ipg_meta *have, const struct ipg_meta *want)
+{
+	return have->abi_version == IPG_ABI_VERSION &&
+	       have->trie_capacity == want->trie_capacity &&
+	       have->lists_max >= want->lists_max &&
+	       have->rules_max >= want->rules_max &&
+	       have->ports_max >= want->ports_max &&
+	       have->dsts_max >= want->dsts_max;
+}
+
+/* With a pin directory: keeps pins whose meta record says they fit (and
+ * takes their sizes), removes the others, so that the load pins new maps
+ * instead of adopting them. Without: tells libbpf to pin nothing. */
+static void drop_foreign_pins(struct ipg_datapath *dp)
 {
 	struct ipg_meta meta;
 	struct bpf_map *map;
@@ -165,16 +172,19 @@ static void drop_foreign_pins(struct ipg_datapath *dp, uint32_t cap)
 		return;
 	}
 	r = read_pinned_meta(dp->pin_dir, &meta);
-	if (r == 0 &&
-	    (meta.abi_version != IPG_ABI_VERSION ||
-	     meta.rules_max != IPG_RULES_MAX || meta.trie_capacity != cap)) {
-		pr_warn("maps pinned in %s are of ABI %u (capacity "
-			"%u); this ipgate is ABI %u (capacity %u): "
-			"replacing them with new, empty maps",
-			dp->pin_dir, meta.abi_version, meta.trie_capacity,
-			IPG_ABI_VERSION, cap);
+	if (r == 0 && sizes_fit(&meta, &dp->size)) {
+		dp->size = meta;
+	} else if (r == 0) {
+		pr_warn("maps pinned in %s are of ABI %u, %u lists, %u rules, "
+			"capacity %u; this ipgate is ABI %u and the config "
+			"needs %u lists, %u rules, capacity %u: replacing "
+			"them with new, empty maps",
+			dp->pin_dir, meta.abi_version, meta.lists_max,
+			meta.rules_max, meta.trie_capacity, IPG_ABI_VERSION,
+			dp->size.lists_max, dp->size.rules_max,
+			dp->size.trie_capacity);
 		unpin_all(dp);
-	} else if (r && r != -ENOENT) {
+	} else if (r != -ENOENT) {
 		pr_warn("cannot read %s/ipg_meta (%s): replacing the "
 			"pinned maps",
 			dp->pin_dir, strerror(-r));
@@ -182,18 +192,36 @@ static void drop_foreign_pins(struct ipg_datapath *dp, uint32_t cap)
 	}
 }
 
-/* Sizes the tries to @cap, sets the probe cookie and loads the program
- * (adopting pinned maps where libbpf finds compatible ones). */
-static int load(struct ipg_datapath *dp, uint32_t cap, struct ipg_error *e)
+/* Sizes the maps, sets the probe cookie and loads the program (adopting
+ * pinned maps where libbpf finds compatible ones). */
+static int load(struct ipg_datapath *dp, struct ipg_error *e)
 {
+	const struct ipg_meta *z = &dp->size;
+	struct {
+		struct bpf_map *map;
+		uint32_t n;
+	} sizes[] = {
+		{ dp->skel->maps.ipg_v4_slot0, z->trie_capacity },
+		{ dp->skel->maps.ipg_v4_slot1, z->trie_capacity },
+		{ dp->skel->maps.ipg_v6_slot0, z->trie_capacity },
+		{ dp->skel->maps.ipg_v6_slot1, z->trie_capacity },
+		{ dp->skel->maps.ipg_active, z->lists_max },
+		{ dp->skel->maps.ipg_lists, z->lists_max },
+		{ dp->skel->maps.ipg_override, 1 + z->lists_max },
+		{ dp->skel->maps.ipg_policy, IPG_SLOTS * z->lists_max },
+		{ dp->skel->maps.ipg_v4_tries, IPG_SLOTS * z->lists_max },
+		{ dp->skel->maps.ipg_v6_tries, IPG_SLOTS * z->lists_max },
+		{ dp->skel->maps.ipg_stats, IPG_STAT_MAX * z->lists_max },
+		{ dp->skel->maps.ipg_ports, z->ports_max },
+		{ dp->skel->maps.ipg_rule_hits, z->rules_max },
+		{ dp->skel->maps.ipg_dst_v4, z->dsts_max },
+		{ dp->skel->maps.ipg_dst_v6, z->dsts_max },
+	};
 	uint64_t cookie = 0;
 	int r;
 
-	bpf_map__set_max_entries(dp->skel->maps.ipg_v4_slot0, cap);
-	bpf_map__set_max_entries(dp->skel->maps.ipg_v4_slot1, cap);
-	bpf_map__set_max_entries(dp->skel->maps.ipg_v6_slot0, cap);
-	bpf_map__set_max_entries(dp->skel->maps.ipg_v6_slot1, cap);
-
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		bpf_map__set_max_entries(sizes[i].map, sizes[i].n);
 	if (getrandom(&cookie, sizeof(cookie), 0) != sizeof(cookie) || !cookie)
 		cookie = 0x1a7e5eed;
 	dp->skel->rodata->probe_cookie = cookie;
@@ -204,33 +232,30 @@ static int load(struct ipg_datapath *dp, uint32_t cap, struct ipg_error *e)
 				"cannot load the XDP program: %s (run with -vv "
 				"for the verifier's log)",
 				strerror(-r));
-
-	dp->trie[0][0] = bpf_map__fd(dp->skel->maps.ipg_v4_slot0);
-	dp->trie[0][1] = bpf_map__fd(dp->skel->maps.ipg_v4_slot1);
-	dp->trie[1][0] = bpf_map__fd(dp->skel->maps.ipg_v6_slot0);
-	dp->trie[1][1] = bpf_map__fd(dp->skel->maps.ipg_v6_slot1);
 	return 0;
 }
 
 /* After the load: marks the maps adopted when the pinned meta record says
  * so, else writes a new one; then pins both entry points. */
-static int adopt_or_init(struct ipg_datapath *dp, uint32_t cap,
-			 struct ipg_error *e)
+static int adopt_or_init(struct ipg_datapath *dp, struct ipg_error *e)
 {
 	char path[PATH_MAX];
 	struct ipg_meta meta;
 	int r;
 
 	if (dp->pin_dir[0] && read_pinned_meta(dp->pin_dir, &meta) == 0 &&
-	    meta.abi_version == IPG_ABI_VERSION) {
+	    sizes_fit(&meta, &dp->size)) {
 		dp->adopted = true;
 	} else {
-		r = write_meta(dp, cap);
+		r = write_meta(dp);
 		if (r)
 			return ipg_fail(e, r,
 					"cannot write the meta record: %s",
 					strerror(-r));
 	}
+	r = ipg_dp_mirror_init(dp, e);
+	if (r)
+		return r;
 	for (size_t f = 0; dp->pin_dir[0] && f < IPG_N_FRAMES; f++) {
 		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir,
 			 ipg_prog_names[f]);
@@ -245,11 +270,28 @@ static int adopt_or_init(struct ipg_datapath *dp, uint32_t cap,
 	return 0;
 }
 
+/* The sizes @opts asks for, the least where it says 0. */
+static void wanted_sizes(const struct ipg_datapath_opts *opts,
+			 struct ipg_meta *m)
+{
+	struct ipg_datapath_opts least;
+
+	ipg_datapath_size(&least, 0, 0, 0, 0);
+	memset(m, 0, sizeof(*m));
+	m->abi_version = IPG_ABI_VERSION;
+	m->trie_capacity = opts->trie_capacity ? opts->trie_capacity :
+						 IPG_TRIE_CAPACITY_DEFAULT;
+#define PICK(f) m->f = opts->f > least.f ? opts->f : least.f
+	PICK(lists_max);
+	PICK(rules_max);
+	PICK(ports_max);
+	PICK(dsts_max);
+#undef PICK
+}
+
 int ipg_datapath_open(struct ipg_datapath **out,
 		      const struct ipg_datapath_opts *opts, struct ipg_error *e)
 {
-	uint32_t cap = opts->trie_capacity ? opts->trie_capacity :
-					     IPG_TRIE_CAPACITY_DEFAULT;
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct ipg_datapath *dp;
 	int r;
@@ -258,6 +300,7 @@ int ipg_datapath_open(struct ipg_datapath **out,
 	if (!dp)
 		return ipg_fail(e, -ENOMEM, "out of memory");
 	dp->addr_watch = -1;
+	wanted_sizes(opts, &dp->size);
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus <= 0) {
 		r = ipg_fail(e, dp->ncpus ? dp->ncpus : -EINVAL,
@@ -284,10 +327,10 @@ int ipg_datapath_open(struct ipg_datapath **out,
 			     strerror(errno));
 		goto fail;
 	}
-	drop_foreign_pins(dp, cap);
-	r = load(dp, cap, e);
+	drop_foreign_pins(dp);
+	r = load(dp, e);
 	if (!r)
-		r = adopt_or_init(dp, cap, e);
+		r = adopt_or_init(dp, e);
 	if (r)
 		goto fail;
 	*out = dp;
@@ -301,7 +344,9 @@ void ipg_datapath_close(struct ipg_datapath *dp)
 {
 	if (!dp)
 		return;
+	ipg_dp_grace_stop(dp);
 	ipgate__destroy(dp->skel);
+	ipg_dp_mirror_free(dp);
 	if (dp->addr_watch >= 0)
 		close(dp->addr_watch);
 	free(dp->percpu);
@@ -336,194 +381,6 @@ int ipg_datapath_unpin(struct ipg_datapath *dp)
 	return 0;
 }
 
-static int read_active(struct ipg_datapath *dp, __u32 *slot)
-{
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.ipg_active), &zero,
-				slot))
-		return -errno;
-	*slot &= 1;
-	return 0;
-}
-
-int ipg_datapath_active(struct ipg_datapath *dp, struct ipg_policy *out)
-{
-	__u32 slot;
-	int r;
-
-	r = read_active(dp, &slot);
-	if (r)
-		return r;
-	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.ipg_policy), &slot,
-				out))
-		return -errno;
-	return 0;
-}
-
-static int trie_clear(int fd)
-{
-	uint8_t key[sizeof(struct ipg_lpm_v6)];
-
-	/* Deleting the first key until none is left needs no iteration
-	 * state that deletions could invalidate. */
-	while (bpf_map_get_next_key(fd, NULL, key) == 0)
-		if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
-			return -errno;
-	return errno == ENOENT ? 0 : -errno;
-}
-
-static int trie_put(int fd, const struct ipg_entry *ent)
-{
-	const struct ipg_prefix *p = &ent->prefix;
-	struct ipg_lpm_v6 k = { .prefixlen = p->len };
-	ipg_rule_id id = ent->rule_id;
-
-	/* The v4 key is a prefix of the v6 key's layout. */
-	memcpy(k.addr, p->addr, p->family == 4 ? 4 : 16);
-	return bpf_map_update_elem(fd, &k, &id, BPF_ANY) ? -errno : 0;
-}
-
-/* Reads every (prefix, rule id) of @slot into @out (room for
- * IPG_RULES_MAX); returns how many, or a negative errno. */
-static int read_slot_rules(struct ipg_datapath *dp, __u32 slot,
-			   struct ipg_entry *out)
-{
-	int n = 0;
-
-	for (int f = 0; f < 2; f++) {
-		struct ipg_lpm_v6 k;
-		int fd = dp->trie[f][slot];
-		void *prev = NULL;
-
-		while (n < IPG_RULES_MAX &&
-		       bpf_map_get_next_key(fd, prev, &k) == 0) {
-			struct ipg_entry *ent = &out[n];
-
-			prev = &k;
-			if (bpf_map_lookup_elem(fd, &k, &ent->rule_id))
-				continue;
-			ent->prefix.family = f ? 6 : 4;
-			ent->prefix.len = (uint8_t)k.prefixlen;
-			memset(ent->prefix.addr, 0, 16);
-			memcpy(ent->prefix.addr, k.addr, f ? 16 : 4);
-			n++;
-		}
-	}
-	return n;
-}
-
-static int zero_rule_hits(struct ipg_datapath *dp, __u32 id)
-{
-	memset(dp->percpu, 0, sizeof(uint64_t) * (size_t)dp->ncpus);
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_rule_hits), &id,
-				dp->percpu, BPF_ANY))
-		return -errno;
-	return 0;
-}
-
-/* Waits until no running program can still read the slot just retired:
- * updating a map-in-map slot returns only after a grace period. */
-static int wait_for_readers(struct ipg_datapath *dp, __u32 slot)
-{
-	__u32 inner = (__u32)dp->trie[0][slot];
-
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_v4_tries), &slot,
-				&inner, BPF_ANY))
-		return -errno;
-	return 0;
-}
-
-static int apply_with(struct ipg_datapath *dp, const struct ipg_policy_spec *s,
-		      struct ipg_entry *live_rules, struct ipg_error *e)
-{
-	struct ipg_policy live, next;
-	__u32 zero = 0, old, slot;
-	int n_live, r;
-
-	r = read_active(dp, &old);
-	if (!r)
-		r = ipg_datapath_active(dp, &live);
-	if (r)
-		return ipg_fail(e, r, "cannot read the live policy: %s",
-				strerror(-r));
-	slot = old ^ 1;
-
-	/* A rule id whose entry is new starts its hit count over. */
-	n_live = read_slot_rules(dp, old, live_rules);
-	if (n_live < 0)
-		return ipg_fail(e, n_live, "cannot read the live rules: %s",
-				strerror(-n_live));
-
-	for (int f = 0; f < 2; f++) {
-		r = trie_clear(dp->trie[f][slot]);
-		if (r)
-			return ipg_fail(e, r, "cannot clear slot %u: %s", slot,
-					strerror(-r));
-	}
-	for (uint32_t i = 0; i < s->n_entries; i++) {
-		const struct ipg_entry *ent = &s->entries[i];
-
-		if (ent->rule_id >= IPG_RULES_MAX)
-			return ipg_fail(e, -EINVAL, "rule id %u out of range",
-					ent->rule_id);
-		bool same = false;
-
-		for (int j = 0; j < n_live && !same; j++)
-			same = live_rules[j].rule_id == ent->rule_id &&
-			       ipg_prefix_equal(&live_rules[j].prefix,
-						&ent->prefix);
-		if (!same) {
-			r = zero_rule_hits(dp, ent->rule_id);
-			if (r)
-				return ipg_fail(e, r,
-						"cannot reset hit counter %u: "
-						"%s",
-						ent->rule_id, strerror(-r));
-		}
-		r = trie_put(dp->trie[ent->prefix.family == 4 ? 0 : 1][slot],
-			     ent);
-		if (r) {
-			char buf[IPG_PREFIX_STRLEN];
-
-			ipg_prefix_format(&ent->prefix, buf, sizeof(buf));
-			return ipg_fail(e, r, "cannot insert %s: %s", buf,
-					strerror(-r));
-		}
-	}
-	next = s->kern;
-	next.generation = live.generation + 1;
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_policy), &slot,
-				&next, BPF_ANY))
-		return ipg_fail(e, -errno, "cannot write slot %u: %s", slot,
-				strerror(errno));
-
-	/* The flip: one store, and packets see the new policy. */
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_active), &zero,
-				&slot, BPF_ANY))
-		return ipg_fail(e, -errno, "cannot flip to slot %u: %s", slot,
-				strerror(errno));
-	r = wait_for_readers(dp, old);
-	if (r)
-		return ipg_fail(e, r, "cannot wait for readers of slot %u: %s",
-				old, strerror(-r));
-	return 0;
-}
-
-int ipg_datapath_apply(struct ipg_datapath *dp, const struct ipg_policy_spec *s,
-		       struct ipg_error *e)
-{
-	struct ipg_entry *live_rules =
-		calloc(IPG_RULES_MAX, sizeof(*live_rules));
-	int r;
-
-	if (!live_rules)
-		return ipg_fail(e, -ENOMEM, "out of memory");
-	r = apply_with(dp, s, live_rules, e);
-	free(live_rules);
-	return r;
-}
-
 int ipg_datapath_set_override(struct ipg_datapath *dp, uint64_t deadline_ns)
 {
 	__u32 zero = 0;
@@ -544,34 +401,16 @@ int ipg_datapath_get_override(struct ipg_datapath *dp, uint64_t *deadline_ns)
 	return 0;
 }
 
-static int sum_percpu(struct ipg_datapath *dp, int fd, __u32 key, uint64_t *out)
+int ipg_datapath_rule_hits(struct ipg_datapath *dp, uint32_t rule_id,
+			   uint64_t *out)
 {
-	if (bpf_map_lookup_elem(fd, &key, dp->percpu))
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.ipg_rule_hits),
+				&rule_id, dp->percpu))
 		return -errno;
 	*out = 0;
 	for (int c = 0; c < dp->ncpus; c++)
 		*out += dp->percpu[c];
 	return 0;
-}
-
-int ipg_datapath_stats(struct ipg_datapath *dp, uint64_t out[IPG_STAT_MAX])
-{
-	int fd = bpf_map__fd(dp->skel->maps.ipg_stats);
-
-	for (__u32 i = 0; i < IPG_STAT_MAX; i++) {
-		int r = sum_percpu(dp, fd, i, &out[i]);
-
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-int ipg_datapath_rule_hits(struct ipg_datapath *dp, uint32_t rule_id,
-			   uint64_t *out)
-{
-	return sum_percpu(dp, bpf_map__fd(dp->skel->maps.ipg_rule_hits),
-			  rule_id, out);
 }
 
 int ipg_datapath_run(struct ipg_datapath *dp, const void *pkt, size_t len,
@@ -624,53 +463,25 @@ int ipg_datapath_run_frame(struct ipg_datapath *dp, enum ipg_frame frame,
 	return 0;
 }
 
-int ipg_datapath_rules(struct ipg_datapath *dp, struct ipg_entry *out)
+static void grant_key(const struct ipg_prefix *addr, uint32_t list_id,
+		      struct ipg_grant_key *k)
 {
-	__u32 slot;
-	int r = read_active(dp, &slot);
-
-	return r ? r : read_slot_rules(dp, slot, out);
+	memset(k, 0, sizeof(*k));
+	k->list_id = list_id;
+	k->family = addr->family;
+	memcpy(k->addr, addr->addr, addr->family == 4 ? 4 : 16);
 }
 
-int ipg_datapath_lookup(struct ipg_datapath *dp, const struct ipg_prefix *addr,
-			uint32_t *rule_id)
-{
-	struct ipg_lpm_v6 k = { .prefixlen = addr->len };
-	ipg_rule_id id;
-	__u32 slot;
-	int r = read_active(dp, &slot);
-
-	if (r)
-		return r;
-	memcpy(k.addr, addr->addr, addr->family == 4 ? 4 : 16);
-	if (bpf_map_lookup_elem(dp->trie[addr->family == 4 ? 0 : 1][slot], &k,
-				&id))
-		return -errno;
-	*rule_id = id;
-	return 0;
-}
-
-static int grant_fd(struct ipg_datapath *dp, const struct ipg_prefix *addr)
-{
-	return bpf_map__fd(addr->family == 4 ? dp->skel->maps.ipg_bg_v4 :
-					       dp->skel->maps.ipg_bg_v6);
-}
-
-/* Writes the number of grants the tries hold to ipg_bg_count, which the
- * program reads before it looks a source up in them. */
+/* Writes the number of grants ipg_grants holds to ipg_bg_count, which the
+ * program reads before it looks a source up. */
 static int grants_recount(struct ipg_datapath *dp)
 {
+	int fd = bpf_map__fd(dp->skel->maps.ipg_grants);
+	struct ipg_grant_key k, *prev = NULL;
 	__u32 zero = 0, count = 0;
 
-	for (int f = 0; f < 2; f++) {
-		int fd = bpf_map__fd(f ? dp->skel->maps.ipg_bg_v6 :
-					 dp->skel->maps.ipg_bg_v4);
-		struct ipg_lpm_v6 k;
-		void *prev = NULL;
-
-		for (; bpf_map_get_next_key(fd, prev, &k) == 0; prev = &k)
-			count++;
-	}
+	for (; bpf_map_get_next_key(fd, prev, &k) == 0; prev = &k)
+		count++;
 	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_bg_count),
 				   &zero, &count, BPF_ANY) ?
 		       -errno :
@@ -678,27 +489,29 @@ static int grants_recount(struct ipg_datapath *dp)
 }
 
 int ipg_datapath_grant(struct ipg_datapath *dp, const struct ipg_prefix *addr,
-		       uint64_t expiry_ns, const char *key_id)
+		       uint32_t list_id, uint64_t expiry_ns, const char *key_id)
 {
-	struct ipg_lpm_v6 k = { .prefixlen = ipg_prefix_maxlen(addr) };
 	struct ipg_grant_value v = { .expires_ns = expiry_ns };
 	size_t idlen = key_id ? strlen(key_id) : 0;
+	struct ipg_grant_key k;
 
 	if (idlen < 1 || idlen > IPG_GRANT_KEY_ID_MAX)
 		return -EINVAL;
 	memcpy(v.key_id, key_id, idlen);
-	memcpy(k.addr, addr->addr, addr->family == 4 ? 4 : 16);
-	if (bpf_map_update_elem(grant_fd(dp, addr), &k, &v, BPF_ANY))
+	grant_key(addr, list_id, &k);
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_grants), &k, &v,
+				BPF_ANY))
 		return -errno;
 	return grants_recount(dp);
 }
 
-int ipg_datapath_ungrant(struct ipg_datapath *dp, const struct ipg_prefix *addr)
+int ipg_datapath_ungrant(struct ipg_datapath *dp, const struct ipg_prefix *addr,
+			 uint32_t list_id)
 {
-	struct ipg_lpm_v6 k = { .prefixlen = ipg_prefix_maxlen(addr) };
+	struct ipg_grant_key k;
 
-	memcpy(k.addr, addr->addr, addr->family == 4 ? 4 : 16);
-	if (bpf_map_delete_elem(grant_fd(dp, addr), &k))
+	grant_key(addr, list_id, &k);
+	if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.ipg_grants), &k))
 		return -errno;
 	return grants_recount(dp);
 }
@@ -706,29 +519,25 @@ int ipg_datapath_ungrant(struct ipg_datapath *dp, const struct ipg_prefix *addr)
 int ipg_datapath_grants(struct ipg_datapath *dp, struct ipg_grant *out,
 			size_t max)
 {
+	int fd = bpf_map__fd(dp->skel->maps.ipg_grants);
+	struct ipg_grant_key k, *prev = NULL;
+	struct ipg_grant_value v;
 	size_t n = 0;
 
-	for (int f = 0; f < 2; f++) {
-		int fd = bpf_map__fd(f ? dp->skel->maps.ipg_bg_v6 :
-					 dp->skel->maps.ipg_bg_v4);
-		struct ipg_lpm_v6 k;
-		void *prev = NULL;
-		struct ipg_grant_value v;
-
-		while (n < max && bpf_map_get_next_key(fd, prev, &k) == 0) {
-			prev = &k;
-			if (bpf_map_lookup_elem(fd, &k, &v))
-				continue;
-			memset(&out[n], 0, sizeof(out[n]));
-			out[n].addr.family = f ? 6 : 4;
-			out[n].addr.len = (uint8_t)k.prefixlen;
-			memcpy(out[n].addr.addr, k.addr, f ? 16 : 4);
-			out[n].expiry_ns = v.expires_ns;
-			out[n].list_id = v.list_id;
-			/* The kernel's copy is not trusted to be terminated. */
-			memcpy(out[n].key_id, v.key_id, IPG_GRANT_KEY_ID_MAX);
-			n++;
-		}
+	while (n < max && bpf_map_get_next_key(fd, prev, &k) == 0) {
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v) ||
+		    (k.family != 4 && k.family != 6))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].addr.family = k.family;
+		out[n].addr.len = k.family == 4 ? 32 : 128;
+		memcpy(out[n].addr.addr, k.addr, k.family == 4 ? 4 : 16);
+		out[n].expiry_ns = v.expires_ns;
+		out[n].list_id = k.list_id;
+		/* The kernel's copy is not trusted to be terminated. */
+		memcpy(out[n].key_id, v.key_id, IPG_GRANT_KEY_ID_MAX);
+		n++;
 	}
 	return (int)n;
 }

@@ -21,7 +21,21 @@ struct ipg_datapath;
 struct ipg_datapath_opts {
 	const char *pin_dir; /* NULL: nothing is pinned (tests, benches) */
 	uint32_t trie_capacity; /* 0: IPG_TRIE_CAPACITY_DEFAULT */
+	/* Map sizes (0: the least, limits.h); ipg_datapath_size() makes
+	 * them from what a config holds. Pinned maps are adopted when they
+	 * are at least this large. */
+	uint32_t lists_max; /* lists, the default one included */
+	uint32_t rules_max; /* rule ids: entries of all lists together */
+	uint32_t ports_max; /* protected-port sets in use at once */
+	uint32_t dsts_max; /* destination addresses of each family */
 };
+
+/* Sizes @o's maps for a config of @lists lists (the default included)
+ * whose max-entries add up to @entries, with @portsets distinct protected
+ * port sets and @dsts destination addresses: twice that, at least the
+ * least, so that a config can grow to twice its size without a restart. */
+void ipg_datapath_size(struct ipg_datapath_opts *o, uint32_t lists,
+		       uint32_t entries, uint32_t portsets, uint32_t dsts);
 
 enum ipg_xdp_mode {
 	IPG_XDP_AUTO = 0, /* native, falling back to generic with a warning */
@@ -41,29 +55,94 @@ void ipg_datapath_close(struct ipg_datapath *dp);
 /* Whether open adopted an existing pinned policy. */
 bool ipg_datapath_adopted(const struct ipg_datapath *dp);
 
-/* Writes @s into the inactive slot, flips to it with one store, then waits
- * until no running program can still read the old slot. */
-int ipg_datapath_apply(struct ipg_datapath *dp, const struct ipg_policy_spec *s,
+/* Writes @s into the default list's inactive slot, flips to it with one
+ * store, then waits until no running program can still read the old slot.
+ * Gives each entry of @s its rule id: the one its prefix has in the live
+ * slot, else one no list uses. */
+int ipg_datapath_apply(struct ipg_datapath *dp, struct ipg_policy_spec *s,
 		       struct ipg_error *e);
 
-/* The live slot's entries (prefix and rule id; no labels) into @out, room
- * for IPG_RULES_MAX; returns how many, or a negative errno. */
+/* Named lists. Ids are kept in the kernel (ipg_lists) with the name, so
+ * a restart that adopts the maps finds each list under its old id. */
+/* The id of list @name ("default": 0), making one (empty, disabled,
+ * guarding no destination) when there is none; -ENOSPC when the maps hold
+ * no more lists. */
+int ipg_datapath_list_open(struct ipg_datapath *dp, const char *name,
+			   uint32_t *id, struct ipg_error *e);
+/* The same for @n lists at once (@ids gets each one's id): the new lists'
+ * tries reach the kernel in one batch, so opening 1,000 lists waits for
+ * one grace period, not thousands. Refuses before any change when the
+ * maps have no room for all. */
+int ipg_datapath_lists_open(struct ipg_datapath *dp, const char *const *names,
+			    int n, uint32_t *ids, struct ipg_error *e);
+/* The id of list @name, or -ENOENT. */
+int ipg_datapath_list_id(const struct ipg_datapath *dp, const char *name,
+			 uint32_t *id);
+/* The name of list @id, or NULL when the id is free. */
+const char *ipg_datapath_list_name(const struct ipg_datapath *dp, uint32_t id);
+/* Every list's id in use (the default first); returns how many. */
+int ipg_datapath_list_ids(const struct ipg_datapath *dp, uint32_t *out,
+			  int max);
+/* Removes named list @id: its destinations go back to the default list
+ * first, then its tries, policy, override and name are dropped and its
+ * rule ids freed. */
+int ipg_datapath_list_close(struct ipg_datapath *dp, uint32_t id,
+			    struct ipg_error *e);
+/* ipg_datapath_apply() for list @id. */
+int ipg_datapath_apply_list(struct ipg_datapath *dp, uint32_t id,
+			    struct ipg_policy_spec *s, struct ipg_error *e);
+/* Makes @addrs (/32 or /128 each) the destinations list @id guards:
+ * each is pointed at @id (taking it from any other list), then those
+ * that pointed at @id and are not in @addrs go back to the default. */
+int ipg_datapath_set_dsts(struct ipg_datapath *dp, uint32_t id,
+			  const struct ipg_prefix *addrs, int n,
+			  struct ipg_error *e);
+/* The list destination @addr belongs to, as the program finds it (an
+ * IPv4-mapped address as IPv4); 0 for the default list. */
+uint32_t ipg_datapath_dst_list(const struct ipg_datapath *dp,
+			       const struct ipg_prefix *addr);
+/* List @id's live protected ports; -ENOENT when unknown. */
+int ipg_datapath_list_ports(struct ipg_datapath *dp, uint32_t id,
+			    struct ipg_ports *out);
+/* The destinations list @id guards; returns how many (at most @max). */
+int ipg_datapath_list_dsts(const struct ipg_datapath *dp, uint32_t id,
+			   struct ipg_prefix *out, int max);
+/* The map sizes in effect, and the kernel memory all maps take (the
+ * "memlock" the kernel reports for each, named lists' tries included). */
+void ipg_datapath_sizes(const struct ipg_datapath *dp,
+			struct ipg_datapath_opts *out);
+int ipg_datapath_memory(struct ipg_datapath *dp, uint64_t *bytes);
+
+/* The default list's live slot's entries (prefix and rule id; no labels)
+ * into @out, room for IPG_RULES_MAX; returns how many, or a negative
+ * errno. */
 int ipg_datapath_rules(struct ipg_datapath *dp, struct ipg_entry *out);
-/* Looks @addr up in the live slot's trie as the program does; returns 0
- * and the rule id, or -ENOENT when no entry covers it. */
+/* Looks @addr up in the default list's live trie as the program does;
+ * returns 0 and the rule id, or -ENOENT when no entry covers it. */
 int ipg_datapath_lookup(struct ipg_datapath *dp, const struct ipg_prefix *addr,
 			uint32_t *rule_id);
-
-/* The live slot's settings and generation. */
+/* The default list's live slot's settings and generation. */
 int ipg_datapath_active(struct ipg_datapath *dp, struct ipg_policy *out);
+/* The same three for list @id. */
+int ipg_datapath_list_rules(struct ipg_datapath *dp, uint32_t id,
+			    struct ipg_entry *out);
+int ipg_datapath_list_lookup(struct ipg_datapath *dp, uint32_t id,
+			     const struct ipg_prefix *addr, uint32_t *rule_id);
+int ipg_datapath_list_active(struct ipg_datapath *dp, uint32_t id,
+			     struct ipg_policy *out);
 
 /* CLOCK_BOOTTIME in ns: the clock the XDP program's override deadline and
  * the meta record use (bpf_ktime_get_boot_ns). */
 uint64_t ipg_boot_ns(void);
 
-/* Emergency override deadline in boot-time ns; 0 ends it. */
+/* Emergency override deadline in boot-time ns; 0 ends it. For every list
+ * (the host-wide emergency), or for list @id alone. */
 int ipg_datapath_set_override(struct ipg_datapath *dp, uint64_t deadline_ns);
 int ipg_datapath_get_override(struct ipg_datapath *dp, uint64_t *deadline_ns);
+int ipg_datapath_set_list_override(struct ipg_datapath *dp, uint32_t id,
+				   uint64_t deadline_ns);
+int ipg_datapath_get_list_override(struct ipg_datapath *dp, uint32_t id,
+				   uint64_t *deadline_ns);
 
 /* Break-glass grants: @addr (a /32 or /128) passes until boot-time
  * @expiry_ns, enforced by the XDP program itself. The grant map keeps the
@@ -71,14 +150,15 @@ int ipg_datapath_get_override(struct ipg_datapath *dp, uint64_t *deadline_ns);
 struct ipg_grant {
 	struct ipg_prefix addr;
 	uint64_t expiry_ns;
-	uint32_t list_id; /* 0: every list */
+	uint32_t list_id; /* the list it opens; IPG_LIST_ANY: every list */
 	char key_id[IPG_GRANT_KEY_ID_MAX + 1];
 };
 /* -EINVAL when @key_id is empty or longer than IPG_GRANT_KEY_ID_MAX. */
 int ipg_datapath_grant(struct ipg_datapath *dp, const struct ipg_prefix *addr,
-		       uint64_t expiry_ns, const char *key_id);
-int ipg_datapath_ungrant(struct ipg_datapath *dp,
-			 const struct ipg_prefix *addr);
+		       uint32_t list_id, uint64_t expiry_ns,
+		       const char *key_id);
+int ipg_datapath_ungrant(struct ipg_datapath *dp, const struct ipg_prefix *addr,
+			 uint32_t list_id);
 /* Every grant in the maps, expired ones included; returns how many. */
 int ipg_datapath_grants(struct ipg_datapath *dp, struct ipg_grant *out,
 			size_t max);
@@ -128,8 +208,10 @@ int ipg_datapath_local_addrs_poll(struct ipg_datapath *dp, struct ipg_error *e);
  * event loop that prefers it to polling; -1 before the first sync. */
 int ipg_datapath_local_addrs_fd(const struct ipg_datapath *dp);
 
-/* Counters summed over CPUs. */
+/* Counters summed over CPUs: of every list together, or of list @id. */
 int ipg_datapath_stats(struct ipg_datapath *dp, uint64_t out[IPG_STAT_MAX]);
+int ipg_datapath_list_stats(struct ipg_datapath *dp, uint32_t id,
+			    uint64_t out[IPG_STAT_MAX]);
 int ipg_datapath_rule_hits(struct ipg_datapath *dp, uint32_t rule_id,
 			   uint64_t *out);
 

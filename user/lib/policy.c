@@ -13,19 +13,19 @@ void ipg_policy_init(struct ipg_policy_spec *s)
 	s->max_entries = IPG_ENTRIES_DEFAULT;
 }
 
-static uint8_t *port_bits(struct ipg_policy *k, int proto)
+static uint8_t *port_bits(struct ipg_ports *k, int proto)
 {
 	if (proto == IPPROTO_TCP)
-		return k->tcp_ports;
+		return k->tcp;
 	if (proto == IPPROTO_UDP)
-		return k->udp_ports;
+		return k->udp;
 	return NULL;
 }
 
 int ipg_policy_set_port(struct ipg_policy_spec *s, int proto, uint16_t port,
 			bool protect)
 {
-	uint8_t *bits = port_bits(&s->kern, proto);
+	uint8_t *bits = port_bits(&s->ports, proto);
 
 	if (!bits)
 		return -EPROTONOSUPPORT;
@@ -36,7 +36,7 @@ int ipg_policy_set_port(struct ipg_policy_spec *s, int proto, uint16_t port,
 	return 0;
 }
 
-int ipg_policy_ephemeral_overlap(const struct ipg_policy *k, uint16_t lo,
+int ipg_policy_ephemeral_overlap(const struct ipg_ports *k, uint16_t lo,
 				 uint16_t hi, struct ipg_buf *out)
 {
 	static const struct {
@@ -54,10 +54,10 @@ int ipg_policy_ephemeral_overlap(const struct ipg_policy *k, uint16_t lo,
 	return n;
 }
 
-bool ipg_policy_port_protected(const struct ipg_policy *k, int proto,
+bool ipg_policy_port_protected(const struct ipg_ports *k, int proto,
 			       uint16_t port)
 {
-	const uint8_t *bits = port_bits((struct ipg_policy *)k, proto);
+	const uint8_t *bits = port_bits((struct ipg_ports *)k, proto);
 
 	return bits && (bits[port >> 3] & (1u << (port & 7)));
 }

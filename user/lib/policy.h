@@ -21,8 +21,8 @@ struct ipg_entry {
 };
 
 struct ipg_policy_spec {
-	struct ipg_policy
-		kern; /* enabled, mode, port bitmaps: as the kernel reads them */
+	struct ipg_policy kern; /* enabled, mode: as the kernel reads them */
+	struct ipg_ports ports; /* protected ports */
 	uint32_t max_entries;
 	uint32_t n_entries;
 	struct ipg_entry entries[IPG_RULES_MAX];
@@ -38,9 +38,9 @@ int ipg_policy_set_port(struct ipg_policy_spec *s, int proto, uint16_t port,
  * range [@lo, @hi] (net.ipv4.ip_local_port_range) and returns how many:
  * replies to the host's own outgoing connections arrive on those ports and
  * would be judged as if they were inbound requests. */
-int ipg_policy_ephemeral_overlap(const struct ipg_policy *k, uint16_t lo,
+int ipg_policy_ephemeral_overlap(const struct ipg_ports *k, uint16_t lo,
 				 uint16_t hi, struct ipg_buf *out);
-bool ipg_policy_port_protected(const struct ipg_policy *k, int proto,
+bool ipg_policy_port_protected(const struct ipg_ports *k, int proto,
 			       uint16_t port);
 
 /* Parses "tcp/443" or "udp/53". Returns 0, -EPROTONOSUPPORT when the

@@ -268,45 +268,97 @@ static void set(struct ipg_verdict *v, int action, enum ipg_stat stat)
 	v->stat = stat;
 }
 
+static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+/* @a (of @family) as a full-length prefix, IPv4-mapped IPv6 as IPv4. */
+static void as_prefix(int family, const uint8_t *a, struct ipg_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = (uint8_t)family;
+	if (family == 6 && !memcmp(a, mapped, 12)) {
+		p->family = 4;
+		memcpy(p->addr, a + 12, 4);
+	} else {
+		memcpy(p->addr, a, family == 4 ? 4 : 16);
+	}
+	p->len = (uint8_t)ipg_prefix_maxlen(p);
+}
+
+const struct ipg_verdict_list *
+ipg_verdict_list_for(const struct ipg_verdict_env *env, int family,
+		     const uint8_t *dst)
+{
+	struct ipg_prefix d, x;
+
+	if (!env || (family != 4 && family != 6))
+		return NULL;
+	as_prefix(family, dst, &d);
+	for (size_t i = 0; i < env->n_lists; i++)
+		for (size_t j = 0; j < env->lists[i].n_dsts; j++) {
+			const struct ipg_prefix *a = &env->lists[i].dsts[j];
+
+			as_prefix(a->family, a->addr, &x);
+			if (ipg_prefix_equal(&x, &d))
+				return &env->lists[i];
+		}
+	return NULL;
+}
+
+/* Whether a live grant lets source @src into list @list. */
+static bool granted(const struct ipg_verdict_env *env,
+		    const struct ipg_prefix *src, uint32_t list)
+{
+	for (size_t i = 0; env && i < env->n_grants; i++) {
+		uint32_t scope = env->grant_lists ? env->grant_lists[i] :
+						    IPG_LIST_ANY;
+
+		if ((scope == IPG_LIST_ANY || scope == list) &&
+		    ipg_prefix_equal(&env->grants[i], src))
+			return true;
+	}
+	return false;
+}
+
 void ipg_verdict_eval(const struct ipg_policy_spec *s,
 		      const struct ipg_verdict_env *env, const uint8_t *pkt,
 		      size_t len, struct ipg_verdict *v)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
-					    0, 0, 0, 0, 0xff, 0xff };
+	const struct ipg_verdict_list *l;
+	bool own_override;
 	struct parsed r;
 
 	v->entry = -1;
+	v->list = IPG_LIST_DEFAULT;
 	parse(pkt, len, env ? env->frame : IPG_FRAME_ETH, &r);
 	if (r.kind == P_NON_IP)
 		return set(v, XDP_PASS, IPG_STAT_PASS_NON_IP);
+	/* The list: by destination, when it could be read. */
+	l = ipg_verdict_list_for(env, r.family, r.dst);
+	own_override = env && env->default_override;
+	if (l) {
+		v->list = l->id;
+		s = l->policy;
+		own_override = l->override_active;
+	}
 	if (r.kind == P_LATER_FRAG)
 		return set(v, XDP_PASS, IPG_STAT_PASS_FRAGMENT);
 	if (!r.unparseable &&
-	    !ipg_policy_port_protected(&s->kern, r.proto, (uint16_t)r.dport))
+	    !ipg_policy_port_protected(&s->ports, r.proto, (uint16_t)r.dport))
 		return set(v, XDP_PASS, IPG_STAT_PASS_UNPROTECTED);
 	if (!s->kern.enabled)
 		return set(v, XDP_PASS, IPG_STAT_PASS_DISABLED);
-	if (env && env->override_active)
+	if ((env && env->override_active) || own_override)
 		return set(v, XDP_PASS, IPG_STAT_PASS_OVERRIDE);
 
 	if (r.family) {
-		struct ipg_prefix src = { .family = (uint8_t)r.family };
+		struct ipg_prefix src;
 
-		if (r.family == 6 && !memcmp(r.src, mapped, 12)) {
-			src.family = 4;
-			memcpy(src.addr, r.src + 12, 4);
-		} else {
-			memcpy(src.addr, r.src, 16);
-		}
-		src.len = (uint8_t)ipg_prefix_maxlen(&src);
+		as_prefix(r.family, r.src, &src);
 		v->entry = ipg_policy_match(s, &src);
 		if (v->entry >= 0)
 			return set(v, XDP_PASS, IPG_STAT_PASS_ALLOWED);
-		for (size_t i = 0; env && i < env->n_grants; i++)
-			if (ipg_prefix_equal(&env->grants[i], &src))
-				return set(v, XDP_PASS,
-					   IPG_STAT_PASS_BREAKGLASS);
+		if (granted(env, &src, v->list))
+			return set(v, XDP_PASS, IPG_STAT_PASS_BREAKGLASS);
 	}
 	if (r.unparseable)
 		return set(v, XDP_DROP, IPG_STAT_DROP_MALFORMED);

@@ -17,14 +17,33 @@
 struct ipg_verdict {
 	int action; /* XDP_PASS, XDP_DROP or XDP_TX */
 	enum ipg_stat stat; /* the counter the program moves */
-	int entry; /* index of the allowing entry, or -1 */
+	uint32_t list; /* the id of the list that judged (0: default) */
+	/* index of the allowing entry in that list's policy, or -1 */
+	int entry;
+};
+
+/* A named list as a decision sees it. */
+struct ipg_verdict_list {
+	uint32_t id; /* 1 and up */
+	const struct ipg_policy_spec *policy;
+	const struct ipg_prefix *dsts; /* the destinations it guards */
+	size_t n_dsts;
+	bool override_active; /* its own override runs */
 };
 
 /* What besides the policy a decision reads at one moment. */
 struct ipg_verdict_env {
-	bool override_active; /* an emergency override runs */
+	bool override_active; /* the host-wide emergency override runs */
+	bool default_override; /* the default list's own override runs */
 	const struct ipg_prefix *grants; /* live break-glass grants */
 	size_t n_grants;
+	/* The list each grant opens (IPG_LIST_ANY: every list); NULL: all
+	 * of them open every list. */
+	const uint32_t *grant_lists;
+	/* Named lists; a destination none of them guards is the default
+	 * list's (the policy ipg_verdict_eval() is given). */
+	const struct ipg_verdict_list *lists;
+	size_t n_lists;
 	/* This host's addresses: reject mode answers only SYNs to them. */
 	const struct ipg_prefix *local;
 	size_t n_local;
@@ -33,11 +52,18 @@ struct ipg_verdict_env {
 	enum ipg_frame frame;
 };
 
-/* Judges frame @pkt of @len bytes under policy @s and @env (NULL: an
- * Ethernet frame, no override, no grants, no local addresses). */
+/* Judges frame @pkt of @len bytes under default policy @s and @env (NULL:
+ * an Ethernet frame, no override, no grants, no local addresses, no named
+ * lists). */
 void ipg_verdict_eval(const struct ipg_policy_spec *s,
 		      const struct ipg_verdict_env *env, const uint8_t *pkt,
 		      size_t len, struct ipg_verdict *v);
+
+/* The named list in @env guarding destination @dst (family 4 or 6, a full
+ * address; IPv4-mapped IPv6 is taken as IPv4), or NULL for the default. */
+const struct ipg_verdict_list *
+ipg_verdict_list_for(const struct ipg_verdict_env *env, int family,
+		     const uint8_t *dst);
 
 const char *ipg_stat_name(enum ipg_stat stat);
 const char *ipg_action_name(int action);
