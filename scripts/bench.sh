@@ -2,25 +2,26 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make bench` (and `make bench-quick`): ipgate side by side with an empty
 # XDP program, a textbook XDP filter, nftables on the netdev ingress hook,
-# and a drop-everything XDP program, in one run, rounds interleaved. Writes
-# build/bench/report.md and build/bench/*.png. Reports; never fails on a
-# number.
+# and a drop-everything XDP program, in one run, rounds interleaved; then
+# ipgated holding 1,000 named lists. Writes build/bench/report.md and
+# build/bench/*.png. Reports; never fails on a number.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/netns-lib.sh
 
 QUICK=0
 [ "${1:-}" = --quick ] && QUICK=1
-OUT=build/bench
 NS_PREFIX=ipgb
 GEN=$NS_PREFIX-gen RX=$NS_PREFIX-rx
 RUN=/run/ipgate-bench
-B=build
+# The build dir: make's B (build by default); the results go to $B/bench.
+B=${B:-build}
+OUT=$B/bench
 PY_BIN=/usr/bin/python3
 if [ $QUICK = 1 ]; then
-	ROUNDS=2 COUNT=300000 HTTP_SECS=1 CTL_N=100
+	ROUNDS=2 COUNT=300000 HTTP_SECS=1 CTL_N=100 LISTS_N=1000
 else
-	ROUNDS=5 COUNT=3000000 HTTP_SECS=3 CTL_N=1000
+	ROUNDS=5 COUNT=3000000 HTTP_SECS=3 CTL_N=1000 LISTS_N=1000
 fi
 GEN4=198.18.1.2 RX4=198.18.1.1
 # The flood's sources: 198.18.128.0/17, never allowlisted.
@@ -30,6 +31,7 @@ cleanup() {
 	set +e
 	[ -f "$RUN/stop" ] || touch "$RUN/stop" 2>/dev/null
 	[ -f "$RUN/state/ipgated.lock" ] && kill "$(head -n1 "$RUN/state/ipgated.lock")" 2>/dev/null
+	[ -f "$RUN/lists/state/ipgated.lock" ] && kill "$(head -n1 "$RUN/lists/state/ipgated.lock")" 2>/dev/null
 	[ -f "$RUN/nginx.pid" ] && kill "$(cat "$RUN/nginx.pid")" 2>/dev/null
 	ip -n "$RX" link set rx0 xdp off 2>/dev/null
 	netns_cleanup
@@ -46,10 +48,10 @@ rm -f "$OUT"/*.txt "$OUT"/*.png "$OUT"/*.dat
 T0=$(date +%s)
 say() { printf '== %s\n' "$*" >&2; }
 
-say "1/4 per-packet cost (BPF_PROG_TEST_RUN)"
+say "1/5 per-packet cost (BPF_PROG_TEST_RUN), named lists included"
 $B/bench/bench_pkt $([ $QUICK = 1 ] && echo --quick) >"$OUT/pkt.txt"
 
-say "2/4 drop rate on a veth pair"
+say "2/5 drop rate on a veth pair"
 ip netns add "$GEN"; NS_CREATED+=("$GEN")
 ip netns add "$RX"; NS_CREATED+=("$RX")
 ip link add gen0 netns "$GEN" type veth peer name rx0 netns "$RX"
@@ -146,7 +148,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-say "3/4 the allowed client's request rate, calm and under a flood"
+say "3/5 the allowed client's request rate, calm and under a flood"
 for r in $(seq 1 "$ROUNDS"); do
 	for c in ipgate nftables; do
 		on $c
@@ -162,7 +164,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-say "4/4 control plane: changes to a 50-entry list, through ipgated"
+say "4/5 control plane: changes to a 50-entry list, through ipgated"
 ipgate attach >/dev/null
 ipgate apply "$RUN/a.conf" >/dev/null
 $B/bench/bench_ctl "$RUN/ipgate.sock" "$CTL_N" "$RUN/a.conf" "$RUN/b.conf" >"$OUT/ctl.txt"
@@ -171,6 +173,47 @@ echo "mem ipgated $(awk '/VmHWM/ {print $2}' "/proc/$pid/status")" >"$OUT/mem.tx
 echo "mem maps $(bpftool -j map show | $PY_BIN -c '
 import json,sys
 print(sum(m.get("bytes_memlock",0) for m in json.load(sys.stdin) if m.get("name","").startswith("ipg_")))')" >>"$OUT/mem.txt"
+
+say "5/5 lists: $(echo "$LISTS_N" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta') lists of 50 through ipgated"
+# A namespace of its own with a fresh pin dir: nothing of part 4 is adopted.
+LNS=$NS_PREFIX-lists L=$RUN/lists
+ip netns add "$LNS"; NS_CREATED+=("$LNS")
+ip -n "$LNS" link add rx0 type veth peer name rx1
+ip -n "$LNS" link set rx0 up; ip -n "$LNS" link set rx1 up; ip -n "$LNS" link set lo up
+mkdir -p "$L"
+$PY_BIN scripts/bench-lists.py "$L/etc" "$LISTS_N"
+# lists_start: launch to serving (ipgated returns once its socket answers);
+# prints the seconds and whether it loaded or adopted the maps.
+lists_start() {
+	local t0 t1 how
+	t0=$(date +%s%N)
+	ip netns exec "$LNS" $B/ipgated --config "$L/etc/ipgate.conf" \
+		--socket "$L/ipgate.sock" --pin-dir "$RUN/bpf/lists" \
+		--audit-log "$L/audit.jsonl" --state-dir "$L/state" 2>>"$L/ipgated.log" ||
+		{ tail -n 5 "$L/ipgated.log" >&2; return 1; }
+	t1=$(date +%s%N)
+	how=$(grep -o '\(adopted\|loaded\) the datapath' "$L/ipgated.log" | tail -n1)
+	echo "$(( (t1 - t0) / 1000000 )) ${how%% *}"
+}
+lipgate() { $B/ipgate --socket "$L/ipgate.sock" "$@"; }
+cold=$(lists_start)
+pid=$(head -n1 "$L/state/ipgated.lock")
+{
+	echo "lists n $LISTS_N"
+	echo "lists cold_ms $cold"
+	echo "lists rss_kb $(awk '/VmHWM/ {print $2}' "/proc/$pid/status")"
+	echo "lists maps_bytes $(lipgate --json status | $PY_BIN -c 'import json,sys; print(json.load(sys.stdin)["maps"]["memory_bytes"])')"
+} >"$OUT/lists.txt"
+# Changes spread over every list, then back to back on the last one.
+$B/bench/bench_ctl "$L/ipgate.sock" "$CTL_N" - - c%04d "$LISTS_N" >>"$OUT/lists.txt"
+$B/bench/bench_ctl "$L/ipgate.sock" "$((CTL_N / 5))" - - "$(printf c%04d $((LISTS_N - 1)))" 1 >>"$OUT/lists.txt"
+echo "lists rss_end_kb $(awk '/VmHWM/ {print $2}' "/proc/$pid/status")" >>"$OUT/lists.txt"
+# Stop it and start it again on the same pins: it adopts the maps.
+kill "$pid"
+for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$pid" 2>/dev/null && { echo "bench: ipgated $pid did not stop in 30 s" >&2; exit 1; }
+restart=$(lists_start)
+echo "lists restart_ms $restart" >>"$OUT/lists.txt"
 
 say "report"
 {

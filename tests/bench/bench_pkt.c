@@ -4,8 +4,15 @@
  * the same prefixes, for table sizes from 1 to 1M. Rounds interleave the
  * contenders; each line printed is one measurement:
  *   pkt PROG CASE SIZE ROUND NS_PER_PACKET
- * and, at the end, the time to build and flip a 1M-prefix slot:
+ * and the time to build and flip a 1M-prefix slot (full run only):
  *   build SIZE SECONDS PEAK_RSS_KB
+ * Then named lists: ipgate with only the default list (lists0) against
+ * ipgate holding 1,000 named lists of 50 entries, for a packet to one
+ * named list's destination (lists1000) and to the default destination
+ * (lists1000_default); every list holds the same 50 entries (PROG lists0,
+ * lists1000, lists1000_default; SIZE 50), rounds interleaved, and the
+ * time to open, fill and aim the 1,000 lists:
+ *   lists_build SECONDS
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,23 +57,24 @@ struct frame {
 static struct frame frames[8];
 static int n_frames;
 
-static void add_frame(const char *name, const char *src, uint16_t dport,
-		      int vlan)
+/* Builds @f: TCP from @src to @dst (NULL: the default destination of
+ * @src's family) port @dport, with @vlan tags. */
+static void make_frame(struct frame *f, const char *name, const char *src,
+		       const char *dst, uint16_t dport, int vlan)
 {
 	struct ipg_pkt_spec s = { .proto = IPPROTO_TCP,
 				  .sport = 40000,
 				  .dport = dport,
 				  .payload_len = 10 };
 	struct ipg_prefix p;
-	struct frame *f = &frames[n_frames++];
 
 	ipg_addr_parse(src, &p, NULL);
 	s.family = p.family;
 	memcpy(s.src, p.addr, 16);
 	if (p.family == 4) {
-		ipg_addr_parse("198.18.0.1", &p, NULL);
+		ipg_addr_parse(dst ? dst : "198.18.0.1", &p, NULL);
 	} else {
-		ipg_addr_parse("2001:db8:7::1", &p, NULL);
+		ipg_addr_parse(dst ? dst : "2001:db8:7::1", &p, NULL);
 		s.payload_len = 0;
 	}
 	memcpy(s.dst, p.addr, 16);
@@ -75,6 +83,12 @@ static void add_frame(const char *name, const char *src, uint16_t dport,
 	f->len = ipg_pkt_build(&s, f->b, sizeof(f->b));
 	f->v6 = s.family == 6;
 	f->textbook = s.family == 4 && !vlan;
+}
+
+static void add_frame(const char *name, const char *src, uint16_t dport,
+		      int vlan)
+{
+	make_frame(&frames[n_frames++], name, src, NULL, dport, vlan);
 }
 
 /* A random prefix not covering @deny, with a realistic length mix. */
@@ -162,6 +176,197 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Named lists: how many, and the one whose destination the lists1000
+ * frames aim at. List i is named c%04d and guards 198.19.(i / 250).(i %
+ * 250 + 1) and 2001:db8:1:i::1 (i in hex), as scripts/bench.sh names them. */
+#define N_LISTS 1000
+#define AIMED 500
+
+static void list_dst(int i, int family, char *buf, size_t len)
+{
+	if (family == 4)
+		snprintf(buf, len, "198.19.%d.%d", i / 250, i % 250 + 1);
+	else
+		snprintf(buf, len, "2001:db8:1:%x::1", i);
+}
+
+/* @s: enabled, tcp/443 protected, max-entries 64, 50 entries: for each
+ * family its allowed source and 24 random prefixes (from @seed) not
+ * covering its denied source. */
+static int make_spec(struct ipg_policy_spec *s, uint64_t seed,
+		     struct ipg_error *e)
+{
+	ipg_policy_init(s);
+	s->kern.enabled = 1;
+	s->max_entries = 64;
+	ipg_policy_set_port(s, IPPROTO_TCP, 443, true);
+	rng = seed;
+	for (int family = 4; family <= 6; family += 2) {
+		struct ipg_prefix allow, deny, p;
+		uint32_t want = s->n_entries + 25;
+		int r;
+
+		ipg_addr_parse(family == 4 ? ALLOWED4 : ALLOWED6, &allow, NULL);
+		ipg_addr_parse(family == 4 ? DENIED4 : DENIED6, &deny, NULL);
+		r = ipg_policy_add(s, &allow, NULL, e);
+		while (!r && s->n_entries < want) {
+			random_prefix(family, &deny, &p);
+			r = ipg_policy_add(s, &p, NULL, e);
+			if (r == -EEXIST)
+				r = 0;
+		}
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* One run of @f through @prog_fd; its XDP action, or -1. */
+static int action_of(int prog_fd, const struct frame *f)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->b,
+		    .data_size_in = (__u32)f->len, .repeat = 1);
+
+	if (bpf_prog_test_run_opts(prog_fd, &o))
+		return -1;
+	return (int)o.retval;
+}
+
+/* The named-lists phase (see the header). Returns 0 or 1. */
+static int bench_lists(int rounds, unsigned repeat)
+{
+	static const char *const progs[] = { "lists0", "lists1000",
+					     "lists1000_default" };
+	static const struct {
+		const char *name, *src;
+		uint16_t dport;
+		int action;
+	} cases[] = {
+		{ "v4_allowed", ALLOWED4, 443, XDP_PASS },
+		{ "v4_denied", DENIED4, 443, XDP_DROP },
+		{ "v4_unprotected", DENIED4, 80, XDP_PASS },
+		{ "v6_allowed", ALLOWED6, 443, XDP_PASS },
+		{ "v6_denied", DENIED6, 443, XDP_DROP },
+		{ "v6_unprotected", DENIED6, 80, XDP_PASS },
+	};
+	enum { N_CASES = sizeof(cases) / sizeof(cases[0]) };
+	static struct ipg_policy_spec spec;
+	static char names[N_LISTS][8];
+	static const char *name_of[N_LISTS];
+	static uint32_t ids[N_LISTS];
+	struct ipg_datapath_opts o0 = { 0 }, o1 = { 0 };
+	struct ipg_datapath *dp[2] = { NULL, NULL };
+	struct ipg_error e = { { 0 } };
+	struct frame fr[3][N_CASES];
+	uint64_t before[2][IPG_STAT_MAX], after[2][IPG_STAT_MAX];
+	char d4[32], d6[48];
+	double t_build = 0, t0;
+	int fd[3], ret = 1;
+
+	ipg_datapath_size(&o1, N_LISTS + 1, (N_LISTS + 1) * 64, 1, 2 * N_LISTS);
+	if (ipg_datapath_open(&dp[0], &o0, &e) ||
+	    ipg_datapath_open(&dp[1], &o1, &e) || make_spec(&spec, 42, &e) ||
+	    ipg_datapath_apply(dp[0], &spec, &e) ||
+	    ipg_datapath_apply(dp[1], &spec, &e))
+		goto out;
+	for (int i = 0; i < N_LISTS; i++) {
+		snprintf(names[i], sizeof(names[i]), "c%04d", i);
+		name_of[i] = names[i];
+	}
+	t0 = now_s();
+	if (ipg_datapath_lists_open(dp[1], name_of, N_LISTS, ids, &e))
+		goto out;
+	t_build += now_s() - t0;
+	for (int i = 0; i < N_LISTS; i++) {
+		struct ipg_prefix a[2];
+
+		/* The aimed list holds the default list's very entries. */
+		if (make_spec(&spec, i == AIMED ? 42 : 1000 + (uint64_t)i, &e))
+			goto out;
+		list_dst(i, 4, d4, sizeof(d4));
+		list_dst(i, 6, d6, sizeof(d6));
+		ipg_addr_parse(d4, &a[0], NULL);
+		ipg_addr_parse(d6, &a[1], NULL);
+		t0 = now_s();
+		if (ipg_datapath_apply_list(dp[1], ids[i], &spec, &e) ||
+		    ipg_datapath_set_dsts(dp[1], ids[i], a, 2, &e))
+			goto out;
+		t_build += now_s() - t0;
+	}
+	printf("lists_build %.3f\n", t_build);
+	fflush(stdout);
+
+	/* Frames to the default destination, and to the aimed list's. */
+	list_dst(AIMED, 4, d4, sizeof(d4));
+	list_dst(AIMED, 6, d6, sizeof(d6));
+	for (int c = 0; c < N_CASES; c++) {
+		const char *dst = strchr(cases[c].src, ':') ? d6 : d4;
+
+		make_frame(&fr[0][c], cases[c].name, cases[c].src, NULL,
+			   cases[c].dport, 0);
+		make_frame(&fr[1][c], cases[c].name, cases[c].src, dst,
+			   cases[c].dport, 0);
+		fr[2][c] = fr[0][c];
+	}
+	fd[0] = ipg_datapath_prog_fd(dp[0]);
+	fd[1] = fd[2] = ipg_datapath_prog_fd(dp[1]);
+
+	/* Each frame gets its verdict, and from the list it aims at: the
+	 * aimed list and dp1's default list each count every case once. */
+	if (ipg_datapath_list_stats(dp[1], ids[AIMED], before[0]) ||
+	    ipg_datapath_list_stats(dp[1], IPG_LIST_DEFAULT, before[1])) {
+		fprintf(stderr, "bench: cannot read the lists' counters\n");
+		goto out;
+	}
+	for (int p = 0; p < 3; p++)
+		for (int c = 0; c < N_CASES; c++)
+			if (action_of(fd[p], &fr[p][c]) != cases[c].action) {
+				fprintf(stderr,
+					"bench: %s %s: XDP action %d, not %d\n",
+					progs[p], cases[c].name,
+					action_of(fd[p], &fr[p][c]),
+					cases[c].action);
+				goto out;
+			}
+	if (ipg_datapath_list_stats(dp[1], ids[AIMED], after[0]) ||
+	    ipg_datapath_list_stats(dp[1], IPG_LIST_DEFAULT, after[1])) {
+		fprintf(stderr, "bench: cannot read the lists' counters\n");
+		goto out;
+	}
+	for (int l = 0; l < 2; l++)
+		if (after[l][IPG_STAT_PASS_ALLOWED] -
+				    before[l][IPG_STAT_PASS_ALLOWED] !=
+			    2 ||
+		    after[l][IPG_STAT_DROP_DENIED] -
+				    before[l][IPG_STAT_DROP_DENIED] !=
+			    2 ||
+		    after[l][IPG_STAT_PASS_UNPROTECTED] -
+				    before[l][IPG_STAT_PASS_UNPROTECTED] !=
+			    2) {
+			fprintf(stderr,
+				"bench: the %s frames were not judged "
+				"by their list\n",
+				progs[l + 1]);
+			goto out;
+		}
+
+	for (int r = 0; r < rounds; r++) {
+		for (int c = 0; c < N_CASES; c++)
+			for (int p = 0; p < 3; p++)
+				printf("pkt %s %s 50 %d %.2f\n", progs[p],
+				       cases[c].name, r,
+				       run_ns(fd[p], &fr[p][c], repeat));
+		fflush(stdout);
+	}
+	ret = 0;
+out:
+	if (ret && e.msg[0])
+		fprintf(stderr, "bench: named lists: %s\n", e.msg);
+	ipg_datapath_close(dp[1]);
+	ipg_datapath_close(dp[0]);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -275,5 +480,5 @@ int main(int argc, char **argv)
 	}
 	bench__destroy(skel);
 	ipg_datapath_close(dp);
-	return 0;
+	return bench_lists(rounds, repeat);
 }

@@ -173,8 +173,9 @@ static int fill_slot(struct ipg_datapath *dp, uint32_t idx,
 		const struct ipg_entry *ent = &s->entries[i];
 		char buf[IPG_PREFIX_STRLEN];
 
-		if (fresh[i] && (r = ipg_dp_zero_percpu(dp, MAPFD(dp, ipg_rule_hits),
-						 ent->rule_id))) {
+		if (fresh[i] &&
+		    (r = ipg_dp_zero_percpu(dp, MAPFD(dp, ipg_rule_hits),
+					    ent->rule_id))) {
 			ipg_fail(e, r, "cannot reset hit counter %u: %s",
 				 ent->rule_id, strerror(-r));
 			break;
@@ -459,7 +460,7 @@ int ipg_datapath_list_lookup(struct ipg_datapath *dp, uint32_t id,
 	if (r)
 		return r;
 	fd = ipg_dp_trie_fd(dp, addr->family,
-		     id * IPG_SLOTS + (word & IPG_ACTIVE_SLOT));
+			    id * IPG_SLOTS + (word & IPG_ACTIVE_SLOT));
 	if (fd < 0)
 		return fd;
 	memcpy(k.addr, addr->addr, addr->family == 4 ? 4 : 16);

@@ -181,7 +181,7 @@ static int reset_id(struct ipg_datapath *dp, uint32_t id)
 
 	for (__u32 i = 0; i < IPG_STAT_MAX && !r; i++)
 		r = ipg_dp_zero_percpu(dp, MAPFD(dp, ipg_stats),
-				id * IPG_STAT_MAX + i);
+				       id * IPG_STAT_MAX + i);
 	for (__u32 s = 0; s < IPG_SLOTS && !r; s++) {
 		__u32 idx = id * IPG_SLOTS + s;
 
@@ -551,7 +551,8 @@ int ipg_datapath_memory(struct ipg_datapath *dp, uint64_t *bytes)
 	for (uint32_t i = 1; i < dp->size.lists_max; i++)
 		for (__u32 s = 0; dp->lists[i].name[0] && s < IPG_SLOTS; s++)
 			for (int f = 4; f <= 6; f += 2) {
-				int fd = ipg_dp_trie_fd(dp, f, i * IPG_SLOTS + s);
+				int fd = ipg_dp_trie_fd(dp, f,
+							i * IPG_SLOTS + s);
 
 				if (fd >= 0) {
 					add_memlock(fd, bytes);
