@@ -38,13 +38,18 @@ BINS       := $(B)/ipgated $(B)/ipgate
 
 PREFIX    ?= /usr/local
 DESTDIR   ?=
+MANDIR    ?= $(PREFIX)/share/man
+# The manual pages, mdoc(7); tests/lint/man.sh lints them.
+MAN8      := man/ipgate.8 man/ipgated.8
+MAN5      := man/ipgate.conf.5
 
 # A recipe that fails leaves no half-written target behind.
 .DELETE_ON_ERROR:
 # Objects made on the way to a test or a benchmark are kept for the next
 # build.
 .SECONDARY:
-.PHONY: all deps test tests-build fuzz demo clean format lint install bench bench-quick
+.PHONY: all deps test tests-build fuzz demo clean format lint install uninstall bench \
+	bench-quick
 all: $(B)/ipgate.bpf.o $(B)/libipgate.a $(BINS)
 
 deps:
@@ -136,9 +141,10 @@ $(B)/tests/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard user/lib/*.h) $(BPF_HDRS
 
 tests-build: all $(B)/testprogs.bpf.o $(B)/bench.bpf.o $(BENCH_BINS) $(B)/san/ipgated $(B)/san/ipgate $(UNIT_TESTS) $(BPF_TESTS) $(FUZZERS)
 
-test: deps
+test:
+	@scripts/deps.sh --test
 	@$(MAKE) --no-print-directory tests-build
-	@scripts/run-tests.sh scripts/lint-suite.sh $(UNIT_TESTS) $(BPF_TESTS) $(NET_TESTS) \
+	@scripts/run-tests.sh scripts/lint-suite.sh "tests/lint/man.sh $(B)" $(UNIT_TESTS) $(BPF_TESTS) $(NET_TESTS) \
 		$(foreach f,$(FUZZERS),"scripts/fuzz-suite.sh $(f) $(FUZZ_SECS)")
 
 fuzz: deps
@@ -158,6 +164,26 @@ install: all
 		$(DESTDIR)/etc/systemd/system/ipgated.service
 	[ -e $(DESTDIR)/etc/ipgate/ipgate.conf ] || install -D -m 0644 \
 		dist/ipgate.conf $(DESTDIR)/etc/ipgate/ipgate.conf
+	install -D -m 0644 -t $(DESTDIR)$(MANDIR)/man8 $(MAN8)
+	install -D -m 0644 -t $(DESTDIR)$(MANDIR)/man5 $(MAN5)
+	@# The socket's group. A staged install (DESTDIR) leaves this host's
+	@# groups alone: the package's own scripts make it where it lands.
+	@if [ -n "$(DESTDIR)" ]; then \
+		echo "install: DESTDIR set; create the group there:" \
+			"groupadd --system ipgate"; \
+	else \
+		getent group ipgate >/dev/null || groupadd --system ipgate; \
+	fi
+
+# Removes what install added except the config; the logs, the state and
+# the group ipgate stay too.
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/ipgated $(DESTDIR)$(PREFIX)/sbin/ipgate \
+		$(DESTDIR)/etc/systemd/system/ipgated.service \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
+	@echo "uninstall: kept $(DESTDIR)/etc/ipgate, /var/log/ipgate," \
+		"/var/lib/ipgate and the group ipgate"
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

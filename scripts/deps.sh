@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Install what building and testing ipgate needs; do nothing when all is there.
+# --test adds what only the test suites need.
 set -euo pipefail
 
 pkgs=(
@@ -9,6 +10,9 @@ pkgs=(
 	xdp-tools nftables tcpdump nginx-light socat curl python3-scapy
 	gnuplot-nox libclang-rt-14-dev clang-format
 )
+# Only `make test` needs these (--test): the manual pages' lint.
+test_pkgs=(mandoc)
+[ "${1:-}" = --test ] && pkgs+=("${test_pkgs[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do

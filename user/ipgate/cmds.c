@@ -288,8 +288,8 @@ const struct command commands[CMD_COUNT] = {
 			   "suspend enforcement for a bounded time (at most "
 			   "override-max)" },
 	[CMD_BREAKGLASS] = { "breakglass",
-			     "keygen [--id NAME] | list | revoke ID", 1, 2,
-			     cmd_breakglass,
+			     "keygen [--id NAME] [--list NAME] | list | revoke ID",
+			     1, 2, cmd_breakglass,
 			     "manage the onboarding keys for 'knock'" },
 	[CMD_KNOCK] = { "knock",
 			"HOST --key FILE [--port N] [--for 15m] [--source IP]",
