@@ -16,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "ipgate/dst.h"
 #include "ipgate/frame.h"
 #include "ipgate/host.h"
 #include "ipgate/limits.h"
@@ -28,6 +29,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Random per load; `ipgate test` probes carry it in XDP metadata. */
 const volatile __u64 probe_cookie = 0;
+/* Slots of one destination table (a power of two), set at load. */
+const volatile __u32 dst_slots = IPG_DST_SLOTS_PER_DST * IPG_DSTS_MIN;
 
 /* Map sizes here are the least; userspace sizes the maps from the config
  * before the load (see limits.h). */
@@ -79,25 +82,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipg_lists SEC(".maps");
 
-/* Destination address -> id of the named list guarding it. An address in
- * neither map is the default list's. */
+/* Destination address -> id of the named list guarding it, as two
+ * open-addressing tables of dst_slots slots each (include/ipgate/dst.h);
+ * ipg_active[0] bit 2 says which is live. An address in neither is the
+ * default list's. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, IPG_DSTS_MIN);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32); /* network order */
-	__type(value, __u32);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * IPG_DST_SLOTS_PER_DST * IPG_DSTS_MIN);
+	__type(key, __u32);
+	__type(value, struct ipg_dst_entry);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} ipg_dst_v4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, IPG_DSTS_MIN);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct in6_addr);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} ipg_dst_v6 SEC(".maps");
+} ipg_dsts SEC(".maps");
 
 #define IPG_TRIE(keytype)                               \
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);            \
@@ -377,20 +372,45 @@ static __always_inline int v4_mapped(const __u8 *a)
 
 /* The id of the named list guarding @p's destination, or the default
  * list's; an IPv4-mapped IPv6 destination is looked up as IPv4. Only
- * called while ipg_active[0] says named lists claim destinations. */
-static __always_inline __u32 list_of(const struct pkt *p)
+ * called while ipg_active[0] (@word) says named lists claim destinations.
+ * At most IPG_DST_PROBES array reads of table @word & IPG_ACTIVE_DSTS. */
+static __always_inline __u32 list_of(const struct pkt *p, __u32 word)
 {
-	__u32 *id;
+	const __u32 *d = (const __u32 *)p->daddr;
+	__u32 w[4] = {}, base, h;
+	__u8 family;
 
-	if (p->family == 6 && !v4_mapped(p->daddr))
-		id = bpf_map_lookup_elem(&ipg_dst_v6, p->daddr);
-	else if (p->family)
-		id = bpf_map_lookup_elem(&ipg_dst_v4, p->family == 6 ?
-							      &p->daddr[12] :
-							      &p->daddr[0]);
-	else
+	if (p->family == 6 && !v4_mapped(p->daddr)) {
+		family = 6;
+		w[0] = d[0];
+		w[1] = d[1];
+		w[2] = d[2];
+		w[3] = d[3];
+	} else if (p->family) {
+		family = 4;
+		w[0] = p->family == 6 ? d[3] : d[0];
+	} else {
 		return IPG_LIST_DEFAULT; /* no readable destination */
-	return id ? *id : IPG_LIST_DEFAULT;
+	}
+	h = ipg_dst_hash(w, family);
+	base = word & IPG_ACTIVE_DSTS ? dst_slots : 0;
+	for (__u32 i = 0; i < IPG_DST_PROBES; i++) {
+		__u32 idx = base + ((h + i) & (dst_slots - 1));
+		const struct ipg_dst_entry *e;
+		const __u32 *a;
+
+		e = bpf_map_lookup_elem(&ipg_dsts, &idx);
+		if (!e || !e->family)
+			break;
+		a = (const __u32 *)e->addr;
+		if (e->family != family || a[0] != w[0])
+			continue;
+		/* IPv4 entries hold zeros past the address. */
+		if (family == 4 ||
+		    (a[1] == w[1] && a[2] == w[2] && a[3] == w[3]))
+			return e->list;
+	}
+	return IPG_LIST_DEFAULT;
 }
 
 /* Whether an emergency override runs for every list or for list @list. */
@@ -692,7 +712,7 @@ static __always_inline int judge(struct xdp_md *ctx, const int frame)
 		return XDP_PASS;
 	word = *active;
 	if (word & IPG_ACTIVE_NAMED) {
-		list = list_of(&p);
+		list = list_of(&p, word);
 		if (list != IPG_LIST_DEFAULT) {
 			active = bpf_map_lookup_elem(&ipg_active, &list);
 			if (active) {

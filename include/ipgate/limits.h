@@ -5,7 +5,7 @@
 
 /* Bump whenever a map's layout or meaning changes: a daemon never adopts
  * pinned maps of another ABI. */
-#define IPG_ABI_VERSION 5
+#define IPG_ABI_VERSION 6
 
 /* The most entries one list may hold (max-entries); rule ids, which index
  * the per-rule hit counters, are unique across all lists. */
@@ -32,6 +32,8 @@
  * list's live slot. */
 #define IPG_ACTIVE_SLOT 1u
 #define IPG_ACTIVE_NAMED 2u
+/* ipg_active[0] bit 2: which of the two destination tables is live. */
+#define IPG_ACTIVE_DSTS 4u
 /* A grant's list id when it opens every list. */
 #define IPG_LIST_ANY 0xffffffffu
 

@@ -68,7 +68,7 @@ struct ipg_meta {
 	__u32 trie_capacity; /* prefixes per trie */
 	__u32 lists_max; /* ipg_active, ipg_lists; ipg_policy holds twice */
 	__u32 ports_max; /* ipg_ports */
-	__u32 dsts_max; /* ipg_dst_v4, ipg_dst_v6 each */
+	__u32 dsts_max; /* destinations; ipg_dsts: 2 tables of 8 slots each */
 	__u64 created_boot_ns;
 };
 _Static_assert(sizeof(struct ipg_meta) == 32, "ipg_meta layout");

@@ -70,12 +70,11 @@ static void fresh_pins(void)
 TEST(test_fresh_open_pins_every_map_and_both_programs)
 {
 	static const char *const names[] = {
-		"ipg_active",	 "ipg_override", "ipg_policy",	 "ipg_ports",
-		"ipg_lists",	 "ipg_dst_v4",	 "ipg_dst_v6",	 "ipg_v4_slot0",
-		"ipg_v4_slot1",	 "ipg_v6_slot0", "ipg_v6_slot1", "ipg_v4_tries",
-		"ipg_v6_tries",	 "ipg_grants",	 "ipg_bg_count", "ipg_stats",
-		"ipg_rule_hits", "ipg_meta",	 "ipg_local",	 "ipgate_xdp",
-		"ipgate_xdp_l3",
+		"ipg_active",	"ipg_override", "ipg_policy",	"ipg_ports",
+		"ipg_lists",	"ipg_dsts",	"ipg_v4_slot0", "ipg_v4_slot1",
+		"ipg_v6_slot0", "ipg_v6_slot1", "ipg_v4_tries", "ipg_v6_tries",
+		"ipg_grants",	"ipg_bg_count", "ipg_stats",	"ipg_rule_hits",
+		"ipg_meta",	"ipg_local",	"ipgate_xdp",	"ipgate_xdp_l3",
 	};
 	struct ipg_datapath *dp;
 	char path[256];

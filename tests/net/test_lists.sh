@@ -397,4 +397,60 @@ test_include_file_holds_its_list_and_hand_edits_apply_without_sighup() {
 	check_not "removed: outsider blocked at acme" reach "$OUT" $ACME4
 }
 
+# udp_through CONFIG...: CD (allowed by the default list only) sends UDP
+# to acme's udp/5000 (protected) while each config is applied in turn;
+# prints how many datagrams reached the receiver bound there.
+udp_through() {
+	local rpid spid f
+	rm -f "$RUN/stop" "$RUN/sent" "$RUN/recv"
+	ip netns exec "$API" $PY - "$ACME4" "$RUN" <<'PYEOF' &
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 5000)); s.settimeout(0.2); n = 0
+while not os.path.exists(sys.argv[2] + "/stop"):
+    try:
+        s.recvfrom(100); n += 1
+    except socket.timeout:
+        pass
+open(sys.argv[2] + "/recv", "w").write(str(n))
+PYEOF
+	rpid=$!
+	ip netns exec "$CD" $PY - "$ACME4" "$RUN" <<'PYEOF' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); n = 0
+while not os.path.exists(sys.argv[2] + "/stop"):
+    for _ in range(20):
+        s.sendto(b"x", (sys.argv[1], 5000)); n += 1
+    time.sleep(0.002)
+open(sys.argv[2] + "/sent", "w").write(str(n))
+PYEOF
+	spid=$!
+	sleep 0.5
+	for f in "$@"; do
+		ipgate apply "$f" >/dev/null || fail "apply $f"
+	done
+	sleep 0.3
+	touch "$RUN/stop"
+	wait "$spid" "$rpid"
+	echo "$(cat "$RUN/sent" 2>/dev/null) $(cat "$RUN/recv" 2>/dev/null)"
+}
+
+# A list renamed, or an address moved to another list, goes from one list
+# to the other in one flip: never, not for a packet, by way of the default
+# list (which here allows CD).
+test_rename_and_move_never_pass_through_the_default_list() {
+	fresh
+	local a=$RUN/a.conf b=$RUN/b.conf c=$RUN/c.conf sent got
+	lists_config | sed 's|^protect tcp/443$|protect tcp/443 udp/5000|' >"$a"
+	sed 's/^list acme {/list acme2 {/' "$a" >"$b"
+	# acme's IPv4 address moves to beta (the later list), and back.
+	sed "/^list acme {/,/^}/{/address $ACME4\$/d}; /^list beta {/a\\  address $ACME4" "$a" >"$c"
+	check "the moved config names acme's address in beta" \
+		bash -c "sed -n '/^list beta/,/^}/p' '$c' | grep -q 'address $ACME4'"
+	ipgate apply "$a" >/dev/null || fail "apply a"
+	read -r sent got < <(udp_through "$b" "$a" "$b" "$a" "$c" "$a" "$c" "$a")
+	check "datagrams were sent during the changes" test "${sent:-0}" -gt 100
+	check_eq "datagrams that reached acme's address through the default list" 0 "$got"
+}
+
 run_tests "$@"

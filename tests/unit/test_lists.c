@@ -949,3 +949,42 @@ TEST(test_lists_cow_copies_only_the_edited_file)
 	ipg_config_free(&b);
 	free(before);
 }
+
+/* A list's Save cannot reach past its block: a "}" however indented, a
+ * top-level setting, another list, an include. */
+TEST(test_lists_replace_body_cannot_leave_its_block)
+{
+	static struct ipg_config next;
+	static const char *const bad[] = {
+		"address 192.0.2.20\n }\nallow 0.0.0.0/0 x\n",
+		"address 192.0.2.20\n\t}  # end\n",
+		"address 192.0.2.20\nprotect tcp/22\n}\nlist zz {\n",
+		"address 192.0.2.20\ninterface eth9\n",
+		"address 192.0.2.20\ninclude /etc/shadow\n",
+		"address 192.0.2.20\nlist zz {\n",
+		"address 192.0.2.20\nbreakglass-port 1\n",
+	};
+	struct ipg_error e = { { 0 } };
+	char *before;
+
+	ASSERT_OK(parse_example(&c, &e));
+	before = ipg_config_render(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&next, 0, sizeof(next));
+		if (ipg_config_list_replace(&next, &c, "globex", bad[i], "b",
+					    "/etc/ipgate/ipgate.conf",
+					    &e) != -EINVAL)
+			FAIL("body %zu accepted: %s", i, bad[i]);
+		if (strstr(e.msg, "b:") != e.msg)
+			FAIL("body %zu: error not at its line: %s", i, e.msg);
+	}
+	/* The running config is as it was. */
+	{
+		char *after = ipg_config_render(&c);
+
+		ASSERT_STR(after, before);
+		free(after);
+	}
+	free(before);
+	ipg_config_free(&c);
+}

@@ -86,6 +86,10 @@ static int bg_keygen(struct req *q)
 	uint32_t lid;
 	int r = 0;
 
+	if (list && !*list)
+		return reply_err(q, -EINVAL,
+				 "--list needs a list's name; leave it out for "
+				 "a key that opens every list");
 	if (list && !strcmp(list, "default"))
 		return reply_err(q, -EINVAL,
 				 "a key scoped to the default list would open "
@@ -211,8 +215,15 @@ static int bg_revoke(struct req *q)
 				  "('ipgate breakglass list' shows them)",
 				  id);
 	snprintf(before, sizeof(before), "{\"key\":\"%s\"}", id);
-	r = ipg_audit_append(&d->audit, &q->who, "breakglass-revoke", before,
-			     "{\"key\":null}", &e);
+	{
+		char scope[IPG_LIST_NAME_MAX + 1];
+
+		/* A scoped key's revoke is in its list's trail. */
+		r = ipg_audit_append_list(
+			&d->audit, &q->who, "breakglass-revoke",
+			key_scope(d, id, scope) ? NULL : scope, before,
+			"{\"key\":null}", &e);
+	}
 	if (r)
 		return reply_err(q, r, e.msg);
 	if (unlink(path))

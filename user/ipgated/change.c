@@ -205,10 +205,11 @@ static void op_detach(void *ctx, const struct ipg_config *prev,
 static int op_apply(void *ctx, const struct ipg_config *prev,
 		    struct ipg_config *next, struct ipg_error *e)
 {
+	struct daemon *d = ((struct change_ctx *)ctx)->d;
 	int r = ipg_fault("apply", e);
 
-	return r ? r :
-		   apply_config(((struct change_ctx *)ctx)->d, prev, next, e);
+	/* The rollback applies the running config back. */
+	return r ? r : apply_config(d, prev, next, next == &d->cfg, e);
 }
 
 static int op_audit(void *ctx, const char *action, const char *before,
@@ -304,6 +305,10 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 		}
 		ipg_buf_free(&note);
 	}
+	/* Lists the change removed go now that it is audited. */
+	if (close_gone(d, &d->cfg, next, &e))
+		pr_warn("%s; the list stays in the kernel, guarding no address",
+			e.msg);
 	ipg_config_free(&d->cfg);
 	d->cfg = *next;
 	memset(next, 0, sizeof(*next));
@@ -453,6 +458,46 @@ int do_disable(struct req *q)
 	return set_enabled(q, 0);
 }
 
+/* Parses a config sent over the socket. Its include lines match only the
+ * files the running config has read (as they are now), never the disk:
+ * a request may not make the daemon, which runs as root, read a file for
+ * a member of the group and echo it back in an error. */
+static int parse_sent(struct daemon *d, struct ipg_config *c, const char *text,
+		      const char *name, struct ipg_error *e)
+{
+	struct ipg_config_text *t =
+		calloc((size_t)d->cfg.n_files + 1, sizeof(*t));
+	int r;
+
+	if (!t)
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	for (int i = 0; i < d->cfg.n_files; i++) {
+		t[i].path = d->cfg.files[i].path;
+		t[i].text = ipg_config_render_file(&d->cfg, i);
+		if (!t[i].text) {
+			r = ipg_fail(e, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	/* As the config file it becomes: relative includes resolve there. */
+	r = ipg_config_parse_texts(c, text, d->o.config, t, d->cfg.n_files, e);
+	if (r) {
+		size_t n = strlen(d->o.config);
+		char msg[sizeof(e->msg)];
+
+		/* ... but errors in it name the file the user sent. */
+		if (!strncmp(e->msg, d->o.config, n) && e->msg[n] == ':') {
+			snprintf(msg, sizeof(msg), "%s%s", name, e->msg + n);
+			snprintf(e->msg, sizeof(e->msg), "%s", msg);
+		}
+	}
+out:
+	for (int i = 0; i < d->cfg.n_files; i++)
+		free((char *)t[i].text);
+	free(t);
+	return r;
+}
+
 int do_apply(struct req *q)
 {
 	const char *text = ipg_ctl_get(q->m, "text");
@@ -484,7 +529,7 @@ int do_apply(struct req *q)
 		r = ipg_config_list_replace(next, &q->d->cfg, list, text,
 					    name ? name : "apply",
 					    q->d->o.config, &e);
-	else if (!(r = ipg_config_parse(next, text, name ? name : "apply", &e)))
+	else if (!(r = parse_sent(q->d, next, text, name ? name : "apply", &e)))
 		next->dirty = true; /* the main file becomes the text */
 	if (r)
 		reply_errf(q, r, "%s; nothing applied", e.msg);
@@ -530,7 +575,7 @@ void reload(struct daemon *d, const char *why)
 	struct ipg_config *next = NULL;
 	struct ipg_buf text = { 0 };
 	struct ipg_error e = { { 0 } };
-	int r;
+	int r, told = 0;
 
 	r = ipg_read_file(d->o.config, IPG_CTL_VALUE_MAX, &text);
 	if (r) {
@@ -551,6 +596,10 @@ void reload(struct daemon *d, const char *why)
 		d->file_error[0] = '\0';
 		goto out;
 	}
+	/* The service manager hears of a reload only when the file differs
+	 * (our own saves are not reloads). */
+	notify_reloading(d);
+	told = 1;
 	snprintf(q.user, sizeof(q.user), "ipgated");
 	actor_self(&q.who, "ipgated");
 	next = config_new(&q);
@@ -578,6 +627,10 @@ void reload(struct daemon *d, const char *why)
 		pr_info("reloaded %s (%s)", d->o.config, why);
 	}
 out:
+	if (told)
+		notify_reloaded(d);
+	else
+		notify_status(d);
 	free(next);
 	ipg_ctl_free(&m);
 	ipg_ctl_free(&rep);

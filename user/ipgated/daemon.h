@@ -42,6 +42,7 @@
 #include "ipgate/host.h"
 #include "knock.h"
 #include "link.h"
+#include "notify.h"
 #include "packet.h"
 #include "print.h"
 #include "verdict.h"
@@ -131,6 +132,14 @@ struct daemon {
 	struct stamp *stamps;
 	int n_stamps;
 	bool stamps_valid;
+
+	/* The service manager (service.c): where to tell it, the STATUS= last
+	 * sent, the watchdog's timer (-1: the tick pings) and its last ping
+	 * (CLOCK_MONOTONIC, us). */
+	struct ipg_notify notify;
+	char notify_status[256];
+	int wd_fd;
+	uint64_t wd_last;
 };
 
 /* Everything one request needs to say who asked and how to answer. */
@@ -182,7 +191,12 @@ void reload(struct daemon *d, const char *why);
  * from @prev (NULL: every list), dropping lists @next lacks; the rule ids
  * of @next's entries become the kernel's. */
 int apply_config(struct daemon *d, const struct ipg_config *prev,
-		 struct ipg_config *next, struct ipg_error *e);
+		 struct ipg_config *next, bool undo, struct ipg_error *e);
+/* Closes the named lists @prev has and @next lacks (NULL: every list in
+ * the kernel that @next lacks), ending their grants: after a change is
+ * audited. */
+int close_gone(struct daemon *d, const struct ipg_config *prev,
+	       const struct ipg_config *next, struct ipg_error *e);
 /* The map sizes config @c needs (ipg_datapath_size()). */
 void config_sizes(const struct ipg_config *c, struct ipg_datapath_opts *o);
 /* What the kernel runs, as a config (for the start's audit); settings the
@@ -239,5 +253,23 @@ size_t live_grants(struct daemon *d, struct ipg_prefix *out, uint32_t *lists);
 
 /* main.c */
 int start(struct daemon *d);
+
+/* service.c: each sends nothing without $NOTIFY_SOCKET. */
+/* Reads the environment, once (main, after going to the background). */
+void notify_open(struct daemon *d);
+/* READY=1 and STATUS= (MAINPID= when @forked): enforcing and serving. */
+void notify_ready(struct daemon *d, int forked);
+void notify_failed(struct daemon *d, int err);
+/* RELOADING=1 before a reload reads the file; READY=1 after it. */
+void notify_reloading(struct daemon *d);
+void notify_reloaded(struct daemon *d);
+/* STATUS= when the summary changed (after each request). */
+void notify_status(struct daemon *d);
+void notify_stopping(struct daemon *d);
+/* The watchdog's own timer when its interval is under 2 s (setup_loop);
+ * otherwise the tick pings (notify_tick). */
+int notify_watchdog_setup(struct daemon *d);
+void notify_tick(struct daemon *d);
+void notify_timer(struct daemon *d);
 
 #endif

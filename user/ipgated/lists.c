@@ -80,8 +80,9 @@ static int drop_all_gone(struct daemon *d, const struct ipg_config *next,
 	return r;
 }
 
-/* Named lists the kernel has and @next does not: dropped. With @prev,
- * only its lists are looked at (the kernel runs @prev). */
+/* Named lists the kernel has and @next does not: dropped, their grants
+ * ended. With @prev, only its lists are looked at (the kernel runs
+ * @prev); without, every list in the kernel. */
 static int drop_gone(struct daemon *d, const struct ipg_config *prev,
 		     const struct ipg_config *next, struct ipg_error *e)
 {
@@ -126,15 +127,61 @@ static int open_new(struct daemon *d, const struct ipg_config *prev,
 	return r;
 }
 
+/* Every named list's destinations of @c at once (one flip of the table),
+ * unless each list of @c has the addresses it has in @prev. */
+static int publish_dsts(struct daemon *d, const struct ipg_config *prev,
+			const struct ipg_config *c, struct ipg_error *e)
+{
+	bool changed = !prev || prev->n_lists != c->n_lists;
+	struct ipg_prefix *addrs;
+	int n = 0, total = 0, r = 0;
+	uint32_t *ids;
+
+	for (int i = 0; i < c->n_lists; i++) {
+		const struct ipg_config_list *l = c->lists[i], *pl;
+
+		total += l->n_addrs;
+		if (changed || (pl = list_in(prev, i, l->name)) == l)
+			continue;
+		changed = !pl || !same_dsts(pl, l);
+	}
+	if (!changed)
+		return 0;
+	ids = calloc((size_t)total + 1, sizeof(*ids));
+	addrs = calloc((size_t)total + 1, sizeof(*addrs));
+	if (!ids || !addrs)
+		r = ipg_fail(e, -ENOMEM, "out of memory");
+	for (int i = 0; i < c->n_lists && !r; i++) {
+		const struct ipg_config_list *l = c->lists[i];
+		uint32_t id;
+
+		if (ipg_datapath_list_id(d->dp, l->name, &id)) {
+			r = ipg_fail(e, -ENOENT, "list %s is not in the kernel",
+				     l->name);
+			break;
+		}
+		for (int k = 0; k < l->n_addrs; k++) {
+			ids[n] = id;
+			addrs[n++] = l->addrs[k];
+		}
+	}
+	if (!r)
+		r = ipg_datapath_set_all_dsts(d->dp, ids, addrs, n, e);
+	free(ids);
+	free(addrs);
+	return r;
+}
+
 int apply_config(struct daemon *d, const struct ipg_config *prev,
-		 struct ipg_config *next, struct ipg_error *e)
+		 struct ipg_config *next, bool undo, struct ipg_error *e)
 {
 	int r = sync_policy(d, IPG_LIST_DEFAULT, prev ? &prev->policy : NULL,
 			    &next->policy, e);
-	/* Lists that go first: an address moving to another list is then
-	 * never claimed by two. */
-	if (!r)
-		r = drop_gone(d, prev, next, e);
+
+	/* New lists first, then each list flipped to its policy, and only
+	 * then the destinations, all at once: an address moving between
+	 * lists, or a list renamed, goes from one list to the other in one
+	 * flip, never by way of the default list. */
 	if (!r)
 		r = open_new(d, prev, next, e);
 	for (int i = 0; i < next->n_lists && !r; i++) {
@@ -149,11 +196,22 @@ int apply_config(struct daemon *d, const struct ipg_config *prev,
 		if (!r)
 			r = sync_policy(d, id, pl ? &pl->policy : NULL,
 					&l->policy, e);
-		if (!r && !(pl && same_dsts(pl, l)))
-			r = ipg_datapath_set_dsts(d->dp, id, l->addrs,
-						  l->n_addrs, e);
 	}
+	if (!r)
+		r = publish_dsts(d, prev, next, e);
+	/* Putting back a failed change: the lists it opened go again. A
+	 * change that went through closes its gone lists only once it is
+	 * audited (close_gone()), so a rollback never loses a list's
+	 * override or grants. */
+	if (!r && undo)
+		r = drop_gone(d, prev, next, e);
 	return r;
+}
+
+int close_gone(struct daemon *d, const struct ipg_config *prev,
+	       const struct ipg_config *next, struct ipg_error *e)
+{
+	return drop_gone(d, prev, next, e);
 }
 
 void config_sizes(const struct ipg_config *c, struct ipg_datapath_opts *o)

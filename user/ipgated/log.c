@@ -63,17 +63,25 @@ struct tail {
 };
 
 /* Whether @line belongs in list @name's trail: records that changed it,
- * and the host-wide overrides, which opened it too. */
+ * and those of no one list that open or close every list (host-wide
+ * overrides, unscoped break-glass keys and grants, detach and attach). */
 static bool in_trail(const char *line, const char *name)
 {
+	static const char *const every[] = { "override-", "breakglass-",
+					     "detach", "attach" };
 	char action[40];
 	size_t len;
 	const char *lv = ipg_json_field(line, "list", &len);
 
 	if (ipg_audit_record_of(line, name))
 		return true;
+	if (lv && *lv != 'n')
+		return false;
 	field_text(line, "action", action, sizeof(action));
-	return (!lv || *lv == 'n') && !strncmp(action, "override-", 9);
+	for (size_t i = 0; i < sizeof(every) / sizeof(every[0]); i++)
+		if (!strncmp(action, every[i], strlen(every[i])))
+			return true;
+	return false;
 }
 
 /* Appends one record to the reply: the JSON line as stored, or a row under

@@ -285,6 +285,7 @@ static void on_conn(struct daemon *d, struct conn *c)
 		  &(struct epoll_event){ .events = 0, .data.ptr = c });
 	send_reply(d, c, &rep);
 	ipg_ctl_free(&rep);
+	notify_status(d);
 }
 
 static void arm(int tfd, long ms)
@@ -356,6 +357,7 @@ static void on_tick(struct daemon *d)
 	ovr_check(d);
 	grants_check(d);
 	local_addrs_check(d);
+	notify_tick(d);
 }
 
 static void on_signal(struct daemon *d)
@@ -375,6 +377,7 @@ static void on_signal(struct daemon *d)
 			pr_info("signal %d: stopping; the filter stays attached "
 				"and enforcing",
 				si.ssi_signo);
+			notify_stopping(d);
 			d->stop = 1;
 		}
 	}
@@ -422,7 +425,7 @@ int setup_loop(struct daemon *d)
 			      &(struct epoll_event){ .events = EPOLLIN,
 						     .data.fd = fds[i] }))
 			return -errno;
-	return knock_listen(d);
+	return notify_watchdog_setup(d) ?: knock_listen(d);
 }
 
 static int in_conns(struct daemon *d, void *p)
@@ -454,6 +457,8 @@ void run(struct daemon *d)
 				on_tick(d);
 			else if (fd == d->kfd)
 				on_knock(d);
+			else if (fd == d->wd_fd)
+				notify_timer(d);
 			else if (fd == ipg_datapath_local_addrs_fd(d->dp))
 				local_addrs_check(d);
 			else if (fd == d->debounce_fd) {

@@ -212,7 +212,7 @@ static int start_enforce(struct daemon *d, const struct ipg_actor *who)
 	 * flip. */
 	if (!r)
 		r = apply_config(d, ipg_datapath_adopted(d->dp) ? kern : NULL,
-				 &d->cfg, &e);
+				 &d->cfg, false, &e);
 	if (r) {
 		pr_warn("%s; nothing was attached, so whatever enforced "
 			"before still does",
@@ -237,6 +237,10 @@ static int start_enforce(struct daemon *d, const struct ipg_actor *who)
 		free(lists);
 		ipg_config_diff_free(&diff);
 	}
+	/* Lists the kernel holds and the file no longer has: gone, after the
+	 * record of the start. */
+	if (close_gone(d, NULL, &d->cfg, &e))
+		pr_warn("%s", e.msg);
 	/* Attach last: a program reaches an interface only with the policy
 	 * already in its maps, so a fresh load never opens the filter, not
 	 * even for a moment, and a failed start leaves the old one enforcing. */
@@ -499,14 +503,17 @@ int main(int argc, char **argv)
 		pr_warn("cannot go to the background: %s", strerror(errno));
 		return 1;
 	}
+	notify_open(d);
 	r = start(d);
 	if (!r)
 		r = setup_loop(d);
 	r = report_ready(ready_fd, r);
 	if (r) {
 		pr_warn("not started: %s", strerror(-r));
+		notify_failed(d, r);
 		return 1;
 	}
+	notify_ready(d, !d->o.foreground);
 	run(d);
 	/* The filter stays attached and enforcing; only userspace state and
 	 * the socket go. */
@@ -517,6 +524,7 @@ int main(int argc, char **argv)
 	free(d->cfg_text);
 	free(d->lovr);
 	files_free(d);
+	ipg_notify_close(&d->notify);
 	free(d);
 	return 0;
 }

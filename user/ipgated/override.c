@@ -359,7 +359,8 @@ static void ovr_check_one(struct daemon *d, struct ovr *o)
 
 	if (!o->active || (deadline && deadline > ipg_boot_ns()))
 		return;
-	if (*o->list && !ipg_config_list_find(&d->cfg, o->list))
+	if (*o->list && strcmp(o->list, "default") &&
+	    !ipg_config_list_find(&d->cfg, o->list))
 		how = "list removed";
 	if (ovr_end(d, o, &who, how, &e))
 		pr_warn("%s", e.msg);

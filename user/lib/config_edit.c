@@ -545,6 +545,43 @@ static int check_body(const char *block, int body_lines, const char *file,
 	return 0;
 }
 
+/* Refuses a body line that would leave the block: "}", or "list",
+ * "include" or any other word that is not a list's own setting, so that a
+ * list's Save can never reach the top level or another list. */
+static int body_lines_ok(const char *body, const char *file, const char *name,
+			 struct ipg_error *e)
+{
+	static const char *const own[] = { "address",	   "enabled",
+					   "allow",	   "protect",
+					   "mode",	   "max-entries",
+					   "override-max", NULL };
+	int line = 1;
+
+	for (const char *s = body; *s; line++) {
+		size_t n;
+		bool ok = false;
+
+		s += strspn(s, " \t\r");
+		n = strcspn(s, " \t\r\n#");
+		for (int i = 0; own[i] && n; i++)
+			ok |= strlen(own[i]) == n && !strncmp(s, own[i], n);
+		if (n && !ok)
+			return ipg_fail(e, -EINVAL,
+					"%s:%d:1: \"%.*s\" cannot stand inside "
+					"list %s; the file holds only a list's "
+					"own lines (address, enabled, allow, "
+					"protect, mode, max-entries, "
+					"override-max)",
+					file, line, (int)(n > 40 ? 40 : n), s,
+					name);
+		s = strchr(s, '\n');
+		if (!s)
+			break;
+		s++;
+	}
+	return 0;
+}
+
 /* In an error of the whole config, each place "WHERE:LINE" on a line of
  * the replaced block (its "list" line at @at in @where, the body @n lines
  * long) is said as the line of the body file @file instead. */
@@ -592,11 +629,9 @@ int ipg_config_list_replace(struct ipg_config *dst,
 				"no list named \"%s\"; to make one, add a "
 				"\"list %s { ... }\" block to the config",
 				name, name);
-	if (strstr(body, "\n}") || *body == '}')
-		return ipg_fail(e, -EINVAL,
-				"%s: a line \"}\" would end list %s early; the "
-				"file holds the inside of the block only",
-				file, name);
+	r = body_lines_ok(body, file, name, e);
+	if (r)
+		return r;
 	ipg_buf_printf(&block, "list %s {\n%s%s}\n", name, body,
 		       *body && body[strlen(body) - 1] != '\n' ? "\n" : "");
 	if (block.oom)
@@ -630,6 +665,18 @@ int ipg_config_list_replace(struct ipg_config *dst,
 						  src->files[l->file].path,
 				    l->line, count_lines(body), file);
 	}
+	/* Only list @name changed: the same lists, in the same order. */
+	for (int i = 0; !r && i <= src->n_lists; i++)
+		if (i == src->n_lists ?
+			    dst->n_lists != src->n_lists :
+			    i >= dst->n_lists || strcmp(dst->lists[i]->name,
+							src->lists[i]->name)) {
+			ipg_config_free(dst);
+			r = ipg_fail(e, -EINVAL,
+				     "%s: the text changes more than list %s; "
+				     "nothing applied",
+				     file, name);
+		}
 	if (!r) {
 		keep_ids(dst, src);
 		dst->dirty = src->dirty || l->file < 0;

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "datapath_int.h"
+#include "ipgate/dst.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
 
@@ -214,8 +215,8 @@ static int load(struct ipg_datapath *dp, struct ipg_error *e)
 		{ dp->skel->maps.ipg_stats, IPG_STAT_MAX * z->lists_max },
 		{ dp->skel->maps.ipg_ports, z->ports_max },
 		{ dp->skel->maps.ipg_rule_hits, z->rules_max },
-		{ dp->skel->maps.ipg_dst_v4, z->dsts_max },
-		{ dp->skel->maps.ipg_dst_v6, z->dsts_max },
+		{ dp->skel->maps.ipg_dsts,
+		  2 * IPG_DST_SLOTS_PER_DST * z->dsts_max },
 	};
 	uint64_t cookie = 0;
 	int r;
@@ -225,6 +226,8 @@ static int load(struct ipg_datapath *dp, struct ipg_error *e)
 	if (getrandom(&cookie, sizeof(cookie), 0) != sizeof(cookie) || !cookie)
 		cookie = 0x1a7e5eed;
 	dp->skel->rodata->probe_cookie = cookie;
+	dp->dst_slots = IPG_DST_SLOTS_PER_DST * z->dsts_max;
+	dp->skel->rodata->dst_slots = dp->dst_slots;
 
 	r = ipgate__load(dp->skel);
 	if (r)

@@ -97,6 +97,14 @@ int ipg_datapath_apply_list(struct ipg_datapath *dp, uint32_t id,
 int ipg_datapath_set_dsts(struct ipg_datapath *dp, uint32_t id,
 			  const struct ipg_prefix *addrs, int n,
 			  struct ipg_error *e);
+/* Makes the @n destinations @addrs, each guarded by list @ids[k], all the
+ * named lists' destinations at once: one flip of the destination table,
+ * so that an address moving between lists, or a list renamed, is never
+ * judged by the default list meanwhile. Nothing changes when they are
+ * already so. */
+int ipg_datapath_set_all_dsts(struct ipg_datapath *dp, const uint32_t *ids,
+			      const struct ipg_prefix *addrs, int n,
+			      struct ipg_error *e);
 /* The list destination @addr belongs to, as the program finds it (an
  * IPv4-mapped address as IPv4); 0 for the default list. */
 uint32_t ipg_datapath_dst_list(const struct ipg_datapath *dp,

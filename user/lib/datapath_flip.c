@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "datapath_int.h"
+#include "ipgate/dst.h"
 
 static int trie_clear(int fd)
 {
@@ -239,7 +240,7 @@ static void *grace_main(void *arg)
 
 /* Asks for a grace period after a flip; returns its sequence number, or
  * 0 when it was waited for here already (no thread). */
-static uint64_t grace_request(struct ipg_datapath *dp)
+uint64_t ipg_dp_grace_request(struct ipg_datapath *dp)
 {
 	struct ipg_grace *g = &dp->grace;
 	uint64_t seq;
@@ -270,7 +271,7 @@ static uint64_t grace_request(struct ipg_datapath *dp)
 }
 
 /* Returns once grace period @seq has ended (0: at once). */
-static int grace_wait(struct ipg_datapath *dp, uint64_t seq)
+int ipg_dp_grace_wait(struct ipg_datapath *dp, uint64_t seq)
 {
 	struct ipg_grace *g = &dp->grace;
 	int r = 0;
@@ -327,11 +328,13 @@ static int adopt_rules(struct ipg_datapath *dp, struct ipg_dp_list *l,
 	return 0;
 }
 
-static int flip(struct ipg_datapath *dp, uint32_t id, __u32 old,
+/* Flips list @id, whose active word is @cur, to its other slot. */
+static int flip(struct ipg_datapath *dp, uint32_t id, __u32 cur,
 		const struct ipg_policy_spec *s, uint32_t set,
 		struct ipg_error *e)
 {
-	__u32 slot = old ^ 1, idx = id * IPG_SLOTS + slot, word;
+	__u32 old = cur & IPG_ACTIVE_SLOT, slot = old ^ 1;
+	__u32 idx = id * IPG_SLOTS + slot, word;
 	struct ipg_policy live = { 0 }, next;
 	__u32 live_idx = id * IPG_SLOTS + old;
 
@@ -346,8 +349,9 @@ static int flip(struct ipg_datapath *dp, uint32_t id, __u32 old,
 				strerror(errno));
 	dp->lists[id].ports[slot] = set;
 	/* The flip: one store, and packets see the new policy. */
-	word = slot |
-	       (id == IPG_LIST_DEFAULT && dp->n_dsts ? IPG_ACTIVE_NAMED : 0);
+	word = slot;
+	if (id == IPG_LIST_DEFAULT) /* the default's word holds more */
+		word |= cur & (IPG_ACTIVE_NAMED | IPG_ACTIVE_DSTS);
 	if (bpf_map_update_elem(MAPFD(dp, ipg_active), &id, &word, BPF_ANY))
 		return ipg_fail(e, -errno, "cannot flip to slot %u: %s", idx,
 				strerror(errno));
@@ -374,7 +378,7 @@ int ipg_datapath_apply_list(struct ipg_datapath *dp, uint32_t id,
 				strerror(-r));
 	old = word & IPG_ACTIVE_SLOT;
 	/* The slot about to be written was live until the last flip. */
-	r = grace_wait(dp, l->flip_seq);
+	r = ipg_dp_grace_wait(dp, l->flip_seq);
 	if (r)
 		return ipg_fail(e, r, "cannot wait for readers of list %s: %s",
 				l->name, strerror(-r));
@@ -400,14 +404,14 @@ int ipg_datapath_apply_list(struct ipg_datapath *dp, uint32_t id,
 				"the maps hold %u distinct sets); restart "
 				"ipgated to size them for the config",
 				l->name, strerror(-r), dp->size.ports_max);
-	r = flip(dp, id, old, s, set, e);
+	r = flip(dp, id, word, s, set, e);
 	if (r)
 		return r;
 	r = adopt_rules(dp, l, s);
 	if (r)
 		return ipg_fail(e, r, "out of memory");
 	/* A list no destination ever led to has no readers to wait for. */
-	l->flip_seq = l->fresh ? 0 : grace_request(dp);
+	l->flip_seq = l->fresh ? 0 : ipg_dp_grace_request(dp);
 	return 0;
 }
 
@@ -518,27 +522,32 @@ static int mirror_list(struct ipg_datapath *dp, uint32_t id,
 	return 0;
 }
 
+/* Reads the live destination table (when named lists claim any). */
 static int mirror_dsts(struct ipg_datapath *dp)
 {
-	for (int f = 4; f <= 6; f += 2) {
-		int fd = f == 4 ? MAPFD(dp, ipg_dst_v4) : MAPFD(dp, ipg_dst_v6);
-		uint8_t key[16], *prev = NULL;
-		__u32 id;
+	__u32 word, base;
+	int r = ipg_dp_read_word(dp, 0, &word);
 
-		for (; bpf_map_get_next_key(fd, prev, key) == 0; prev = key) {
-			struct ipg_dp_dst *d = &dp->dsts[dp->n_dsts];
+	if (r || !(word & IPG_ACTIVE_NAMED))
+		return r;
+	base = word & IPG_ACTIVE_DSTS ? dp->dst_slots : 0;
+	for (__u32 i = 0; i < dp->dst_slots; i++) {
+		__u32 k = base + i;
+		struct ipg_dst_entry t;
+		struct ipg_dp_dst *d = &dp->dsts[dp->n_dsts];
 
-			if (dp->n_dsts >= 2 * dp->size.dsts_max)
-				return -E2BIG;
-			if (bpf_map_lookup_elem(fd, key, &id))
-				continue;
-			memset(d, 0, sizeof(*d));
-			d->addr.family = (uint8_t)f;
-			d->addr.len = f == 4 ? 32 : 128;
-			memcpy(d->addr.addr, key, f == 4 ? 4 : 16);
-			d->id = id;
-			dp->n_dsts++;
-		}
+		if (bpf_map_lookup_elem(MAPFD(dp, ipg_dsts), &k, &t))
+			return -errno;
+		if (t.family != 4 && t.family != 6)
+			continue;
+		if (dp->n_dsts >= dp->size.dsts_max)
+			return -E2BIG;
+		memset(d, 0, sizeof(*d));
+		d->addr.family = t.family;
+		d->addr.len = t.family == 4 ? 32 : 128;
+		memcpy(d->addr.addr, t.addr, t.family == 4 ? 4 : 16);
+		d->id = t.list;
+		dp->n_dsts++;
 	}
 	return 0;
 }
@@ -576,7 +585,7 @@ int ipg_dp_mirror_init(struct ipg_datapath *dp, struct ipg_error *e)
 	dp->rule_used = calloc(dp->size.rules_max / 8 + 1, 1);
 	dp->portsets = calloc(np, sizeof(*dp->portsets));
 	dp->portset_written = calloc(np, sizeof(*dp->portset_written));
-	dp->dsts = calloc(2 * (size_t)dp->size.dsts_max, sizeof(*dp->dsts));
+	dp->dsts = calloc((size_t)dp->size.dsts_max + 1, sizeof(*dp->dsts));
 	if (!dp->lists || !dp->rule_used || !dp->portsets ||
 	    !dp->portset_written || !dp->dsts)
 		return ipg_fail(e, -ENOMEM, "out of memory");

@@ -59,8 +59,10 @@ struct ipg_datapath {
 	uint8_t *rule_used; /* bitmap of rule ids the live slots use */
 	struct ipg_ports *portsets; /* [size.ports_max], as written */
 	bool *portset_written; /* [size.ports_max] */
-	struct ipg_dp_dst *dsts;
+	struct ipg_dp_dst *dsts; /* room for size.dsts_max */
 	uint32_t n_dsts;
+	uint32_t dst_slots; /* of one destination table */
+	uint64_t dsts_flip_seq; /* grace after the last table flip */
 	struct ipg_grace grace;
 };
 
@@ -89,6 +91,11 @@ int ipg_dp_mirror_init(struct ipg_datapath *dp, struct ipg_error *e);
 void ipg_dp_mirror_free(struct ipg_datapath *dp);
 /* Stops the grace thread (close). */
 void ipg_dp_grace_stop(struct ipg_datapath *dp);
+/* Asks for a grace period after a flip; returns its number (0: waited
+ * for already). */
+uint64_t ipg_dp_grace_request(struct ipg_datapath *dp);
+/* Returns once grace period @seq (0: none) has ended. */
+int ipg_dp_grace_wait(struct ipg_datapath *dp, uint64_t seq);
 
 /* The program's entry points by enum ipg_frame: each is pinned under, and
  * reported by the kernel with, this name. */

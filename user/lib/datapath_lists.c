@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "datapath_int.h"
+#include "ipgate/dst.h"
 
 static uint32_t pow2_at_least(uint64_t n, uint32_t least)
 {
@@ -170,6 +171,33 @@ static int make_tries(struct ipg_datapath *dp, const uint32_t *ids, int n)
 	return r;
 }
 
+/* Deletes every grant scoped to list @id, so that a list made later
+ * under the id inherits none. */
+static int drop_grants_of(struct ipg_datapath *dp, uint32_t id)
+{
+	int fd = MAPFD(dp, ipg_grants);
+	struct ipg_grant_key k, next;
+	void *prev = NULL;
+	__u32 zero = 0, count = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		if (k.list_id == id) {
+			if (bpf_map_delete_elem(fd, &k) && errno != ENOENT)
+				return -errno;
+			prev = NULL; /* start over: the walk lost its place */
+			count = 0;
+			continue;
+		}
+		count++;
+		prev = &k;
+	}
+	return bpf_map_update_elem(MAPFD(dp, ipg_bg_count), &zero, &count,
+				   BPF_ANY) ?
+		       -errno :
+		       0;
+}
+
 /* Clears what an earlier list under @id may have left: counters, override,
  * both policy slots (disabled). */
 static int reset_id(struct ipg_datapath *dp, uint32_t id)
@@ -194,7 +222,8 @@ static int reset_id(struct ipg_datapath *dp, uint32_t id)
 				 BPF_ANY) ||
 	     bpf_map_update_elem(MAPFD(dp, ipg_active), &id, &word, BPF_ANY)))
 		r = -errno;
-	return r;
+	/* Grants too: a close cut short (a crash) may have left some. */
+	return r ? r : drop_grants_of(dp, id);
 }
 
 int ipg_datapath_lists_open(struct ipg_datapath *dp, const char *const *names,
@@ -264,47 +293,30 @@ int ipg_datapath_list_open(struct ipg_datapath *dp, const char *name,
 	return ipg_datapath_lists_open(dp, &name, 1, id, e);
 }
 
-/* Sets ipg_active[0]'s named bit to whether any destination is claimed,
- * keeping the default list's slot. */
-static int write_named(struct ipg_datapath *dp)
-{
-	__u32 zero = 0, word;
-	int r = ipg_dp_read_word(dp, 0, &word);
-
-	if (r)
-		return r;
-	word = (word & IPG_ACTIVE_SLOT) | (dp->n_dsts ? IPG_ACTIVE_NAMED : 0);
-	return bpf_map_update_elem(MAPFD(dp, ipg_active), &zero, &word,
-				   BPF_ANY) ?
-		       -errno :
-		       0;
-}
-
-/* The dst map key of @a: IPv4 (mapped ones too) in the v4 map. */
-static int dst_key(const struct ipg_datapath *dp, const struct ipg_prefix *a,
-		   uint8_t key[16], int *fd)
+/* @a as a table key: family and four words, IPv4-mapped IPv6 as IPv4. */
+static void dst_norm(const struct ipg_prefix *a, struct ipg_dst_entry *k)
 {
 	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 
+	memset(k, 0, sizeof(*k));
 	if (a->family == 4 || !memcmp(a->addr, mapped, 12)) {
-		memcpy(key, a->family == 4 ? a->addr : a->addr + 12, 4);
-		*fd = MAPFD(dp, ipg_dst_v4);
-		return 4;
+		k->family = 4;
+		memcpy(k->addr, a->family == 4 ? a->addr : a->addr + 12, 4);
+	} else {
+		k->family = 6;
+		memcpy(k->addr, a->addr, 16);
 	}
-	memcpy(key, a->addr, 16);
-	*fd = MAPFD(dp, ipg_dst_v6);
-	return 6;
 }
 
-static int dst_find(const struct ipg_datapath *dp, const struct ipg_prefix *a)
+static int dst_find_in(const struct ipg_dp_dst *v, uint32_t n,
+		       const struct ipg_prefix *a)
 {
-	uint8_t k1[16], k2[16];
-	int f1, f2, fd;
+	struct ipg_dst_entry k1, k2;
 
-	f1 = dst_key(dp, a, k1, &fd);
-	for (uint32_t i = 0; i < dp->n_dsts; i++) {
-		f2 = dst_key(dp, &dp->dsts[i].addr, k2, &fd);
-		if (f1 == f2 && !memcmp(k1, k2, f1 == 4 ? 4 : 16))
+	dst_norm(a, &k1);
+	for (uint32_t i = 0; i < n; i++) {
+		dst_norm(&v[i].addr, &k2);
+		if (k1.family == k2.family && !memcmp(k1.addr, k2.addr, 16))
 			return (int)i;
 	}
 	return -1;
@@ -313,20 +325,152 @@ static int dst_find(const struct ipg_datapath *dp, const struct ipg_prefix *a)
 uint32_t ipg_datapath_dst_list(const struct ipg_datapath *dp,
 			       const struct ipg_prefix *addr)
 {
-	int i = dst_find(dp, addr);
+	int i = dst_find_in(dp->dsts, dp->n_dsts, addr);
 
 	return i < 0 ? IPG_LIST_DEFAULT : dp->dsts[i].id;
 }
 
-static int dst_drop(struct ipg_datapath *dp, uint32_t i)
+/* Builds the table of the @n destinations @v into @t (dp->dst_slots
+ * slots); -ENOSPC when one would lie past IPG_DST_PROBES of its hash. */
+static int dst_build(const struct ipg_datapath *dp, const struct ipg_dp_dst *v,
+		     uint32_t n, struct ipg_dst_entry *t)
 {
-	uint8_t key[16];
-	int fd;
+	uint32_t mask = dp->dst_slots - 1;
 
-	dst_key(dp, &dp->dsts[i].addr, key, &fd);
-	if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
-		return -errno;
-	dp->dsts[i] = dp->dsts[--dp->n_dsts];
+	memset(t, 0, sizeof(*t) * dp->dst_slots);
+	for (uint32_t i = 0; i < n; i++) {
+		struct ipg_dst_entry k;
+		uint32_t w[4], h, p;
+
+		dst_norm(&v[i].addr, &k);
+		k.list = v[i].id;
+		memcpy(w, k.addr, sizeof(w));
+		h = ipg_dst_hash(w, k.family);
+		for (p = 0; p < IPG_DST_PROBES && t[(h + p) & mask].family; p++)
+			;
+		if (p == IPG_DST_PROBES)
+			return -ENOSPC;
+		t[(h + p) & mask] = k;
+	}
+	return 0;
+}
+
+/* Makes the @n destinations @v the program's: builds the inactive table,
+ * writes it whole, and flips ipg_active[0] to it (with the named bit). */
+static int dst_publish(struct ipg_datapath *dp, const struct ipg_dp_dst *v,
+		       uint32_t n, struct ipg_error *e)
+{
+	struct ipg_dst_entry *t = calloc(dp->dst_slots, sizeof(*t));
+	__u32 *keys = calloc(dp->dst_slots, sizeof(*keys));
+	__u32 zero = 0, word, base, count = dp->dst_slots;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	int r;
+
+	if (!t || !keys) {
+		r = ipg_fail(e, -ENOMEM, "out of memory");
+		goto out;
+	}
+	r = dst_build(dp, v, n, t);
+	if (r) {
+		ipg_fail(e, r,
+			 "the destinations do not fit the table the maps "
+			 "hold (%u slots); restart ipgated to size it for the "
+			 "config",
+			 dp->dst_slots);
+		goto out;
+	}
+	/* The table about to be written was live until the last flip. */
+	r = ipg_dp_grace_wait(dp, dp->dsts_flip_seq);
+	if (!r)
+		r = ipg_dp_read_word(dp, 0, &word);
+	if (r) {
+		ipg_fail(e, r, "cannot read ipg_active: %s", strerror(-r));
+		goto out;
+	}
+	base = word & IPG_ACTIVE_DSTS ? 0 : dp->dst_slots;
+	for (__u32 i = 0; i < dp->dst_slots; i++)
+		keys[i] = base + i;
+	if (bpf_map_update_batch(MAPFD(dp, ipg_dsts), keys, t, &count, &bo)) {
+		r = ipg_fail(e, -errno, "cannot write the destinations: %s",
+			     strerror(errno));
+		goto out;
+	}
+	word = (word & IPG_ACTIVE_SLOT) | (n ? IPG_ACTIVE_NAMED : 0) |
+	       (word & IPG_ACTIVE_DSTS ? 0 : IPG_ACTIVE_DSTS);
+	if (bpf_map_update_elem(MAPFD(dp, ipg_active), &zero, &word, BPF_ANY)) {
+		r = ipg_fail(e, -errno, "cannot flip the destinations: %s",
+			     strerror(errno));
+		goto out;
+	}
+	dp->dsts_flip_seq = ipg_dp_grace_request(dp);
+out:
+	free(t);
+	free(keys);
+	return r;
+}
+
+/* Whether @v (@n) holds the same destinations, for the same lists, as
+ * the mirror. */
+static bool dsts_same(const struct ipg_datapath *dp, const struct ipg_dp_dst *v,
+		      uint32_t n)
+{
+	if (n != dp->n_dsts)
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		int j = dst_find_in(dp->dsts, dp->n_dsts, &v[i].addr);
+
+		if (j < 0 || dp->dsts[j].id != v[i].id)
+			return false;
+	}
+	return true;
+}
+
+int ipg_datapath_set_all_dsts(struct ipg_datapath *dp, const uint32_t *ids,
+			      const struct ipg_prefix *addrs, int n,
+			      struct ipg_error *e)
+{
+	struct ipg_dp_dst *v = calloc((size_t)n + 1, sizeof(*v));
+	uint32_t nv = 0;
+	int r;
+
+	if (!v)
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	for (int k = 0; k < n; k++) {
+		if (!ipg_dp_list_at(dp, ids[k]) || ids[k] == IPG_LIST_DEFAULT) {
+			free(v);
+			return ipg_fail(e, -EINVAL, "no named list has id %u",
+					ids[k]);
+		}
+		if (dst_find_in(v, nv, &addrs[k]) >= 0) {
+			free(v);
+			return ipg_fail(e, -EINVAL,
+					"a destination is claimed twice");
+		}
+		v[nv].addr = addrs[k];
+		v[nv++].id = ids[k];
+	}
+	if (nv > dp->size.dsts_max) {
+		free(v);
+		return ipg_fail(e, -ENOSPC,
+				"%u destinations in all, more than the maps "
+				"hold (%u); restart ipgated to size them for "
+				"the config",
+				nv, dp->size.dsts_max);
+	}
+	if (dsts_same(dp, v, nv)) {
+		free(v);
+		return 0;
+	}
+	r = dst_publish(dp, v, nv, e);
+	if (r) {
+		free(v);
+		return r;
+	}
+	for (uint32_t i = 0; i < nv; i++)
+		dp->lists[v[i].id].fresh = false;
+	free(dp->dsts);
+	dp->dsts = v;
+	dp->n_dsts = nv;
 	return 0;
 }
 
@@ -334,97 +478,39 @@ int ipg_datapath_set_dsts(struct ipg_datapath *dp, uint32_t id,
 			  const struct ipg_prefix *addrs, int n,
 			  struct ipg_error *e)
 {
-	char buf[IPG_PREFIX_STRLEN];
-	uint8_t key[16];
-	int fd, r;
+	struct ipg_prefix *all;
+	uint32_t *ids;
+	int nv = 0, r;
 
 	if (!ipg_dp_list_at(dp, id) || id == IPG_LIST_DEFAULT)
 		return ipg_fail(e, -EINVAL, "no named list has id %u", id);
-	/* Room first, per family, so that a refusal changes nothing. */
-	{
-		uint32_t have[2] = { 0, 0 }, more[2] = { 0, 0 };
-
-		for (uint32_t i = 0; i < dp->n_dsts; i++)
-			have[dst_key(dp, &dp->dsts[i].addr, key, &fd) == 6]++;
-		for (int k = 0; k < n; k++)
-			if (dst_find(dp, &addrs[k]) < 0)
-				more[dst_key(dp, &addrs[k], key, &fd) == 6]++;
-		for (int f = 0; f < 2; f++)
-			if (have[f] + more[f] > dp->size.dsts_max)
-				return ipg_fail(
-					e, -ENOSPC,
-					"list %s: no room for %u more IPv%d "
-					"destinations (the maps hold %u of "
-					"each family); restart ipgated to size "
-					"them for the config",
-					dp->lists[id].name, more[f], f ? 6 : 4,
-					dp->size.dsts_max);
+	all = calloc(dp->n_dsts + (uint32_t)n + 1, sizeof(*all));
+	ids = calloc(dp->n_dsts + (uint32_t)n + 1, sizeof(*ids));
+	if (!all || !ids) {
+		free(all);
+		free(ids);
+		return ipg_fail(e, -ENOMEM, "out of memory");
 	}
-	if (n)
-		dp->lists[id].fresh = false; /* packets may read it from now */
+	/* Other lists' destinations, less those @id takes now; then
+	 * @addrs. */
+	for (uint32_t i = 0; i < dp->n_dsts; i++) {
+		bool taken = dp->dsts[i].id == id;
+
+		for (int k = 0; k < n && !taken; k++)
+			taken = dst_find_in(&dp->dsts[i], 1, &addrs[k]) == 0;
+		if (!taken) {
+			all[nv] = dp->dsts[i].addr;
+			ids[nv++] = dp->dsts[i].id;
+		}
+	}
 	for (int k = 0; k < n; k++) {
-		int i = dst_find(dp, &addrs[k]);
-
-		ipg_prefix_format(&addrs[k], buf, sizeof(buf));
-		dst_key(dp, &addrs[k], key, &fd);
-		if (bpf_map_update_elem(fd, key, &id, BPF_ANY))
-			return ipg_fail(e, -errno,
-					"list %s: cannot claim destination "
-					"%s: %s",
-					dp->lists[id].name, buf,
-					strerror(errno));
-		if (i < 0) {
-			i = (int)dp->n_dsts++;
-			dp->dsts[i].addr = addrs[k];
-		}
-		dp->dsts[i].id = id;
+		all[nv] = addrs[k];
+		ids[nv++] = id;
 	}
-	for (uint32_t i = 0; i < dp->n_dsts;) {
-		bool keep = dp->dsts[i].id != id;
-
-		for (int k = 0; k < n && !keep; k++)
-			keep = dst_find(dp, &addrs[k]) == (int)i;
-		if (keep) {
-			i++;
-			continue;
-		}
-		r = dst_drop(dp, i);
-		if (r)
-			return ipg_fail(e, r,
-					"cannot release a destination: "
-					"%s",
-					strerror(-r));
-	}
-	r = write_named(dp);
-	return r ? ipg_fail(e, r, "cannot write ipg_active: %s", strerror(-r)) :
-		   0;
-}
-
-/* Deletes every grant scoped to list @id, so that a list made later
- * under the id inherits none. */
-static int drop_grants_of(struct ipg_datapath *dp, uint32_t id)
-{
-	int fd = MAPFD(dp, ipg_grants);
-	struct ipg_grant_key k, next;
-	void *prev = NULL;
-	__u32 zero = 0, count = 0;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		k = next;
-		if (k.list_id == id) {
-			if (bpf_map_delete_elem(fd, &k) && errno != ENOENT)
-				return -errno;
-			prev = NULL; /* start over: the walk lost its place */
-			count = 0;
-			continue;
-		}
-		count++;
-		prev = &k;
-	}
-	return bpf_map_update_elem(MAPFD(dp, ipg_bg_count), &zero, &count,
-				   BPF_ANY) ?
-		       -errno :
-		       0;
+	r = ipg_datapath_set_all_dsts(dp, ids, all, nv, e);
+	free(all);
+	free(ids);
+	return r;
 }
 
 int ipg_datapath_list_close(struct ipg_datapath *dp, uint32_t id,
@@ -451,11 +537,11 @@ int ipg_datapath_list_close(struct ipg_datapath *dp, uint32_t id,
 					"list %s: cannot drop its tries: %s",
 					l->name, strerror(errno));
 	}
-	r = ipg_dp_write_info(dp, id, "");
+	/* The name last: until it is cleared, a restart still finds the
+	 * list and closes it again. */
+	r = reset_id(dp, id);
 	if (!r)
-		r = reset_id(dp, id);
-	if (!r)
-		r = drop_grants_of(dp, id);
+		r = ipg_dp_write_info(dp, id, "");
 	if (r)
 		return ipg_fail(e, r, "list %s: cannot clear its id: %s",
 				l->name, strerror(-r));
