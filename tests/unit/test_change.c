@@ -342,3 +342,40 @@ TEST(test_guard_checks_each_named_list_and_names_it)
 	ipg_config_free(&b);
 	ipg_config_free(&c);
 }
+
+/* The session's own address: a change of which list guards it is checked
+ * too, though no list's entries changed for the requester. */
+TEST(test_guard_follows_the_list_of_the_sessions_server_address)
+{
+	static const char head[] = "enabled yes\nprotect tcp/443\n"
+				   "allow 203.0.113.0/24 admins\n";
+	struct ipg_prefix mine = addr("203.0.113.7"),
+			  server = addr("198.18.0.10");
+	struct ipg_guard_who who = { .client = &mine,
+				     .server = &server,
+				     .client_text = "203.0.113.7",
+				     .client_source = "SSH_CONNECTION" };
+	struct ipg_config a, b;
+	struct ipg_error e = { { 0 } };
+	struct ipg_buf t = { 0 };
+
+	ipg_buf_printf(&t, "%s", head);
+	ASSERT_OK(ipg_config_parse(&a, t.s, "a", NULL));
+	/* A new list claims the address the session came to, and does not
+	 * let the requester in: refused, naming it. */
+	ipg_buf_printf(&t, "list acme {\n address 198.18.0.10\n enabled yes\n"
+			   " allow 192.0.2.0/24\n}\n");
+	ASSERT_OK(ipg_config_parse(&b, t.s, "b", NULL));
+	ipg_buf_free(&t);
+	ASSERT_EQ(ipg_guard_check(&a, &b, &who, &e), -EPERM);
+	ASSERT_TRUE(strstr(e.msg, "list acme guards this host's address") !=
+		    NULL);
+	/* The session on another address: not affected. */
+	server = addr("198.18.0.99");
+	ASSERT_OK(ipg_guard_check(&a, &b, &who, &e));
+	/* Without a known server address, as before. */
+	who.server = NULL;
+	ASSERT_OK(ipg_guard_check(&a, &b, &who, &e));
+	ipg_config_free(&a);
+	ipg_config_free(&b);
+}

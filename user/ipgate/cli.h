@@ -50,6 +50,7 @@ struct cli {
 	struct ipg_ctl_msg req;
 	char *pos[CLI_POS_MAX];
 	char ssh_client[64]; /* the address SSH_CONNECTION names */
+	char ssh_server[64]; /* ... and the host's address it came to */
 };
 
 /* A command: its usage line is "name args", followed by help. */

@@ -46,6 +46,8 @@ static int call(struct cli *c, struct ipg_ctl_msg *rep)
 	if (c->client) {
 		ipg_ctl_set(&c->req, "client", c->client);
 		ipg_ctl_set(&c->req, "client-source", c->client_source);
+		if (c->ssh_server[0])
+			ipg_ctl_set(&c->req, "server", c->ssh_server);
 	}
 	r = ipg_ctl_call(c->socket, &c->req, rep, &e);
 	if (r) {

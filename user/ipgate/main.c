@@ -353,12 +353,17 @@ static void find_client(struct cli *c)
 	const char *ssh = getenv("SSH_CONNECTION");
 
 	_Static_assert(sizeof(c->ssh_client) == 64, "matches %63s below");
+	_Static_assert(sizeof(c->ssh_server) == 64, "matches %63s below");
 	if (c->client) {
 		c->client_source = "--client";
 	} else if (ssh && takes_option(c->cmd, "client") &&
 		   sscanf(ssh, "%63s", c->ssh_client) == 1) {
 		c->client = c->ssh_client;
 		c->client_source = "SSH_CONNECTION";
+		/* The third field: the list guarding it is the one the
+		 * session depends on. */
+		if (sscanf(ssh, "%*s %*s %63s", c->ssh_server) != 1)
+			c->ssh_server[0] = '\0';
 	}
 }
 

@@ -99,7 +99,8 @@ static int guard(struct req *q, const struct ipg_config *cur,
 		.client_source = ipg_ctl_get(q->m, "client-source"),
 		.force = q->force,
 	};
-	struct ipg_prefix addr;
+	const char *server = ipg_ctl_get(q->m, "server");
+	struct ipg_prefix addr, srv;
 	struct ipg_error e;
 
 	if (*q->client && !q->force) {
@@ -107,6 +108,10 @@ static int guard(struct req *q, const struct ipg_config *cur,
 			return reply_errf(q, -EINVAL, "client address: %s",
 					  e.msg);
 		who.client = &addr;
+		if (server && ipg_addr_parse(server, &srv, &e))
+			return reply_errf(q, -EINVAL, "server address: %s",
+					  e.msg);
+		who.server = server ? &srv : NULL;
 	}
 	if (ipg_guard_check(cur, next, &who, &e))
 		return reply_err(q, -EPERM, e.msg);

@@ -54,6 +54,32 @@ int ipg_guard_check(const struct ipg_config *cur, const struct ipg_config *next,
 
 	if (who->force)
 		return 0;
+	/* The list the session's own address is in, before and after: a
+	 * change of which list guards it counts too. */
+	if (who->client && who->server) {
+		const struct ipg_config_list *a = ipg_config_list_for(
+						     cur, who->server),
+					     *b = ipg_config_list_for(
+						     next, who->server);
+		const struct ipg_policy_spec *pa = a ? &a->policy :
+						       &cur->policy,
+					     *pb = b ? &b->policy :
+						       &next->policy;
+
+		if (ipg_addr_allowed(pa, who->client) &&
+		    !ipg_addr_allowed(pb, who->client))
+			return ipg_fail(
+				e, -EPERM,
+				"refused: after this change list %s guards "
+				"this host's address your session came to, "
+				"and blocks your own address %s (from %s); "
+				"add an entry that covers it first, or repeat "
+				"with --force",
+				b ? b->name : "default",
+				who->client_text ? who->client_text : "?",
+				who->client_source ? who->client_source :
+						     "--client");
+	}
 	r = guard_list("default", &cur->policy, &next->policy, who, e);
 	for (int i = 0; i < next->n_lists && !r; i++) {
 		const struct ipg_config_list *l = next->lists[i];

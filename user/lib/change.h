@@ -23,6 +23,9 @@ struct ipg_guard_who {
 	const struct ipg_prefix *client; /* the requester's address, or NULL */
 	const char *client_text; /* as given, for the message */
 	const char *client_source; /* "SSH_CONNECTION", "--client", ... */
+	/* The host's address the requester's session came to, or NULL: the
+	 * list guarding it must keep letting the requester in. */
+	const struct ipg_prefix *server;
 	bool force; /* --force: skip the guards */
 };
 
