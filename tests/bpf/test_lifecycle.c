@@ -234,6 +234,15 @@ TEST(test_attach_refuses_another_tools_program)
 			 attached_id("veth0") != id)
 			harness_fail(__FILE__, __LINE__,
 				     "detach touched the foreign program");
+		/* status names it. */
+		struct ipg_attachment at;
+
+		if (ipg_datapath_attachment("veth0", &at) || at.attached ||
+		    at.foreign_id != id || strcmp(at.prog_name, "foreign"))
+			harness_fail(__FILE__, __LINE__,
+				     "the foreign program is not named: id "
+				     "%u (want %u), name \"%s\"",
+				     at.foreign_id, id, at.prog_name);
 		ipg_datapath_close(dp);
 	}
 	bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);

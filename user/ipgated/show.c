@@ -111,7 +111,21 @@ static void iface_link(struct ipg_print *p, const char *ifname)
 	ipg_print_string(p, IPG_PR_JSON, "link", NULL, link);
 	ipg_print_string(p, IPG_PR_JSON, "program", NULL, frame);
 	ipg_print_bool(p, IPG_PR_JSON, "protected", NULL, !r && a.protecting);
-	if (frame && !a.protecting)
+	if (!r && a.foreign_id) {
+		/* Another tool's program: ipgate never replaces it. */
+		ipg_print_open_object(p, "foreign");
+		ipg_print_u64(p, IPG_PR_JSON, "id", NULL, a.foreign_id);
+		ipg_print_string(p, IPG_PR_JSON | IPG_PR_SAFE, "name", NULL,
+				 a.prog_name);
+		ipg_print_close_object(p);
+		ipg_print_text(p, " (another XDP program is attached: ");
+		ipg_print_string(p, IPG_PR_TEXT | IPG_PR_SAFE, NULL, "%s",
+				 a.prog_name);
+		ipg_print_text(p,
+			       ", id %u; ipgate never replaces it: remove it, "
+			       "then 'ipgate attach')",
+			       a.foreign_id);
+	} else if (frame && !a.protecting)
 		ipg_print_text(p,
 			       " (link %s; ipgate's program for %s frames "
 			       "cannot judge its packets: restart ipgated)",

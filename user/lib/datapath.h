@@ -191,6 +191,10 @@ struct ipg_attachment {
 	/* ... the one for this link type, in a mode in which it sees the
 	 * interface's packets: only then is the interface protected. */
 	bool protecting;
+	/* Another tool's program is attached instead: its id (0: none) and
+	 * name (of whichever program is attached). */
+	uint32_t foreign_id;
+	char prog_name[16];
 };
 int ipg_datapath_attachment(const char *ifname, struct ipg_attachment *a);
 /* Which mode ipgate protects @ifname in; -ENOENT when it is not attached,

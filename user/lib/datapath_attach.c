@@ -34,8 +34,9 @@ static int query(int ifindex, __u32 *prog_id, enum ipg_xdp_mode *mode)
 }
 
 /* Whether program @id is one of ipgate's entry points; *frame (may be
- * NULL) gets the frame start it judges. */
-static bool prog_is_ipgate(__u32 id, enum ipg_frame *frame)
+ * NULL) gets the frame start it judges, @name (may be NULL, room for
+ * BPF_OBJ_NAME_LEN) the program's name. */
+static bool prog_is_ipgate(__u32 id, enum ipg_frame *frame, char *name)
 {
 	struct bpf_prog_info info = { 0 };
 	__u32 len = sizeof(info);
@@ -46,6 +47,8 @@ static bool prog_is_ipgate(__u32 id, enum ipg_frame *frame)
 	if (fd < 0)
 		return false;
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		if (name)
+			snprintf(name, BPF_OBJ_NAME_LEN, "%s", info.name);
 		for (size_t f = 0; f < IPG_N_FRAMES && !yes; f++) {
 			yes = !strcmp(info.name, ipg_prog_names[f]);
 			if (yes && frame)
@@ -115,7 +118,7 @@ static int check_current(const char *ifname, int ifindex, enum ipg_frame frame,
 	if (r)
 		return ipg_fail(e, r, "cannot query XDP on %s: %s", ifname,
 				strerror(-r));
-	if (*cur && !prog_is_ipgate(*cur, NULL))
+	if (*cur && !prog_is_ipgate(*cur, NULL, NULL))
 		return ipg_fail(e, -EBUSY,
 				"%s already runs another XDP program "
 				"(id %u); ipgate will not replace it, "
@@ -208,7 +211,8 @@ int ipg_datapath_attachment(const char *ifname, struct ipg_attachment *a)
 	r = query(ifindex, &cur, &a->mode);
 	if (r)
 		return r;
-	a->attached = cur && prog_is_ipgate(cur, &a->frame);
+	a->attached = cur && prog_is_ipgate(cur, &a->frame, a->prog_name);
+	a->foreign_id = cur && !a->attached ? cur : 0;
 	/* Protecting: the program for this link type's frames, in a mode
 	 * in which it sees them. */
 	a->protecting = a->attached &&
@@ -246,7 +250,7 @@ int ipg_datapath_detach(const char *ifname, struct ipg_error *e)
 				strerror(-r));
 	if (!cur)
 		return 0;
-	if (!prog_is_ipgate(cur, NULL))
+	if (!prog_is_ipgate(cur, NULL, NULL))
 		return ipg_fail(
 			e, -EBUSY,
 			"%s runs another XDP program (id %u); leaving it",
