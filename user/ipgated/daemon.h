@@ -128,6 +128,10 @@ struct daemon {
 	struct ipg_prefix prefix_buf[IPG_GRANTS_READ];
 	uint32_t grant_lists_buf[IPG_GRANTS_READ];
 
+	/* The maps' kernel memory as last read, and when (show.c). */
+	uint64_t mem_bytes;
+	time_t mem_at;
+
 	/* The included files as last read or written (files.c). */
 	struct stamp *stamps;
 	int n_stamps;

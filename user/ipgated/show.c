@@ -305,13 +305,29 @@ static void print_list_head(struct ipg_print *p, const struct daemon *d,
 }
 
 /* For status: the maps' sizes and the kernel memory they take. */
+/* The maps' kernel memory: reading it asks the kernel about every trie
+ * (thousands of calls with 1,000 lists, tens of ms in the loop), so a
+ * figure at most MEM_TTL_S old is reused. */
+#define MEM_TTL_S 10
+static uint64_t maps_memory(struct daemon *d)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!d->mem_at || now.tv_sec - d->mem_at >= MEM_TTL_S) {
+		if (ipg_datapath_memory(d->dp, &d->mem_bytes))
+			return 0;
+		d->mem_at = now.tv_sec ? now.tv_sec : 1;
+	}
+	return d->mem_bytes;
+}
+
 static void print_maps(struct ipg_print *p, struct daemon *d)
 {
 	struct ipg_datapath_opts z;
-	uint64_t mem = 0;
+	uint64_t mem = maps_memory(d);
 
 	ipg_datapath_sizes(d->dp, &z);
-	ipg_datapath_memory(d->dp, &mem);
 	ipg_print_text(p, "%-14s ", "maps");
 	ipg_print_open_object(p, "maps");
 	ipg_print_u64(p, IPG_PR_ANY, "lists_max", "room for %s lists, ",
