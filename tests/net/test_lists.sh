@@ -402,11 +402,12 @@ test_include_file_holds_its_list_and_hand_edits_apply_without_sighup() {
 # prints how many datagrams reached the receiver bound there.
 udp_through() {
 	local rpid spid f
-	rm -f "$RUN/stop" "$RUN/sent" "$RUN/recv"
+	rm -f "$RUN/stop" "$RUN/sent" "$RUN/recv" "$RUN/bound" "$RUN/sending"
 	ip netns exec "$API" $PY - "$ACME4" "$RUN" <<'PYEOF' &
 import os, socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 5000)); s.settimeout(0.2); n = 0
+open(sys.argv[2] + "/bound", "w").close()
 while not os.path.exists(sys.argv[2] + "/stop"):
     try:
         s.recvfrom(100); n += 1
@@ -415,9 +416,12 @@ while not os.path.exists(sys.argv[2] + "/stop"):
 open(sys.argv[2] + "/recv", "w").write(str(n))
 PYEOF
 	rpid=$!
+	wait_until 30 test -e "$RUN/bound" || fail "the receiver did not start"
 	ip netns exec "$CD" $PY - "$ACME4" "$RUN" <<'PYEOF' &
 import os, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); n = 0
+s.sendto(b"x", (sys.argv[1], 5000)); n += 1
+open(sys.argv[2] + "/sending", "w").close()
 while not os.path.exists(sys.argv[2] + "/stop"):
     for _ in range(20):
         s.sendto(b"x", (sys.argv[1], 5000)); n += 1
@@ -425,7 +429,9 @@ while not os.path.exists(sys.argv[2] + "/stop"):
 open(sys.argv[2] + "/sent", "w").write(str(n))
 PYEOF
 	spid=$!
-	sleep 0.5
+	# Both ends running before the first change, however slow the start.
+	wait_until 30 test -e "$RUN/bound" -a -e "$RUN/sending" ||
+		fail "the UDP ends did not start"
 	for f in "$@"; do
 		ipgate apply "$f" >/dev/null || fail "apply $f"
 	done

@@ -143,7 +143,7 @@ static int save_config(struct daemon *d, struct ipg_config *c,
 struct change_ctx {
 	struct daemon *d;
 	const struct ipg_actor *who;
-	const char **lists; /* the lists the change touches, for the log */
+	const char *const *lists; /* the lists it touches (the diff's) */
 	int n_lists;
 	/* What the change's save wrote, so a rollback writes it back: the
 	 * main file, and included files by path. */
@@ -279,17 +279,10 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 		ipg_config_free(next);
 		goto out;
 	}
-	ctx.lists = calloc((size_t)d->cfg.n_lists + (size_t)next->n_lists + 1,
-			   sizeof(*ctx.lists));
-	if (!ctx.lists) {
-		r = reply_err(q, -ENOMEM, "out of memory");
-		goto out;
-	}
-	ctx.n_lists = changed_lists(&d->cfg, next, ctx.lists,
-				    d->cfg.n_lists + next->n_lists + 1);
+	ctx.lists = diff.lists;
+	ctx.n_lists = diff.n_lists;
 	r = ipg_change_run(&change_ops, &ctx, &d->cfg, next, persist, action,
 			   &diff, &e);
-	free(ctx.lists);
 	if (r) {
 		reply_err(q, r, e.msg);
 		goto out;

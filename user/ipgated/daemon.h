@@ -207,11 +207,6 @@ void config_sizes(const struct ipg_config *c, struct ipg_datapath_opts *o);
  * kernel does not hold come from the file. */
 int kernel_config(struct daemon *d, struct ipg_config *k);
 int req_list(struct req *q, const char **name, uint32_t *id);
-/* The names of the lists that differ between @a and @b ("default" for the
- * top level), at most @max; returns how many. The names point into @a and
- * @b. */
-int changed_lists(const struct ipg_config *a, const struct ipg_config *b,
-		  const char **out, int max);
 int do_lists(struct req *q);
 
 /* files.c */

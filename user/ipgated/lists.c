@@ -337,45 +337,6 @@ int req_list(struct req *q, const char **name, uint32_t *id)
 	return 0;
 }
 
-/* Whether @a and @b are the same policy as the diff sees it: what the
- * kernel holds, labels and max-entries. */
-static bool same_policy(const struct ipg_policy_spec *a,
-			const struct ipg_policy_spec *b)
-{
-	if (!same_in_kernel(a, b) || a->max_entries != b->max_entries)
-		return false;
-	for (uint32_t i = 0; i < a->n_entries; i++) {
-		int j = ipg_policy_find(b, &a->entries[i].prefix);
-
-		if (j < 0 || strcmp(a->entries[i].label, b->entries[j].label))
-			return false;
-	}
-	return true;
-}
-
-int changed_lists(const struct ipg_config *a, const struct ipg_config *b,
-		  const char **out, int max)
-{
-	int n = 0;
-
-	if (!same_policy(&a->policy, &b->policy) && n < max)
-		out[n++] = "default";
-	for (int i = 0; i < b->n_lists && n < max; i++) {
-		const struct ipg_config_list *l = b->lists[i], *p;
-
-		if (i < a->n_lists && a->lists[i] == l)
-			continue; /* shared: unchanged */
-		p = list_in(a, i, l->name);
-		if (!p || !same_policy(&p->policy, &l->policy) ||
-		    !same_dsts(p, l) || p->override_max_s != l->override_max_s)
-			out[n++] = l->name;
-	}
-	for (int i = 0; i < a->n_lists && n < max; i++)
-		if (!list_in(b, i, a->lists[i]->name))
-			out[n++] = a->lists[i]->name;
-	return n;
-}
-
 /* For lists: one list's row. @l is NULL for the default list. */
 static void print_list_row(struct ipg_print *p, struct daemon *d,
 			   const struct ipg_config_list *l)

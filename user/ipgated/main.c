@@ -222,19 +222,11 @@ static int start_enforce(struct daemon *d, const struct ipg_actor *who)
 	/* On adopted maps the flip above already changed what the attached
 	 * program enforces: record it now, whatever happens next. */
 	if (!ipg_config_diff(kern, &d->cfg, &diff)) {
-		const char **lists = calloc((size_t)kern->n_lists +
-						    (size_t)d->cfg.n_lists + 1,
-					    sizeof(*lists));
-		int n = lists ? changed_lists(kern, &d->cfg, lists,
-					      kern->n_lists + d->cfg.n_lists +
-						      1) :
-				0;
-
 		if (diff.changes &&
-		    ipg_audit_append_lists(&d->audit, who, "reload", lists, n,
-					   diff.before.s, diff.after.s, &e))
+		    ipg_audit_append_lists(&d->audit, who, "reload", diff.lists,
+					   diff.n_lists, diff.before.s,
+					   diff.after.s, &e))
 			pr_warn("%s", e.msg);
-		free(lists);
 		ipg_config_diff_free(&diff);
 	}
 	/* Lists the kernel holds and the file no longer has: gone, after the

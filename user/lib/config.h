@@ -241,6 +241,11 @@ struct ipg_config_diff {
 	/* Named lists added, removed, or whose addresses or resolved policy
 	 * changed (also through a top-level setting they inherit). */
 	int lists_changed;
+	/* The names of the lists that changed, "default" first when the top
+	 * level's policy did (its settings, ports or entries); they point
+	 * into the two configs. */
+	const char **lists;
+	int n_lists;
 };
 int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 		    struct ipg_config_diff *d);

@@ -355,6 +355,7 @@ static int diff_lists(const struct ipg_config *a, const struct ipg_config *b,
 		/* A list that only inherits a changed setting changed too,
 		 * but the top level's line tells it. */
 		d->lists_changed++;
+		d->lists[d->n_lists++] = l->name;
 		if (d->changes > changes) {
 			ipg_buf_printf(&d->before, "%s%s",
 				       shown ? "," : ",\"lists\":[", jb.s);
@@ -380,19 +381,28 @@ int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 	struct out o = { d, "", &d->before, &d->after };
 	struct ipg_buf x = { 0 }, y = { 0 };
 	char s1[32], s2[32];
-	int r;
+	int r, c, host;
 
 	memset(d, 0, sizeof(*d));
+	d->lists = calloc((size_t)a->n_lists + (size_t)b->n_lists + 2,
+			  sizeof(*d->lists));
+	if (!d->lists)
+		return -ENOMEM;
 	ipg_buf_printf(&d->before, "{");
 	ipg_buf_printf(&d->after, "{");
 	policy_settings(&o, pa, pb, a->override_max_s, b->override_max_s, NULL);
+	/* The host's own settings are no list's: counted apart. */
+	c = d->changes;
 	snprintf(s1, sizeof(s1), "%u", a->breakglass_port);
 	snprintf(s2, sizeof(s2), "%u", b->breakglass_port);
 	setting(&o, "breakglass-port", s1, s2, false);
+	host = d->changes - c;
 	ports_setting(&o, pa, pb);
 	format_ifaces(a, &x);
 	format_ifaces(b, &y);
+	c = d->changes;
 	setting(&o, "interface", x.s ? x.s : "", y.s ? y.s : "", true);
+	host += d->changes - c;
 	ipg_buf_free(&x);
 	ipg_buf_free(&y);
 
@@ -402,6 +412,10 @@ int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 	diff_entries(&o, pb, pa, '+', &d->after);
 	ipg_buf_printf(&d->before, "],\"count\":%u", pa->n_entries);
 	ipg_buf_printf(&d->after, "],\"count\":%u", pb->n_entries);
+	/* The default list changed when anything but the host's own
+	 * settings (interfaces, break-glass port) did at the top level. */
+	if (d->changes > host)
+		d->lists[d->n_lists++] = "default";
 	r = diff_lists(a, b, d);
 	ipg_buf_printf(&d->before, "}");
 	ipg_buf_printf(&d->after, "}");
@@ -416,6 +430,9 @@ int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 
 void ipg_config_diff_free(struct ipg_config_diff *d)
 {
+	free(d->lists);
+	d->lists = NULL;
+	d->n_lists = 0;
 	ipg_buf_free(&d->text);
 	ipg_buf_free(&d->before);
 	ipg_buf_free(&d->after);
