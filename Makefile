@@ -16,6 +16,8 @@ CFLAGS    ?= -O2
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 LDLIBS    := -lbpf -lelf -lz -lcrypto -lpthread
+# Only ipgated serves HTTP.
+HTTP_LIBS := -lmicrohttpd -ljansson
 
 BPF_SRC   := bpf/ipgate.bpf.c
 BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/ipgate/*.h)
@@ -85,14 +87,14 @@ $(B)/san/libipgate.a: $(SLIB_OBJ)
 	ar rcs $@ $^
 
 $(B)/ipgated: $(IPGATED_OBJ) $(B)/libipgate.a
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $^ $(LDLIBS) $(HTTP_LIBS) -o $@
 
 $(B)/ipgate: $(IPGATE_OBJ) $(B)/libipgate.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The namespace suites run these: the binaries again, with sanitizers.
 $(B)/san/ipgated: $(patsubst $(B)/obj/%,$(B)/san/obj/%,$(IPGATED_OBJ)) $(B)/san/libipgate.a
-	$(CC) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(SAN_FLAGS) $^ $(LDLIBS) $(HTTP_LIBS) -o $@
 
 $(B)/san/ipgate: $(patsubst $(B)/obj/%,$(B)/san/obj/%,$(IPGATE_OBJ)) $(B)/san/libipgate.a
 	$(CC) $(SAN_FLAGS) $^ $(LDLIBS) -o $@

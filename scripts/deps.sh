@@ -6,12 +6,13 @@ set -euo pipefail
 
 pkgs=(
 	make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config
-	bpftool iproute2 libssl-dev
+	bpftool iproute2 libssl-dev libmicrohttpd-dev libjansson-dev
 	xdp-tools nftables tcpdump nginx-light socat curl python3-scapy
 	gnuplot-nox libclang-rt-14-dev clang-format
 )
-# Only `make test` needs these (--test): the manual pages' lint.
-test_pkgs=(mandoc)
+# Only `make test` needs these (--test): the manual pages' lint, the
+# settings page's browser, the metrics' Prometheus.
+test_pkgs=(mandoc chromium chromium-driver python3-selenium prometheus)
 [ "${1:-}" = --test ] && pkgs+=("${test_pkgs[@]}")
 
 missing=()

@@ -251,6 +251,31 @@ static int cmd_breakglass(struct cli *c)
 	return simple(c, "breakglass", NULL);
 }
 
+static int cmd_token(struct cli *c)
+{
+	const char *op = c->argv[0];
+	int want = !strcmp(op, "revoke") ? 2 : 1;
+
+	if ((strcmp(op, "create") && strcmp(op, "list") &&
+	     strcmp(op, "revoke")) ||
+	    c->argc != want ||
+	    ((c->id || c->list || c->role) && strcmp(op, "create")) ||
+	    (!strcmp(op, "create") && !c->role)) {
+		fprintf(stderr, "ipgate: usage: ipgate token create --role "
+				"admin|viewer [--list NAME] [--id NAME] | list "
+				"| revoke ID\n");
+		return EXIT_USAGE;
+	}
+	ipg_ctl_set(&c->req, "op", op);
+	if (c->id)
+		ipg_ctl_set(&c->req, "id", c->id);
+	if (c->role)
+		ipg_ctl_set(&c->req, "role", c->role);
+	if (want == 2)
+		ipg_ctl_set(&c->req, "id", c->argv[1]);
+	return simple(c, "token", NULL);
+}
+
 /* Options a command takes are in main.c's option table, not here. */
 const struct command commands[CMD_COUNT] = {
 	[CMD_STATUS] = { "status", "", 0, 0, cmd_plain,
@@ -298,5 +323,10 @@ const struct command commands[CMD_COUNT] = {
 			1, 1, cmd_knock,
 			"locked out? let your address in for a while (runs "
 			"anywhere)" },
+	[CMD_TOKEN] = { "token",
+			"create --role admin|viewer [--list NAME] [--id NAME] | "
+			"list | revoke ID",
+			1, 2, cmd_token,
+			"manage the HTTP API's bearer tokens" },
 	[CMD_HELP] = { "help", "", 0, 0, cmd_help, "this text" },
 };

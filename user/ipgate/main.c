@@ -58,7 +58,7 @@ struct cli_option {
 /* The commands that act on one list (--list NAME). */
 #define LIST_CMDS                                                              \
 	(ONLY(STATUS) | ONLY(LIST) | ONLY(TEST) | ONLY(LOG) | ONLY(OVERRIDE) | \
-	 ONLY(BREAKGLASS) | CHANGES)
+	 ONLY(BREAKGLASS) | ONLY(TOKEN) | CHANGES)
 
 static int check_count(const char *arg);
 
@@ -87,7 +87,9 @@ static const struct cli_option options[] = {
 	{ VALUE("for", "DURATION", ONLY(OVERRIDE) | ONLY(KNOCK), dur) },
 	{ VALUE("reason", "TEXT", ONLY(OVERRIDE), reason) },
 	{ FLAG("cancel", ONLY(OVERRIDE), cancel) },
-	{ VALUE("id", "NAME", ONLY(BREAKGLASS), id) },
+	{ VALUE("id", "NAME", ONLY(BREAKGLASS) | ONLY(TOKEN), id) },
+	{ VALUE("role", "ROLE", ONLY(TOKEN), role),
+	  .help = "a token's role: admin (changes) or viewer (reads)" },
 	{ VALUE("key", "FILE", ONLY(KNOCK), key) },
 	{ VALUE("source", "IP", ONLY(KNOCK), source) },
 	{ VALUE("anchors", "FILE", ONLY(LOG), anchors),

@@ -97,6 +97,7 @@ static int guard(struct req *q, const struct ipg_config *cur,
 	struct ipg_guard_who who = {
 		.client_text = q->client,
 		.client_source = ipg_ctl_get(q->m, "client-source"),
+		.server_only = ipg_ctl_flag(q->m, "server-only"),
 		.force = q->force,
 	};
 	const char *server = ipg_ctl_get(q->m, "server");
@@ -313,6 +314,8 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 	if (d->epfd >= 0) {
 		knock_listen(d);
 		watch_includes(d);
+		if (http_apply(d, &e))
+			pr_warn("%s; the API stays as it was", e.msg);
 	}
 	if (persist)
 		files_restamp(d, ctx.wrote, ctx.n_wrote);
@@ -454,6 +457,98 @@ int do_enable(struct req *q)
 int do_disable(struct req *q)
 {
 	return set_enabled(q, 0);
+}
+
+/* save: list @list's entries become those of "entries" (one "CIDR" or
+ * "CIDR LABEL" per line) and, when "enabled" is sent, its toggle that:
+ * the settings page's Save. Entries kept keep their lines; removed and
+ * relabelled ones go, new ones are added at the end; one change. */
+static int edit_save(struct req *q, struct ipg_config *c, struct ipg_error *e)
+{
+	const char *list = list_arg(q), *en = ipg_ctl_get(q->m, "enabled");
+	const char *text = ipg_ctl_get(q->m, "entries");
+	const struct ipg_policy_spec *cur = ipg_config_policy(c, list);
+	struct ipg_policy_spec *want = calloc(1, sizeof(*want));
+	int r = 0, line = 0;
+
+	if (!want)
+		return ipg_fail(e, -ENOMEM, "out of memory");
+	ipg_policy_init(want);
+	want->max_entries = IPG_RULES_MAX;
+	for (const char *s = text ? text : ""; *s && !r;) {
+		size_t n = strcspn(s, "\n");
+		char buf[IPG_PREFIX_STRLEN + IPG_LABEL_MAX + 8], *label;
+		struct ipg_prefix p;
+
+		line++;
+		if (n >= sizeof(buf)) {
+			r = ipg_fail(e, -EINVAL, "entry %d: too long", line);
+			break;
+		}
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		s += n + (s[n] == '\n');
+		label = strchr(buf, ' ');
+		if (label)
+			*label++ = '\0';
+		r = ipg_prefix_parse(buf, &p, e);
+		if (!r && ipg_policy_find(want, &p) >= 0)
+			r = ipg_fail(e, -EINVAL, "entry %d: %s is listed twice",
+				     line, buf);
+		if (!r && label && ipg_label_check(label, e))
+			r = -EINVAL;
+		if (!r)
+			r = ipg_policy_add(want, &p, label, e);
+		if (r) {
+			char msg[sizeof(e->msg)];
+
+			snprintf(msg, sizeof(msg), "%s", e->msg);
+			if (strncmp(msg, "entry ", 6))
+				ipg_fail(e, -EINVAL, "entry %d: %s", line, msg);
+			r = -EINVAL;
+		}
+	}
+	/* Removals first: a full list can still swap entries. */
+	for (uint32_t i = 0; !r && i < cur->n_entries;) {
+		const struct ipg_entry *ce = &cur->entries[i];
+		int k = ipg_policy_find(want, &ce->prefix);
+
+		if (k < 0 || strcmp(want->entries[k].label, ce->label)) {
+			struct ipg_prefix p = ce->prefix;
+
+			r = ipg_config_list_remove(c, list, &p, e);
+			cur = ipg_config_policy(c, list);
+		} else {
+			i++;
+		}
+	}
+	for (uint32_t i = 0; !r && i < want->n_entries; i++)
+		if (ipg_policy_find(cur, &want->entries[i].prefix) < 0) {
+			const char *label = want->entries[i].label;
+
+			r = ipg_config_list_add(c, list,
+						&want->entries[i].prefix,
+						*label ? label : NULL, e);
+			cur = ipg_config_policy(c, list);
+		}
+	if (!r && en) {
+		bool on = !strcmp(en, "yes");
+
+		if (!on && strcmp(en, "no"))
+			r = ipg_fail(e, -EINVAL,
+				     "enabled: \"%s\" is not yes or no", en);
+		else if (!!cur->kern.enabled != on)
+			r = ipg_config_list_set_enabled(c, list, on, e);
+	}
+	free(want);
+	return r;
+}
+
+int do_save(struct req *q)
+{
+	if (!ipg_ctl_get(q->m, "entries"))
+		return reply_err(q, -EINVAL, "missing the entries to save");
+	return change_by(q, edit_save, "save");
 }
 
 /* Parses a config sent over the socket. Its include lines match only the

@@ -90,6 +90,20 @@ struct ovr {
 	char list[IPG_LIST_NAME_MAX + 1];
 };
 
+/* HTTP API tokens (tokens.c): stored hashed. */
+#define TOKENS_MAX 256
+#define TOKEN_ID_MAX 32
+enum token_role { TOKEN_VIEWER, TOKEN_ADMIN };
+struct token {
+	char id[TOKEN_ID_MAX + 1];
+	enum token_role role;
+	char list[IPG_LIST_NAME_MAX + 1]; /* "": every list */
+	time_t created;
+	uint8_t hash[32]; /* SHA-256 of the token */
+};
+
+struct http;
+
 struct daemon {
 	struct opts o;
 	struct ipg_config cfg; /* the running config; the file agrees */
@@ -144,6 +158,13 @@ struct daemon {
 	char notify_status[256];
 	int wd_fd;
 	uint64_t wd_last;
+
+	/* The HTTP API (http.c): NULL when http-listen is off. */
+	struct http *http;
+	struct token tokens[TOKENS_MAX];
+	int n_tokens;
+	/* Changes refused and made, for /metrics. */
+	uint64_t changes_ok, changes_refused;
 };
 
 /* Everything one request needs to say who asked and how to answer. */
@@ -158,6 +179,9 @@ struct req {
 };
 
 /* loop.c */
+/* Runs command @cmd for @q (who asked is filled in): the reply's code,
+ * message and output into q->rep. Returns the handler's result. */
+int serve_req(struct req *q, const char *cmd);
 int reply_err(struct req *q, int err, const char *msg);
 int reply_errf(struct req *q, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -187,6 +211,7 @@ int do_remove(struct req *q);
 int do_enable(struct req *q);
 int do_disable(struct req *q);
 int do_apply(struct req *q);
+int do_save(struct req *q);
 void actor_self(struct ipg_actor *who, const char *user);
 void reload(struct daemon *d, const char *why);
 
@@ -252,6 +277,28 @@ size_t live_grants(struct daemon *d, struct ipg_prefix *out, uint32_t *lists);
 
 /* main.c */
 int start(struct daemon *d);
+
+/* tokens.c */
+void tokens_load(struct daemon *d);
+bool token_id_ok(const char *s);
+const char *token_role_name(enum token_role r);
+/* The token @bearer is, or NULL (compared in constant time). */
+const struct token *token_check(struct daemon *d, const char *bearer);
+int do_token(struct req *q);
+
+/* http.c: the HTTP API on the event loop. */
+/* Starts, restarts or stops the listener to match the running config;
+ * 0, or an error in @e (the old listener stays). */
+int http_apply(struct daemon *d, struct ipg_error *e);
+void http_stop(struct daemon *d);
+/* Whether epoll data @fd is the HTTP server's; then serve it. */
+bool http_owns(struct daemon *d, int fd);
+void http_run(struct daemon *d);
+/* How long the loop may sleep for the HTTP server's sake (ms; -1: any). */
+int http_timeout(struct daemon *d);
+/* Requests answered, by status code, for /metrics. */
+void http_codes(struct daemon *d,
+		void (*fn)(void *ctx, unsigned code, uint64_t n), void *ctx);
 
 /* service.c: each sends nothing without $NOTIFY_SOCKET. */
 /* Reads the environment, once (main, after going to the background). */

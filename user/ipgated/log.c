@@ -60,6 +60,7 @@ struct tail {
 	int json;
 	size_t emitted;
 	const char *list; /* only records of this list, or NULL */
+	uint64_t before; /* only records before this seq; 0: every one */
 };
 
 /* Whether @line belongs in list @name's trail: records that changed it,
@@ -106,6 +107,15 @@ static int keep_line(const char *line, size_t len, void *arg)
 	struct tail *t = arg;
 	char *s = strndup(line, len);
 
+	if (s && t->before) {
+		char seq[24];
+
+		field_text(s, "seq", seq, sizeof(seq));
+		if (strtoull(seq, NULL, 10) >= t->before) {
+			free(s);
+			return 0;
+		}
+	}
 	if (s && t->list && !in_trail(s, t->list)) {
 		free(s);
 		return 0;
@@ -263,6 +273,8 @@ int do_log(struct req *q)
 	if (t.list && !ipg_list_name_ok(t.list))
 		return reply_errf(q, -EINVAL,
 				  "--list \"%s\" is not a list name", t.list);
+	ls = ipg_ctl_get(q->m, "before");
+	t.before = ls ? strtoull(ls, NULL, 10) : 0;
 	t.lines = t.max ? calloc(t.max, sizeof(*t.lines)) : NULL;
 	if (t.max && !t.lines)
 		return reply_errf(q, -ENOMEM,

@@ -32,6 +32,7 @@ static const struct command {
 	{ "test", do_test },	     { "log", do_log },
 	{ "detach", do_detach },     { "attach", do_attach },
 	{ "override", do_override }, { "breakglass", do_breakglass },
+	{ "token", do_token },	     { "save", do_save },
 };
 
 /* The name of @uid from /etc/passwd itself: a local file read, so that a
@@ -53,12 +54,38 @@ static void user_name(uid_t uid, char *out, size_t size)
 	fclose(f);
 }
 
+int serve_req(struct req *q, const char *cmd)
+{
+	struct ipg_ctl_msg *rep = q->rep;
+	int r = -EINVAL;
+
+	for (size_t i = 0; cmd && i < sizeof(commands) / sizeof(commands[0]);
+	     i++)
+		if (!strcmp(cmd, commands[i].name)) {
+			r = commands[i].fn(q);
+			goto done;
+		}
+	reply_errf(q, -EINVAL, "unknown command \"%s\"", cmd ? cmd : "");
+done:
+	if (!ipg_ctl_get(rep, "code"))
+		ipg_ctl_set(rep, "code", ipg_ctl_code_name(r));
+	if (q->out.oom)
+		r = reply_err(q, -ENOMEM, "out of memory");
+	else if (q->out.s)
+		ipg_ctl_setn(rep, "out", q->out.s, q->out.len);
+	if (r && ipg_ctl_get(rep, "message"))
+		pr_info("refused %s from %s (uid %u): %s", cmd ? cmd : "?",
+			q->user, (unsigned)q->who.uid,
+			ipg_ctl_get(rep, "message"));
+	ipg_buf_free(&q->out);
+	return r;
+}
+
 static void handle(struct daemon *d, struct conn *c,
 		   const struct ipg_ctl_msg *m, struct ipg_ctl_msg *rep)
 {
-	const char *cmd = ipg_ctl_get(m, "cmd"), *client;
 	struct req q = { .d = d, .m = m, .rep = rep };
-	int r = -EINVAL;
+	const char *client;
 
 	user_name(c->uid, q.user, sizeof(q.user));
 	client = ipg_ctl_get(m, "client");
@@ -70,24 +97,7 @@ static void handle(struct daemon *d, struct conn *c,
 				    .client = *q.client ? q.client : NULL };
 	q.json = ipg_ctl_flag(m, "json");
 	q.force = ipg_ctl_flag(m, "force");
-	for (size_t i = 0; cmd && i < sizeof(commands) / sizeof(commands[0]);
-	     i++)
-		if (!strcmp(cmd, commands[i].name)) {
-			r = commands[i].fn(&q);
-			goto done;
-		}
-	reply_errf(&q, -EINVAL, "unknown command \"%s\"", cmd ? cmd : "");
-done:
-	if (!ipg_ctl_get(rep, "code"))
-		ipg_ctl_set(rep, "code", ipg_ctl_code_name(r));
-	if (q.out.oom)
-		reply_err(&q, -ENOMEM, "out of memory");
-	else if (q.out.s)
-		ipg_ctl_setn(rep, "out", q.out.s, q.out.len);
-	if (r && ipg_ctl_get(rep, "message"))
-		pr_info("refused %s from %s (uid %u): %s", cmd ? cmd : "?",
-			q.user, (unsigned)c->uid, ipg_ctl_get(rep, "message"));
-	ipg_buf_free(&q.out);
+	serve_req(&q, ipg_ctl_get(m, "cmd"));
 }
 
 static void conn_close(struct daemon *d, struct conn *c)
@@ -386,7 +396,9 @@ static void on_signal(struct daemon *d)
 int setup_loop(struct daemon *d)
 {
 	char dir[PATH_MAX];
+	struct ipg_error e = { { 0 } };
 	sigset_t ss;
+	int r;
 	struct itimerspec tick = { .it_interval = { .tv_sec = 1 },
 				   .it_value = { .tv_sec = 1 } };
 
@@ -425,7 +437,13 @@ int setup_loop(struct daemon *d)
 			      &(struct epoll_event){ .events = EPOLLIN,
 						     .data.fd = fds[i] }))
 			return -errno;
-	return notify_watchdog_setup(d) ?: knock_listen(d);
+	r = notify_watchdog_setup(d) ?: knock_listen(d);
+	if (!r) {
+		r = http_apply(d, &e);
+		if (r)
+			pr_warn("%s", e.msg);
+	}
+	return r;
 }
 
 static int in_conns(struct daemon *d, void *p)
@@ -439,7 +457,7 @@ void run(struct daemon *d)
 	struct epoll_event ev[16];
 
 	while (!d->stop) {
-		int n = epoll_wait(d->epfd, ev, 16, -1);
+		int n = epoll_wait(d->epfd, ev, 16, http_timeout(d));
 
 		for (int i = 0; i < n; i++) {
 			void *p = ev[i].data.ptr;
@@ -459,6 +477,8 @@ void run(struct daemon *d)
 				on_knock(d);
 			else if (fd == d->wd_fd)
 				notify_timer(d);
+			else if (http_owns(d, fd))
+				; /* served below, after every wake-up */
 			else if (fd == ipg_datapath_local_addrs_fd(d->dp))
 				local_addrs_check(d);
 			else if (fd == d->debounce_fd) {
@@ -468,5 +488,6 @@ void run(struct daemon *d)
 					reload(d, "file changed");
 			}
 		}
+		http_run(d);
 	}
 }

@@ -119,6 +119,7 @@ static int start_state(struct daemon *d)
 		return r;
 	ovr_load(d);
 	knock_memory_load(d);
+	tokens_load(d);
 	/* At start only: the loop never asks the name service. */
 	gr = getgrnam(d->o.group);
 	if (gr) {
@@ -507,6 +508,7 @@ int main(int argc, char **argv)
 	}
 	notify_ready(d, !d->o.foreground);
 	run(d);
+	http_stop(d);
 	/* The filter stays attached and enforcing; only userspace state and
 	 * the socket go. */
 	unlink(d->o.socket);

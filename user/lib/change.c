@@ -35,7 +35,8 @@ static int guard_list(const char *name, const struct ipg_policy_spec *cur,
 		ipg_buf_free(&ports);
 		return -EPERM;
 	}
-	if (who->client && cur && ipg_addr_allowed(cur, who->client) &&
+	if (who->client && !who->server_only && cur &&
+	    ipg_addr_allowed(cur, who->client) &&
 	    !ipg_addr_allowed(p, who->client))
 		return ipg_fail(
 			e, -EPERM,

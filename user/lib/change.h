@@ -26,6 +26,10 @@ struct ipg_guard_who {
 	/* The host's address the requester's session came to, or NULL: the
 	 * list guarding it must keep letting the requester in. */
 	const struct ipg_prefix *server;
+	/* The requester's reach depends on @server's list alone (an HTTP
+	 * connection, whose two ends are known): other lists' changes do
+	 * not lock it out. */
+	bool server_only;
 	bool force; /* --force: skip the guards */
 };
 

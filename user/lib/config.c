@@ -214,22 +214,32 @@ static int parse_interface(struct parse_ctx *p, struct ipg_config *c,
 	return 0;
 }
 
-static int parse_enabled(struct parse_ctx *p, struct ipg_config *c,
-			 const struct line_toks *lt)
+int ipg_cfg_yes_no(const char *s, bool *out)
 {
 	static const char *const yes[] = { "yes", "true", "on" };
 	static const char *const no[] = { "no", "false", "off" };
+
+	for (int i = 0; i < 3; i++) {
+		if (!strcmp(s, yes[i]))
+			return *out = true, 0;
+		if (!strcmp(s, no[i]))
+			return *out = false, 0;
+	}
+	return -EINVAL;
+}
+
+static int parse_enabled(struct parse_ctx *p, struct ipg_config *c,
+			 const struct line_toks *lt)
+{
 	const struct tok *t = &lt->t[1];
+	bool on;
 
 	(void)c;
 	list_sets(p, IPG_LIST_SET_ENABLED);
-	for (int i = 0; i < 3; i++) {
-		if (!strcmp(t->val, yes[i]))
-			return p->s->spec->kern.enabled = true, 0;
-		if (!strcmp(t->val, no[i]))
-			return p->s->spec->kern.enabled = false, 0;
-	}
-	return fail_at(p, t->col, "\"%s\" is not yes or no", t->val);
+	if (ipg_cfg_yes_no(t->val, &on))
+		return fail_at(p, t->col, "\"%s\" is not yes or no", t->val);
+	p->s->spec->kern.enabled = on;
+	return 0;
 }
 
 static int parse_protect(struct parse_ctx *p, struct ipg_config *c,
@@ -435,6 +445,16 @@ static const struct keyword keywords[] = {
 	  parse_override_max },
 	{ "breakglass-port", IPG_LINE_BREAKGLASS_PORT, V_ONE,
 	  "a UDP port or off", true, AT_TOP, parse_breakglass_port },
+	{ "http-listen", IPG_LINE_HTTP_LISTEN, V_ONE, "ADDRESS:PORT or off",
+	  true, AT_TOP, ipg_cfg_parse_http_listen },
+	{ "http-tls-cert", IPG_LINE_HTTP_TLS_CERT, V_ONE, "a PEM file", true,
+	  AT_TOP, ipg_cfg_parse_http_tls },
+	{ "http-tls-key", IPG_LINE_HTTP_TLS_KEY, V_ONE, "a PEM file", true,
+	  AT_TOP, ipg_cfg_parse_http_tls },
+	{ "http-trusted-proxy", IPG_LINE_HTTP_PROXY, V_LIST,
+	  "an address or CIDR", false, AT_TOP, ipg_cfg_parse_http_proxy },
+	{ "metrics-public", IPG_LINE_METRICS_PUBLIC, V_ONE, "yes or no", true,
+	  AT_TOP, ipg_cfg_parse_metrics_public },
 	{ "allow", IPG_LINE_ALLOW, V_CIDR_LABEL, "an address or CIDR", false,
 	  AT_TOP | IN_LIST, parse_allow },
 	{ "list", IPG_LINE_LIST, V_LIST, "a list name", false, AT_TOP,
@@ -705,6 +725,8 @@ int ipg_cfg_parse_all(struct ipg_config *c, const char *text, const char *name,
 	r = ipg_cfg_parse_text(&p, c, text);
 	if (!r)
 		r = check_whole(&p, c);
+	if (!r)
+		r = ipg_cfg_check_http(&p, c);
 	if (!r)
 		r = ipg_cfg_lists_finish(&p, c);
 	free(p.claims);

@@ -37,6 +37,11 @@ enum ipg_line_kind {
 	IPG_LINE_LIST_END, /* "}": the last of a block's lines */
 	IPG_LINE_INCLUDE,
 	IPG_LINE_BLOCK, /* in a file's lines: a whole list block */
+	IPG_LINE_HTTP_LISTEN,
+	IPG_LINE_HTTP_TLS_CERT,
+	IPG_LINE_HTTP_TLS_KEY,
+	IPG_LINE_HTTP_PROXY,
+	IPG_LINE_METRICS_PUBLIC,
 	IPG_LINE_KINDS /* how many kinds */
 };
 
@@ -66,6 +71,9 @@ struct ipg_config_list {
 	char name[IPG_LIST_NAME_MAX + 1];
 	int n_addrs;
 	struct ipg_prefix addrs[IPG_LIST_ADDRS_MAX]; /* /32 or /128 each */
+	/* "address shared": no address of its own; the customer is known
+	 * only from the HTTP request (/v1/check), never judged by XDP. */
+	bool shared;
 	uint32_t override_max_s; /* resolved */
 	unsigned set; /* enum ipg_list_set: what the block writes itself */
 	int file; /* -1: the main file; else an index in ipg_config.files */
@@ -91,11 +99,25 @@ struct ipg_config_file {
 	int n_lines;
 };
 
+/* The HTTP API's settings: the host's own, in the main file only. */
+#define IPG_HTTP_PROXIES_MAX 16
+#define IPG_HTTP_PATH_MAX 256
+struct ipg_http_config {
+	struct ipg_prefix addr; /* family 0: no listener */
+	uint16_t port;
+	char tls_cert[IPG_HTTP_PATH_MAX], tls_key[IPG_HTTP_PATH_MAX];
+	/* Peers whose X-Real-IP header /v1/check believes. */
+	struct ipg_prefix proxies[IPG_HTTP_PROXIES_MAX];
+	int n_proxies;
+	bool metrics_public;
+};
+
 struct ipg_config {
 	char interfaces[IPG_IFACES_MAX][IF_NAMESIZE];
 	int n_interfaces;
 	uint32_t override_max_s;
 	uint16_t breakglass_port; /* udp; 0: off */
+	struct ipg_http_config http;
 	struct ipg_policy_spec policy; /* enabled, mode, ports, entries */
 	/* The main file, line by line (a list block is one IPG_LINE_BLOCK). */
 	struct ipg_config_line *lines;
@@ -143,6 +165,12 @@ int ipg_config_parse_texts(struct ipg_config *c, const char *text,
 char *ipg_config_render(const struct ipg_config *c);
 /* Included file @file (an index in c->files) as text; caller frees. */
 char *ipg_config_render_file(const struct ipg_config *c, int file);
+
+/* The HTTP listener as ADDRESS:PORT ("[v6]:PORT"), or "off". */
+void ipg_http_listen_format(const struct ipg_http_config *h, char *out,
+			    size_t size);
+/* Whether @a is a loopback address (127.0.0.0/8, ::1). */
+bool ipg_addr_loopback(const struct ipg_prefix *a);
 
 /* Whether @s is a list name: 1 to IPG_LIST_NAME_MAX of a-z, 0-9, _ and -,
  * starting with a letter or digit. */

@@ -175,6 +175,8 @@ static void format_addrs(const struct ipg_config_list *l, struct ipg_buf *b,
 	char a[IPG_PREFIX_STRLEN];
 	int n = l->n_addrs;
 
+	if (l->shared)
+		ipg_buf_printf(b, json ? "\"shared\"" : "shared");
 	memcpy(v, l->addrs, sizeof(v[0]) * (size_t)n);
 	for (int i = 1; i < n; i++) /* a few: insertion sort */
 		for (int j = i; j > 0 && ipg_prefix_cmp(&v[j - 1], &v[j]) > 0;
@@ -374,6 +376,35 @@ static int diff_lists(const struct ipg_config *a, const struct ipg_config *b,
 	return 0;
 }
 
+/* The HTTP API's settings, each a host setting of its own. */
+static void http_settings(struct out *o, const struct ipg_http_config *a,
+			  const struct ipg_http_config *b)
+{
+	char s1[IPG_HTTP_PATH_MAX + 8], s2[IPG_HTTP_PATH_MAX + 8];
+	struct ipg_buf x = { 0 }, y = { 0 };
+
+	ipg_http_listen_format(a, s1, sizeof(s1));
+	ipg_http_listen_format(b, s2, sizeof(s2));
+	setting(o, "http-listen", s1, s2, true);
+	setting(o, "http-tls-cert", a->tls_cert, b->tls_cert, true);
+	setting(o, "http-tls-key", a->tls_key, b->tls_key, true);
+	for (int i = 0; i < a->n_proxies || i < b->n_proxies; i++) {
+		if (i < a->n_proxies) {
+			ipg_prefix_format(&a->proxies[i], s1, sizeof(s1));
+			ipg_buf_printf(&x, "%s%s", i ? " " : "", s1);
+		}
+		if (i < b->n_proxies) {
+			ipg_prefix_format(&b->proxies[i], s2, sizeof(s2));
+			ipg_buf_printf(&y, "%s%s", i ? " " : "", s2);
+		}
+	}
+	setting(o, "http-trusted-proxy", x.s ? x.s : "", y.s ? y.s : "", true);
+	ipg_buf_free(&x);
+	ipg_buf_free(&y);
+	setting(o, "metrics-public", a->metrics_public ? "true" : "false",
+		b->metrics_public ? "true" : "false", false);
+}
+
 int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 		    struct ipg_config_diff *d)
 {
@@ -396,6 +427,7 @@ int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 	snprintf(s1, sizeof(s1), "%u", a->breakglass_port);
 	snprintf(s2, sizeof(s2), "%u", b->breakglass_port);
 	setting(&o, "breakglass-port", s1, s2, false);
+	http_settings(&o, &a->http, &b->http);
 	host = d->changes - c;
 	ports_setting(&o, pa, pb);
 	format_ifaces(a, &x);

@@ -90,11 +90,13 @@ int ipg_cfg_parse_list_end(struct parse_ctx *p, struct ipg_config *c,
 
 	(void)c;
 	(void)lt;
-	if (!l->n_addrs)
+	if (!l->n_addrs && !l->shared)
 		return fail_at(p, 1,
 			       "list %s (line %d) has no address line; a list "
 			       "guards the destinations its address lines "
-			       "name, e.g. address 192.0.2.10 2001:db8::10",
+			       "name, e.g. address 192.0.2.10 2001:db8::10 "
+			       "(or \"address shared\" for a customer known "
+			       "only from the HTTP request, see /v1/check)",
 			       l->name, l->line);
 	/* What the block wrote; resolved once the top level is known. */
 	l->policy.max_entries = p->blk.max_entries;
@@ -143,6 +145,19 @@ int ipg_cfg_parse_address(struct parse_ctx *p, struct ipg_config *c,
 	struct ipg_config_list *l = p->s->list;
 
 	(void)c;
+	if (l->shared)
+		return fail_at(p, lt->t[0].col,
+			       "list %s is already \"address shared\"; a "
+			       "shared list has no address of its own",
+			       l->name);
+	if (!strcmp(lt->t[1].val, "shared") && !lt->t[1].quoted) {
+		if (lt->n > 2 || l->n_addrs)
+			return fail_at(p, lt->t[1].col,
+				       "\"address shared\" stands alone: a "
+				       "shared list has no address of its own");
+		l->shared = true;
+		return 0;
+	}
 	for (int i = 1; i < lt->n; i++) {
 		const struct tok *t = &lt->t[i];
 		struct ipg_error pe = { { 0 } };

@@ -64,6 +64,7 @@ struct parse_ctx {
 	struct ipg_error *e;
 	struct scope top, blk, *s; /* s: &top, or &blk inside a block */
 	int breakglass_line, breakglass_col;
+	int http_line, http_col; /* of http-listen's value */
 	struct ipg_prefix prefix; /* the entry of the last allow line */
 	const struct include_src *src;
 	int n_includes; /* include lines read so far */
@@ -94,6 +95,20 @@ int ipg_cfg_parse_address(struct parse_ctx *p, struct ipg_config *c,
 			  const struct line_toks *lt);
 int ipg_cfg_parse_include(struct parse_ctx *p, struct ipg_config *c,
 			  const struct line_toks *lt);
+/* config_http.c: http-listen, http-tls-cert, http-tls-key,
+ * http-trusted-proxy, metrics-public. */
+int ipg_cfg_parse_http_listen(struct parse_ctx *p, struct ipg_config *c,
+			      const struct line_toks *lt);
+int ipg_cfg_parse_http_tls(struct parse_ctx *p, struct ipg_config *c,
+			   const struct line_toks *lt);
+int ipg_cfg_parse_http_proxy(struct parse_ctx *p, struct ipg_config *c,
+			     const struct line_toks *lt);
+int ipg_cfg_parse_metrics_public(struct parse_ctx *p, struct ipg_config *c,
+				 const struct line_toks *lt);
+/* After the main file is read: a listener off loopback has TLS. */
+int ipg_cfg_check_http(struct parse_ctx *p, struct ipg_config *c);
+/* "yes", "true", "on" / "no", "false", "off": 0, else -EINVAL. */
+int ipg_cfg_yes_no(const char *s, bool *out);
 
 /* After every file is read: each list's inherited settings, its entry
  * count against its max-entries, unique names, each destination claimed

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the HTTP API's files share (http.c: the server; http_api.c: the
+ * /v1 resources; http_page.c: the settings and break-glass pages;
+ * metrics.c: /metrics). Not used outside them. */
+#ifndef IPGATED_HTTP_H
+#define IPGATED_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "daemon.h"
+
+/* Request bodies, JSON nesting, connections and their time. */
+#define HTTP_BODY_MAX (1u << 20)
+#define HTTP_JSON_DEPTH_MAX 8
+#define HTTP_CONNS_MAX 64
+#define HTTP_CONNS_PER_IP 16
+#define HTTP_CONN_TIMEOUT_S 15
+
+/* One request being answered. */
+struct hreq {
+	struct daemon *d;
+	struct MHD_Connection *c;
+	const char *method, *url;
+	const char *body; /* NUL-ended */
+	size_t body_len;
+	const struct token *tok; /* the caller's token, once checked */
+	struct ipg_prefix peer, local; /* the TCP connection's two ends */
+	char peer_text[IPG_PREFIX_STRLEN], local_text[IPG_PREFIX_STRLEN];
+	char actor[TOKEN_ID_MAX + 16];
+	/* The response, as the handler left it. */
+	unsigned status;
+	struct ipg_buf out;
+	const char *ctype;
+	char etag[64];
+	unsigned retry_after; /* s; 0: no Retry-After */
+	bool page; /* a page: the strict Content-Security-Policy */
+};
+
+/* A JSON response: @j is taken over (NULL: out of memory, a 500). */
+int hjson(struct hreq *h, unsigned status, json_t *j);
+/* An application/problem+json response: @field names the request's field
+ * at fault (NULL: none); the detail says what is wrong. */
+int hproblem(struct hreq *h, unsigned status, const char *field,
+	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The request's JSON body as an object, or NULL with the 400 or 415 set. */
+json_t *hbody_object(struct hreq *h);
+/* A query argument, or NULL. */
+const char *harg(struct hreq *h, const char *key);
+const char *hheader(struct hreq *h, const char *key);
+
+/* The failure gate of the token and the break-glass URL: an address that
+ * failed too often is answered 429 for a while. */
+bool hgate_blocked(struct hreq *h);
+void hgate_failed(struct hreq *h);
+
+/* http_api.c */
+/* Answers @h when it is one of the API's; returns false when no route
+ * matches (then the server answers 404). */
+bool api_route(struct hreq *h);
+
+/* http_page.c */
+bool page_route(struct hreq *h);
+
+/* metrics.c: GET /metrics in the text exposition format. */
+int metrics_render(struct daemon *d, struct ipg_buf *out);
+
+#endif

@@ -1,0 +1,894 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The HTTP API's /v1 resources. Every change runs as a control request
+ * (serve_req: validate, guards, persist, flip, audit) with the token's id
+ * as the actor; reads render the daemon's state with jansson. */
+#include "http.h"
+
+/* ---- who asks ---- */
+
+/* The caller's token: false with 401 or 429 answered. */
+static bool authed(struct hreq *h)
+{
+	const char *a = hheader(h, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (hgate_blocked(h))
+		return false;
+	if (!a || strncasecmp(a, "Bearer ", 7)) {
+		hproblem(h, 401, NULL,
+			 "send the token as Authorization: Bearer TOKEN "
+			 "(ipgate token create makes one)");
+		return false;
+	}
+	h->tok = token_check(h->d, a + 7);
+	if (!h->tok) {
+		hgate_failed(h);
+		hproblem(h, 401, NULL,
+			 "the token is not valid: mistyped or "
+			 "revoked");
+		return false;
+	}
+	snprintf(h->actor, sizeof(h->actor), "token:%s", h->tok->id);
+	return true;
+}
+
+/* Whether the token sees list @name: a scoped token sees only its own;
+ * others answer 404, so that names do not leak. */
+static bool sees(struct hreq *h, const char *name)
+{
+	return !*h->tok->list || !strcmp(h->tok->list, name);
+}
+
+static bool admin(struct hreq *h)
+{
+	if (h->tok->role == TOKEN_ADMIN)
+		return true;
+	hproblem(h, 403, NULL,
+		 "token %s is a viewer token: it can read, "
+		 "not change",
+		 h->tok->id);
+	return false;
+}
+
+/* The list @name when the token sees it; else false with 404 answered. */
+static bool list_visible(struct hreq *h, const char *name)
+{
+	if (sees(h, name) && (!strcmp(name, "default") ||
+			      ipg_config_list_find(&h->d->cfg, name)))
+		return true;
+	hproblem(h, 404, NULL, "no list named \"%s\"", name);
+	return false;
+}
+
+/* ---- running a control request as the token ---- */
+
+/* HTTP status for a control reply's error. */
+static unsigned status_of(int r)
+{
+	switch (r) {
+	case 0:
+		return 200;
+	case -EINVAL:
+	case -ENOSPC:
+	case -E2BIG:
+		return 422;
+	case -ENOENT:
+		return 404;
+	case -EPERM:
+	case -EEXIST:
+	case -EROFS:
+	case -EBUSY:
+		return 409;
+	default:
+		return 500;
+	}
+}
+
+/* Runs @m (its "cmd" set) as the token's holder. On failure answers the
+ * reply's message as a problem (naming @field) and returns its error. */
+static int run_as(struct hreq *h, struct ipg_ctl_msg *m,
+		  struct ipg_ctl_msg *rep, const char *field)
+{
+	struct req q = { .d = h->d, .m = m, .rep = rep };
+	int r;
+
+	snprintf(q.user, sizeof(q.user), "%s", h->actor);
+	snprintf(q.client, sizeof(q.client), "%s", h->peer_text);
+	q.who = (struct ipg_actor){
+		.uid = 0, .pid = 0, .user = q.user, .client = q.client
+	};
+	q.json = ipg_ctl_flag(m, "json");
+	/* The lockout guard: the connection's two ends are known. */
+	ipg_ctl_set(m, "server", h->local_text);
+	ipg_ctl_set(m, "server-only", "1");
+	ipg_ctl_set(m, "client-source", "the HTTP connection");
+	r = serve_req(&q, ipg_ctl_get(m, "cmd"));
+	if (r) {
+		const char *msg = ipg_ctl_get(rep, "message");
+
+		hproblem(h, status_of(r), field, "%s",
+			 msg ? msg : strerror(-r));
+		if (r == -EINVAL || r == -ENOSPC)
+			h->d->changes_refused++;
+	}
+	return r;
+}
+
+/* The output of a --json request as JSON, or NULL with a 500 answered. */
+static json_t *run_json(struct hreq *h, struct ipg_ctl_msg *rep)
+{
+	size_t len;
+	const char *out = ipg_ctl_getn(rep, "out", &len);
+	json_t *j = out ? json_loadb(out, len, 0, NULL) : NULL;
+
+	if (!j)
+		hproblem(h, 500, NULL, "ipgated produced no JSON");
+	return j;
+}
+
+/* ---- the list resource ---- */
+
+/* A value that changes with every change of the list: its contents'
+ * FNV-1a hash, beside the kernel's generation. */
+static uint64_t list_hash(const struct ipg_policy_spec *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	char buf[IPG_PREFIX_STRLEN + IPG_LABEL_MAX + 4];
+
+	for (uint32_t i = 0; i <= s->n_entries; i++) {
+		if (i < s->n_entries) {
+			char c[IPG_PREFIX_STRLEN];
+
+			ipg_prefix_format(&s->entries[i].prefix, c, sizeof(c));
+			snprintf(buf, sizeof(buf), "%s %s\n", c,
+				 s->entries[i].label);
+		} else {
+			snprintf(buf, sizeof(buf), "enabled=%d max=%u",
+				 !!s->kern.enabled, s->max_entries);
+		}
+		for (const char *p = buf; *p; p++)
+			h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	}
+	return h;
+}
+
+static uint32_t generation(struct daemon *d, const char *name)
+{
+	struct ipg_policy live = { 0 };
+	uint32_t id;
+
+	if (!ipg_datapath_list_id(d->dp, name, &id))
+		ipg_datapath_list_active(d->dp, id, &live);
+	return live.generation;
+}
+
+static void etag_of(struct daemon *d, const char *name, char *out, size_t size)
+{
+	const struct ipg_policy_spec *s = ipg_config_policy(&d->cfg, name);
+
+	snprintf(out, size, "\"%u-%08" PRIx32 "\"", generation(d, name),
+		 (uint32_t)(s ? list_hash(s) : 0));
+}
+
+static json_t *override_json(const struct ovr *o, uint64_t left,
+			     const char *scope)
+{
+	char until[40];
+
+	if (!o || !o->active || !left)
+		return json_null();
+	format_utc(o->until, until, sizeof(until));
+	return json_pack("{s:s, s:s, s:I, s:s, s:s}", "scope", scope, "until",
+			 until, "seconds_left", (json_int_t)left, "reason",
+			 o->reason, "by", o->user);
+}
+
+/* List @name as the API shows it. */
+static json_t *list_json(struct hreq *h, const char *name, bool full)
+{
+	struct daemon *d = h->d;
+	const struct ipg_policy_spec *s = ipg_config_policy(&d->cfg, name);
+	const struct ipg_config_list *l = ipg_config_list_find(&d->cfg, name);
+	struct ipg_buf ports = { 0 };
+	json_t *j, *a;
+	char etag[64];
+	uint32_t id = 0;
+
+	ipg_datapath_list_id(d->dp, name, &id);
+	etag_of(d, name, etag, sizeof(etag));
+	j = json_pack("{s:s, s:b, s:s, s:i, s:i, s:I, s:s}", "name", name,
+		      "enabled", s->kern.enabled, "mode",
+		      ipg_mode_name(s->kern.mode), "count", (int)s->n_entries,
+		      "max_entries", (int)s->max_entries, "generation",
+		      (json_int_t)generation(d, name), "etag", etag);
+	if (!j)
+		return NULL;
+	/* The override that opens it: its own, else the host-wide one. */
+	if (list_override_left(d, id))
+		json_object_set_new(j, "override",
+				    override_json(ovr_of(d, name),
+						  list_override_left(d, id),
+						  "list"));
+	else
+		json_object_set_new(j, "override",
+				    override_json(&d->ovr, override_left(d),
+						  "host"));
+	if (!full)
+		return j;
+	ipg_config_ports(&s->ports, &ports);
+	a = json_array();
+	for (char *p = ports.s ? strtok(ports.s, " ,") : NULL; p;
+	     p = strtok(NULL, " ,"))
+		json_array_append_new(a, json_string(p));
+	json_object_set_new(j, "protect", a);
+	ipg_buf_free(&ports);
+	a = json_array();
+	for (int i = 0; l && i < l->n_addrs; i++) {
+		char t[IPG_PREFIX_STRLEN];
+
+		ipg_prefix_format(&l->addrs[i], t, sizeof(t));
+		json_array_append_new(a, json_string(t));
+	}
+	json_object_set_new(j, "addresses", a);
+	json_object_set_new(j, "shared", json_boolean(l && l->shared));
+	a = json_array();
+	for (uint32_t i = 0; i < s->n_entries; i++) {
+		const struct ipg_entry *ent = &s->entries[i];
+		char c[IPG_PREFIX_STRLEN];
+		uint64_t hits = 0;
+
+		ipg_datapath_rule_hits(d->dp, ent->rule_id, &hits);
+		ipg_prefix_format(&ent->prefix, c, sizeof(c));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:I}", "cidr", c,
+						   "label", ent->label, "hits",
+						   (json_int_t)hits));
+	}
+	json_object_set_new(j, "entries", a);
+	return j;
+}
+
+static int get_list(struct hreq *h, const char *name, unsigned status)
+{
+	etag_of(h->d, name, h->etag, sizeof(h->etag));
+	return hjson(h, status, list_json(h, name, true));
+}
+
+static int get_lists(struct hreq *h)
+{
+	json_t *a = json_array();
+
+	if (sees(h, "default"))
+		json_array_append_new(a, list_json(h, "default", false));
+	for (int i = 0; i < h->d->cfg.n_lists; i++)
+		if (sees(h, h->d->cfg.lists[i]->name))
+			json_array_append_new(
+				a,
+				list_json(h, h->d->cfg.lists[i]->name, false));
+	return hjson(h, 200, json_pack("{s:o}", "lists", a));
+}
+
+/* If-Match, when sent (@required: it must be): the list as read. */
+static bool precondition(struct hreq *h, const char *name, bool required)
+{
+	const char *im = hheader(h, MHD_HTTP_HEADER_IF_MATCH);
+	char etag[64];
+
+	if (!im) {
+		if (!required)
+			return true;
+		hproblem(h, 428, NULL,
+			 "send If-Match with the ETag of GET /v1/lists/%s, "
+			 "so that a change made meanwhile is not overwritten "
+			 "(or If-Match: * to overwrite)",
+			 name);
+		return false;
+	}
+	etag_of(h->d, name, etag, sizeof(etag));
+	if (!strcmp(im, "*") || !strcmp(im, etag))
+		return true;
+	snprintf(h->etag, sizeof(h->etag), "%s", etag);
+	hproblem(h, 412, NULL,
+		 "list %s changed meanwhile (now %s, you read %s); re-read "
+		 "it and retry",
+		 name, etag, im);
+	return false;
+}
+
+/* One entry of a PUT: {"cidr": ..., "label": ...}, into "CIDR LABEL\n". */
+static int put_entry(struct hreq *h, json_t *e, size_t i, struct ipg_buf *out,
+		     struct ipg_prefix *seen)
+{
+	const char *key, *cidr, *label = NULL;
+	char field[48];
+	struct ipg_error pe;
+	json_t *v;
+
+	if (!json_is_object(e))
+		return snprintf(field, sizeof(field), "entries[%zu]", i),
+		       hproblem(h, 422, field,
+				"an entry is an object "
+				"{\"cidr\": ..., \"label\": "
+				"...}");
+	json_object_foreach(e, key, v)
+	{
+		snprintf(field, sizeof(field), "entries[%zu].%s", i, key);
+		if (!strcmp(key, "hits"))
+			continue; /* read-only: as GET gave it */
+		if (strcmp(key, "cidr") && strcmp(key, "label"))
+			return hproblem(h, 422, field, "unknown field \"%s\"",
+					key);
+		if (!json_is_string(v))
+			return hproblem(h, 422, field, "%s must be a string",
+					key);
+	}
+	snprintf(field, sizeof(field), "entries[%zu].cidr", i);
+	cidr = json_string_value(json_object_get(e, "cidr"));
+	if (!cidr)
+		return hproblem(h, 422, field, "the entry has no cidr");
+	if (ipg_prefix_parse(cidr, &seen[i], &pe))
+		return hproblem(h, 422, field, "%s", pe.msg);
+	for (size_t k = 0; k < i; k++)
+		if (ipg_prefix_equal(&seen[k], &seen[i]))
+			return hproblem(h, 422, field,
+					"%s is already entries[%zu]", cidr, k);
+	v = json_object_get(e, "label");
+	label = v ? json_string_value(v) : NULL;
+	snprintf(field, sizeof(field), "entries[%zu].label", i);
+	if (label && strlen(label) >= IPG_LABEL_MAX)
+		return hproblem(h, 422, field,
+				"the label is longer than %d characters",
+				IPG_LABEL_MAX - 1);
+	if (label && ipg_label_check(label, &pe))
+		return hproblem(h, 422, field, "the label %s", pe.msg);
+	if (label && strchr(label, '\n'))
+		return hproblem(h, 422, field, "the label holds a newline");
+	ipg_prefix_format(&seen[i], field, sizeof(field));
+	ipg_buf_printf(out, "%s%s%s\n", field, label && *label ? " " : "",
+		       label ? label : "");
+	return 0;
+}
+
+/* PUT /v1/lists/NAME: the page's Save, the entries and the toggle. */
+static int put_list(struct hreq *h, const char *name)
+{
+	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
+	struct ipg_buf text = { 0 };
+	struct ipg_prefix *seen = NULL;
+	json_t *j, *ents, *en;
+	const char *key;
+	json_t *v;
+	size_t i;
+	int r = 0;
+
+	if (!admin(h) || !precondition(h, name, true))
+		return -1;
+	j = hbody_object(h);
+	if (!j)
+		return -1;
+	json_object_foreach(j, key, v)
+	{
+		if (strcmp(key, "entries") && strcmp(key, "enabled")) {
+			r = hproblem(h, 422, key,
+				     "unknown field \"%s\"; a list is saved "
+				     "as {\"enabled\": true, \"entries\": "
+				     "[...]}",
+				     key);
+			goto out;
+		}
+	}
+	ents = json_object_get(j, "entries");
+	en = json_object_get(j, "enabled");
+	if (!json_is_array(ents)) {
+		r = hproblem(h, 422, "entries",
+			     "entries must be an array of {\"cidr\", "
+			     "\"label\"}");
+		goto out;
+	}
+	if (en && !json_is_boolean(en)) {
+		r = hproblem(h, 422, "enabled",
+			     "enabled must be true or false");
+		goto out;
+	}
+	if (json_array_size(ents) > IPG_RULES_MAX) {
+		r = hproblem(h, 422, "entries", "more than %d entries",
+			     IPG_RULES_MAX);
+		goto out;
+	}
+	seen = calloc(json_array_size(ents) + 1, sizeof(*seen));
+	if (!seen) {
+		r = hproblem(h, 500, NULL, "out of memory");
+		goto out;
+	}
+	json_array_foreach(ents, i, v)
+	{
+		r = put_entry(h, v, i, &text, seen);
+		if (r)
+			goto out;
+	}
+	ipg_ctl_set(&m, "cmd", "save");
+	ipg_ctl_set(&m, "list", name);
+	ipg_ctl_set(&m, "entries", text.s ? text.s : "");
+	if (en)
+		ipg_ctl_set(&m, "enabled", json_is_true(en) ? "yes" : "no");
+	r = run_as(h, &m, &rep, "entries");
+	if (!r)
+		r = get_list(h, name, 200);
+out:
+	free(seen);
+	ipg_buf_free(&text);
+	ipg_ctl_free(&m);
+	ipg_ctl_free(&rep);
+	json_decref(j);
+	return r;
+}
+
+/* A change with no body but the list: enable, disable, remove. */
+static int change(struct hreq *h, const char *name, const char *cmd,
+		  const char *cidr)
+{
+	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
+	int r;
+
+	if (!admin(h) || !precondition(h, name, false))
+		return -1;
+	ipg_ctl_set(&m, "cmd", cmd);
+	ipg_ctl_set(&m, "list", name);
+	if (cidr)
+		ipg_ctl_set(&m, "cidr", cidr);
+	r = run_as(h, &m, &rep, cidr ? "cidr" : NULL);
+	if (!r)
+		r = get_list(h, name, 200);
+	ipg_ctl_free(&m);
+	ipg_ctl_free(&rep);
+	return r;
+}
+
+/* POST /v1/lists/NAME/entries {"cidr": ..., "label": ...}. */
+static int add_entry(struct hreq *h, const char *name)
+{
+	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
+	const char *key, *cidr, *label;
+	struct ipg_error pe;
+	json_t *j, *v;
+	int r = 0;
+
+	if (!admin(h) || !precondition(h, name, false))
+		return -1;
+	j = hbody_object(h);
+	if (!j)
+		return -1;
+	json_object_foreach(j, key, v)
+	{
+		if (strcmp(key, "cidr") && strcmp(key, "label")) {
+			r = hproblem(h, 422, key, "unknown field \"%s\"", key);
+			goto out;
+		}
+		if (!json_is_string(v)) {
+			r = hproblem(h, 422, key, "%s must be a string", key);
+			goto out;
+		}
+	}
+	cidr = json_string_value(json_object_get(j, "cidr"));
+	label = json_string_value(json_object_get(j, "label"));
+	if (!cidr) {
+		r = hproblem(h, 422, "cidr", "missing the address or CIDR");
+		goto out;
+	}
+	if (label && strlen(label) >= IPG_LABEL_MAX) {
+		r = hproblem(h, 422, "label",
+			     "the label is longer than %d characters",
+			     IPG_LABEL_MAX - 1);
+		goto out;
+	}
+	if (label && ipg_label_check(label, &pe)) {
+		r = hproblem(h, 422, "label", "the label %s", pe.msg);
+		goto out;
+	}
+	ipg_ctl_set(&m, "cmd", "add");
+	ipg_ctl_set(&m, "list", name);
+	ipg_ctl_set(&m, "cidr", cidr);
+	if (label && *label)
+		ipg_ctl_set(&m, "label", label);
+	r = run_as(h, &m, &rep, "cidr");
+	if (!r)
+		r = get_list(h, name, 201);
+out:
+	ipg_ctl_free(&m);
+	ipg_ctl_free(&rep);
+	json_decref(j);
+	return r;
+}
+
+/* ---- test, audit, override ---- */
+
+/* POST /v1/lists/NAME/test {"ip": ..., "port": "tcp/443"}: the live
+ * program's verdict (ipgate test). */
+static int test_ip(struct hreq *h, const char *name)
+{
+	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
+	const char *ip, *port;
+	json_t *j, *out;
+	int r = 0;
+
+	j = hbody_object(h);
+	if (!j)
+		return -1;
+	ip = json_string_value(json_object_get(j, "ip"));
+	port = json_string_value(json_object_get(j, "port"));
+	if (!ip) {
+		r = hproblem(h, 422, "ip", "missing the address to test");
+		goto out;
+	}
+	if (json_object_get(j, "port") && !port) {
+		r = hproblem(h, 422, "port", "port is a string, e.g. tcp/443");
+		goto out;
+	}
+	ipg_ctl_set(&m, "cmd", "test");
+	ipg_ctl_set(&m, "list", name);
+	ipg_ctl_set(&m, "ip", ip);
+	if (port)
+		ipg_ctl_set(&m, "port", port);
+	ipg_ctl_set(&m, "json", "1");
+	r = run_as(h, &m, &rep, "ip");
+	if (!r) {
+		out = run_json(h, &rep);
+		r = out ? hjson(h, 200, out) : -1;
+	}
+out:
+	ipg_ctl_free(&m);
+	ipg_ctl_free(&rep);
+	json_decref(j);
+	return r;
+}
+
+/* GET /v1/lists/NAME/audit?limit=N&before=SEQ: newest first. */
+static int get_audit(struct hreq *h, const char *name)
+{
+	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
+	const char *lim = harg(h, "limit"), *before = harg(h, "before");
+	unsigned long n = 50;
+	json_t *a;
+	size_t len;
+	const char *out;
+	char *end;
+	int r;
+
+	if (lim) {
+		n = strtoul(lim, &end, 10);
+		if (!*lim || *end || n < 1 || n > 1000)
+			return hproblem(h, 400, "limit",
+					"limit is 1 to 1000, not \"%s\"", lim);
+	}
+	if (before &&
+	    (!*before || strspn(before, "0123456789") != strlen(before)))
+		return hproblem(h, 400, "before",
+				"before is a record's seq, not \"%s\"", before);
+	ipg_ctl_set(&m, "cmd", "log");
+	ipg_ctl_set(&m, "list", name);
+	ipg_ctl_setf(&m, "lines", "%lu", n);
+	if (before)
+		ipg_ctl_set(&m, "before", before);
+	ipg_ctl_set(&m, "json", "1");
+	r = run_as(h, &m, &rep, NULL);
+	if (!r) {
+		a = json_array();
+		out = ipg_ctl_getn(&rep, "out", &len);
+		/* One record per line, oldest first: reversed. */
+		for (const char *s = out, *e = out ? out + len : NULL;
+		     s && s < e;) {
+			const char *nl = memchr(s, '\n', (size_t)(e - s));
+			size_t l = nl ? (size_t)(nl - s) : (size_t)(e - s);
+			json_t *rec = json_loadb(s, l, 0, NULL);
+
+			if (rec)
+				json_array_insert_new(a, 0, rec);
+			s += l + 1;
+		}
+		r = hjson(h, 200, json_pack("{s:o}", "records", a));
+	}
+	ipg_ctl_free(&m);
+	ipg_ctl_free(&rep);
+	return r;
+}
+
+/* POST /v1/override {"duration", "reason"} and DELETE /v1/override, of
+ * every list or (?list=NAME) of one; admin tokens of every list only. */
+static int override(struct hreq *h)
+{
+	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
+	const char *list = harg(h, "list"), *dur = NULL, *reason = NULL;
+	json_t *j = NULL;
+	int r;
+
+	if (!admin(h))
+		return -1;
+	if (*h->tok->list)
+		return hproblem(h, 403, NULL,
+				"token %s is scoped to list %s; an override "
+				"needs an admin token of every list",
+				h->tok->id, h->tok->list);
+	if (list && !list_visible(h, list))
+		return -1;
+	if (!strcmp(h->method, "POST")) {
+		j = hbody_object(h);
+		if (!j)
+			return -1;
+		dur = json_string_value(json_object_get(j, "duration"));
+		reason = json_string_value(json_object_get(j, "reason"));
+		if (!dur) {
+			json_decref(j);
+			return hproblem(h, 422, "duration",
+					"missing the duration, e.g. \"30m\"");
+		}
+	}
+	ipg_ctl_set(&m, "cmd", "override");
+	if (list && strcmp(list, "default"))
+		ipg_ctl_set(&m, "list", list);
+	if (dur) {
+		ipg_ctl_set(&m, "for", dur);
+		if (reason)
+			ipg_ctl_set(&m, "reason", reason);
+	} else {
+		ipg_ctl_set(&m, "cancel", "1");
+	}
+	r = run_as(h, &m, &rep, dur ? "duration" : NULL);
+	if (!r) {
+		size_t len;
+		const char *out = ipg_ctl_getn(&rep, "out", &len);
+		char *msg = strndup(out ? out : "", out ? len : 0);
+
+		if (msg)
+			msg[strcspn(msg, "\n")] = '\0';
+		r = hjson(h, 200,
+			  json_pack("{s:s}", "message", msg ? msg : ""));
+		free(msg);
+	}
+	json_decref(j);
+	ipg_ctl_free(&m);
+	ipg_ctl_free(&rep);
+	return r;
+}
+
+/* ---- /v1/check, for nginx auth_request and Envoy ext_authz ---- */
+
+static bool trusted_proxy(struct hreq *h)
+{
+	const struct ipg_http_config *hc = &h->d->cfg.http;
+
+	for (int i = 0; i < hc->n_proxies; i++)
+		if (hc->proxies[i].family == h->peer.family &&
+		    ipg_prefix_contains(&hc->proxies[i], &h->peer))
+			return true;
+	return false;
+}
+
+/* Whether a break-glass grant lets @a into list @id. */
+static bool granted(struct daemon *d, const struct ipg_prefix *a, uint32_t id)
+{
+	size_t n = live_grants(d, d->prefix_buf, d->grant_lists_buf);
+
+	for (size_t i = 0; i < n; i++)
+		if (ipg_prefix_equal(&d->prefix_buf[i], a) &&
+		    (d->grant_lists_buf[i] == id ||
+		     d->grant_lists_buf[i] == IPG_LIST_ANY))
+			return true;
+	return false;
+}
+
+/* The verdict on @a for list @name, from the live maps: the list's trie,
+ * overrides and grants, as the XDP program judges. */
+static bool judge(struct daemon *d, const char *name,
+		  const struct ipg_prefix *a, const char **why,
+		  const struct ipg_entry **ent)
+{
+	const struct ipg_policy_spec *s = ipg_config_policy(&d->cfg, name);
+	struct ipg_policy live = { 0 };
+	uint32_t id, rule;
+
+	*ent = NULL;
+	if (ipg_datapath_list_id(d->dp, name, &id) ||
+	    ipg_datapath_list_active(d->dp, id, &live)) {
+		*why = "list not in the kernel";
+		return false;
+	}
+	if (!live.enabled) {
+		*why = "disabled";
+		return true;
+	}
+	if (override_left(d) || list_override_left(d, id)) {
+		*why = "override";
+		return true;
+	}
+	if (!ipg_datapath_list_lookup(d->dp, id, a, &rule)) {
+		for (uint32_t i = 0; s && i < s->n_entries; i++)
+			if (s->entries[i].rule_id == rule)
+				*ent = &s->entries[i];
+		*why = "allowed";
+		return true;
+	}
+	if (granted(d, a, id)) {
+		*why = "breakglass";
+		return true;
+	}
+	*why = "not-listed";
+	return false;
+}
+
+/* GET /v1/check: X-Ipgate-List names the list (none: nothing to judge),
+ * X-Real-IP the client, believed only from a trusted proxy (or a token's
+ * holder); 204 allowed, 403 not. */
+static int check(struct hreq *h)
+{
+	const char *list = hheader(h, "X-Ipgate-List"),
+		   *real = hheader(h, "X-Real-IP"), *why;
+	const struct ipg_entry *ent;
+	struct ipg_prefix a = h->peer;
+	struct ipg_error e;
+	char c[IPG_PREFIX_STRLEN], msg[256];
+	bool ok;
+
+	if (!trusted_proxy(h)) {
+		if (!hheader(h, MHD_HTTP_HEADER_AUTHORIZATION))
+			return hproblem(h, 401, NULL,
+					"%s is not an http-trusted-proxy; "
+					"send a token",
+					h->peer_text);
+		if (!authed(h))
+			return -1;
+	}
+	if (!list || !*list) {
+		h->status = 204;
+		return 0;
+	}
+	if (!ipg_list_name_ok(list))
+		return hproblem(h, 400, "X-Ipgate-List",
+				"\"%s\" is not a list name", list);
+	if (h->tok && !sees(h, list))
+		return hproblem(h, 404, NULL, "no list named \"%s\"", list);
+	if (strcmp(list, "default") && !ipg_config_list_find(&h->d->cfg, list))
+		return hproblem(h, 404, "X-Ipgate-List", "no list named \"%s\"",
+				list);
+	if (real && ipg_addr_parse(real, &a, &e))
+		return hproblem(h, 400, "X-Real-IP", "%s", e.msg);
+	ok = judge(h->d, list, &a, &why, &ent);
+	ipg_prefix_format(&a, c, sizeof(c));
+	if (ok) {
+		h->status = 204;
+		return 0;
+	}
+	snprintf(msg, sizeof(msg),
+		 "list %s is enabled, and your IP address %s is not permitted "
+		 "to access this resource.",
+		 list, c);
+	return hjson(h, 403,
+		     json_pack("{s:s, s:s, s:s, s:s}", "message", msg, "list",
+			       list, "address", c, "reason", why));
+}
+
+/* ---- routing ---- */
+
+static int whoami(struct hreq *h)
+{
+	return hjson(h, 200,
+		     json_pack("{s:s, s:s, s:o}", "id", h->tok->id, "role",
+			       token_role_name(h->tok->role), "list",
+			       *h->tok->list ? json_string(h->tok->list) :
+					       json_null()));
+}
+
+static int metrics(struct hreq *h)
+{
+	if (!h->d->cfg.http.metrics_public) {
+		if (!authed(h))
+			return -1;
+		if (*h->tok->list)
+			return hproblem(h, 403, NULL,
+					"token %s is scoped to list %s; "
+					"/metrics needs a token of every list",
+					h->tok->id, h->tok->list);
+	}
+	ipg_buf_free(&h->out);
+	if (metrics_render(h->d, &h->out) || h->out.oom)
+		return hproblem(h, 500, NULL, "cannot render the metrics");
+	h->status = 200;
+	h->ctype = "text/plain; version=0.0.4; charset=utf-8";
+	return 0;
+}
+
+static bool is(struct hreq *h, const char *method)
+{
+	return !strcmp(h->method, method);
+}
+
+/* Answers 405 naming what @path allows. */
+static void wrong_method(struct hreq *h, const char *allowed)
+{
+	hproblem(h, 405, NULL, "%s is not allowed here; use %s", h->method,
+		 allowed);
+}
+
+/* /v1/lists/NAME[/SUB[/REST]] */
+static void route_list(struct hreq *h, const char *rest)
+{
+	char name[IPG_LIST_NAME_MAX + 2];
+	const char *sub = strchr(rest, '/');
+	size_t n = sub ? (size_t)(sub - rest) : strlen(rest);
+
+	if (!n || n > IPG_LIST_NAME_MAX) {
+		hproblem(h, 404, NULL, "no list named \"%.*s\"", (int)n, rest);
+		return;
+	}
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	if (!list_visible(h, name))
+		return;
+	if (!sub || !sub[1]) {
+		if (is(h, "GET"))
+			get_list(h, name, 200);
+		else if (is(h, "PUT"))
+			put_list(h, name);
+		else
+			wrong_method(h, "GET or PUT");
+	} else if (!strcmp(sub, "/entries")) {
+		if (is(h, "POST"))
+			add_entry(h, name);
+		else
+			wrong_method(h, "POST");
+	} else if (!strncmp(sub, "/entries/", 9) && sub[9]) {
+		if (is(h, "DELETE"))
+			change(h, name, "remove", sub + 9);
+		else
+			wrong_method(h, "DELETE");
+	} else if (!strcmp(sub, "/enable") || !strcmp(sub, "/disable")) {
+		if (is(h, "POST"))
+			change(h, name, sub + 1, NULL);
+		else
+			wrong_method(h, "POST");
+	} else if (!strcmp(sub, "/test")) {
+		if (is(h, "POST"))
+			test_ip(h, name);
+		else
+			wrong_method(h, "POST");
+	} else if (!strcmp(sub, "/audit")) {
+		if (is(h, "GET"))
+			get_audit(h, name);
+		else
+			wrong_method(h, "GET");
+	} else {
+		hproblem(h, 404, NULL, "no resource %s", h->url);
+	}
+}
+
+bool api_route(struct hreq *h)
+{
+	const char *u = h->url;
+
+	if (!strcmp(u, "/v1/check")) {
+		check(h);
+		return true;
+	}
+	if (!strcmp(u, "/metrics")) {
+		if (is(h, "GET"))
+			metrics(h);
+		else
+			wrong_method(h, "GET");
+		return true;
+	}
+	if (strncmp(u, "/v1/", 4))
+		return false;
+	if (!authed(h))
+		return true;
+	if (!strcmp(u, "/v1/whoami"))
+		whoami(h);
+	else if (!strcmp(u, "/v1/lists"))
+		is(h, "GET") ? get_lists(h) : (wrong_method(h, "GET"), 0);
+	else if (!strncmp(u, "/v1/lists/", 10))
+		route_list(h, u + 10);
+	else if (!strcmp(u, "/v1/override")) {
+		if (is(h, "POST") || is(h, "DELETE"))
+			override(h);
+		else
+			wrong_method(h, "POST or DELETE");
+	} else
+		hproblem(h, 404, NULL, "no resource %s", u);
+	return true;
+}
