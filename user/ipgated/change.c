@@ -269,8 +269,10 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 		return 0;
 	}
 	r = guard(q, &d->cfg, next);
-	if (r)
+	if (r) {
+		d->changes_refused++;
 		goto out;
+	}
 	if (ipg_ctl_flag(q->m, "dry-run")) {
 		ipg_buf_printf(&q->out,
 			       "%svalid: %u of %u entries; nothing "
@@ -285,9 +287,11 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 	r = ipg_change_run(&change_ops, &ctx, &d->cfg, next, persist, action,
 			   &diff, &e);
 	if (r) {
+		d->changes_refused++;
 		reply_err(q, r, e.msg);
 		goto out;
 	}
+	d->changes_ok++;
 	pr_info("%s by %s (uid %u): %d change(s), %u entries", action,
 		q->who.user, (unsigned)q->who.uid, diff.changes,
 		next->policy.n_entries);
@@ -373,6 +377,7 @@ static int change_by(struct req *q, edit_fn edit, const char *action)
 	if (!r) {
 		r = edit(q, next, &e);
 		if (r) {
+			q->d->changes_refused++;
 			ipg_config_free(next);
 			reply_err(q, r, e.msg);
 		} else {
@@ -624,10 +629,12 @@ int do_apply(struct req *q)
 					    q->d->o.config, &e);
 	else if (!(r = parse_sent(q->d, next, text, name ? name : "apply", &e)))
 		next->dirty = true; /* the main file becomes the text */
-	if (r)
+	if (r) {
+		q->d->changes_refused++;
 		reply_errf(q, r, "%s; nothing applied", e.msg);
-	else
+	} else {
 		r = commit(q, next, "apply", 1);
+	}
 	free(next);
 	return r;
 }

@@ -107,8 +107,6 @@ static int run_as(struct hreq *h, struct ipg_ctl_msg *m,
 
 		hproblem(h, status_of(r), field, "%s",
 			 msg ? msg : strerror(-r));
-		if (r == -EINVAL || r == -ENOSPC)
-			h->d->changes_refused++;
 	}
 	return r;
 }

@@ -455,6 +455,8 @@ static const struct keyword keywords[] = {
 	  "an address or CIDR", false, AT_TOP, ipg_cfg_parse_http_proxy },
 	{ "metrics-public", IPG_LINE_METRICS_PUBLIC, V_ONE, "yes or no", true,
 	  AT_TOP, ipg_cfg_parse_metrics_public },
+	{ "http-public-url", IPG_LINE_HTTP_URL, V_ONE, "an http(s):// URL",
+	  true, AT_TOP, ipg_cfg_parse_http_url },
 	{ "allow", IPG_LINE_ALLOW, V_CIDR_LABEL, "an address or CIDR", false,
 	  AT_TOP | IN_LIST, parse_allow },
 	{ "list", IPG_LINE_LIST, V_LIST, "a list name", false, AT_TOP,

@@ -42,6 +42,7 @@ enum ipg_line_kind {
 	IPG_LINE_HTTP_TLS_KEY,
 	IPG_LINE_HTTP_PROXY,
 	IPG_LINE_METRICS_PUBLIC,
+	IPG_LINE_HTTP_URL,
 	IPG_LINE_KINDS /* how many kinds */
 };
 
@@ -106,6 +107,9 @@ struct ipg_http_config {
 	struct ipg_prefix addr; /* family 0: no listener */
 	uint16_t port;
 	char tls_cert[IPG_HTTP_PATH_MAX], tls_key[IPG_HTTP_PATH_MAX];
+	/* The address people reach the listener at, for the URLs ipgate
+	 * prints (http-public-url); "": from http-listen. */
+	char public_url[IPG_HTTP_PATH_MAX];
 	/* Peers whose X-Real-IP header /v1/check believes. */
 	struct ipg_prefix proxies[IPG_HTTP_PROXIES_MAX];
 	int n_proxies;

@@ -388,6 +388,7 @@ static void http_settings(struct out *o, const struct ipg_http_config *a,
 	setting(o, "http-listen", s1, s2, true);
 	setting(o, "http-tls-cert", a->tls_cert, b->tls_cert, true);
 	setting(o, "http-tls-key", a->tls_key, b->tls_key, true);
+	setting(o, "http-public-url", a->public_url, b->public_url, true);
 	for (int i = 0; i < a->n_proxies || i < b->n_proxies; i++) {
 		if (i < a->n_proxies) {
 			ipg_prefix_format(&a->proxies[i], s1, sizeof(s1));

@@ -143,6 +143,29 @@ int ipg_cfg_parse_metrics_public(struct parse_ctx *p, struct ipg_config *c,
 	return 0;
 }
 
+/* http-public-url URL: http:// or https://, a host, no spaces, no query,
+ * no trailing slash needed. */
+int ipg_cfg_parse_http_url(struct parse_ctx *p, struct ipg_config *c,
+			   const struct line_toks *lt)
+{
+	const struct tok *t = &lt->t[1];
+	const char *host = !strncmp(t->val, "https://", 8) ? t->val + 8 :
+			   !strncmp(t->val, "http://", 7)  ? t->val + 7 :
+							     NULL;
+	size_t n = strlen(t->val);
+
+	if (!host || !*host || *host == '/' || strpbrk(t->val, "?#\"<> ") ||
+	    n >= IPG_HTTP_PATH_MAX)
+		return fail_at(p, t->col,
+			       "\"%s\" is not a URL to give people; expected "
+			       "e.g. https://gate.example.com:8443",
+			       t->val);
+	snprintf(c->http.public_url, sizeof(c->http.public_url), "%s", t->val);
+	while (n > 8 && c->http.public_url[n - 1] == '/')
+		c->http.public_url[--n] = '\0';
+	return 0;
+}
+
 int ipg_cfg_check_http(struct parse_ctx *p, struct ipg_config *c)
 {
 	const struct ipg_http_config *h = &c->http;

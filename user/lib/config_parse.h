@@ -105,6 +105,8 @@ int ipg_cfg_parse_http_proxy(struct parse_ctx *p, struct ipg_config *c,
 			     const struct line_toks *lt);
 int ipg_cfg_parse_metrics_public(struct parse_ctx *p, struct ipg_config *c,
 				 const struct line_toks *lt);
+int ipg_cfg_parse_http_url(struct parse_ctx *p, struct ipg_config *c,
+			   const struct line_toks *lt);
 /* After the main file is read: a listener off loopback has TLS. */
 int ipg_cfg_check_http(struct parse_ctx *p, struct ipg_config *c);
 /* "yes", "true", "on" / "no", "false", "off": 0, else -EINVAL. */
