@@ -448,6 +448,87 @@ TEST(test_config_shipped_config_parses_disabled)
 	ipg_config_free(&c);
 }
 
+TEST(test_config_http_settings_parse_and_refuse_plain_http_off_loopback)
+{
+	struct ipg_error e = { { 0 } };
+	struct ipg_config_diff d;
+	struct ipg_config b = { 0 };
+	char s[80];
+
+	ASSERT_OK(
+		ipg_config_parse(&c,
+				 "http-listen [::1]:8480\n"
+				 "http-trusted-proxy 127.0.0.1 10.0.0.0/8\n"
+				 "metrics-public yes\n"
+				 "http-public-url https://gate.example.com/\n",
+				 "x", &e));
+	ipg_http_listen_format(&c.http, s, sizeof(s));
+	ASSERT_STR(s, "[::1]:8480");
+	ASSERT_EQ(c.http.n_proxies, 2);
+	ASSERT_TRUE(c.http.metrics_public);
+	ASSERT_STR(c.http.public_url, "https://gate.example.com");
+	/* A change of a listener setting is a change (a host setting). */
+	ASSERT_OK(
+		ipg_config_parse(&b, "http-listen 127.0.0.1:8481\n", "x", &e));
+	ASSERT_OK(ipg_config_diff(&c, &b, &d));
+	ASSERT_TRUE(strstr(d.text.s, "http-listen: [::1]:8480 -> "
+				     "127.0.0.1:8481") != NULL);
+	ASSERT_TRUE(strstr(d.text.s, "metrics-public") != NULL);
+	ipg_config_diff_free(&d);
+	ipg_config_free(&b);
+	ipg_config_free(&c);
+	ipg_config_parse(&c, "", "x", &e);
+	ipg_http_listen_format(&c.http, s, sizeof(s));
+	ASSERT_STR(s, "off");
+	ipg_config_free(&c);
+
+	REFUSED("http-listen 192.0.2.1:8443\n",
+		"ipgate.conf:1:13:", "non-loopback address needs TLS");
+	REFUSED("http-listen 127.0.0.1\n",
+		"ipgate.conf:1:13:", "not ADDRESS:PORT");
+	REFUSED("http-listen 127.0.0.1:0\n", "ipgate.conf:1:23:", "not a port");
+	REFUSED("http-listen ::1:8080\n", "ipgate.conf:1:13:", "brackets");
+	REFUSED("http-listen 127.0.0.1:80\nhttp-tls-cert /c.pem\n",
+		"ipgate.conf:1:1:", "without http-tls-key");
+	REFUSED("http-tls-key relative.pem\n",
+		"ipgate.conf:1:14:", "absolute path");
+	REFUSED("http-trusted-proxy 10.0.0.1/8\n",
+		"ipgate.conf:1:20:", "did you mean 10.0.0.0/8");
+	REFUSED("metrics-public maybe\n", "ipgate.conf:1:16:", "not yes or no");
+	REFUSED("http-public-url ftp://x\n", "ipgate.conf:1:17:", "not a URL");
+	REFUSED("list a {\n  http-listen 127.0.0.1:1\n}\n",
+		"ipgate.conf:2:3:", "http-listen");
+	/* With TLS, any address. */
+	ASSERT_OK(ipg_config_parse(&c,
+				   "http-listen 192.0.2.1:8443\n"
+				   "http-tls-cert /etc/ipgate/cert.pem\n"
+				   "http-tls-key /etc/ipgate/key.pem\n",
+				   "x", &e));
+	ipg_config_free(&c);
+}
+
+TEST(test_config_shared_list_has_no_address_and_says_so)
+{
+	struct ipg_error e = { { 0 } };
+
+	ASSERT_OK(ipg_config_parse(&c,
+				   "list acme {\n  address shared\n  enabled "
+				   "yes\n  allow 192.0.2.0/24\n}\n",
+				   "x", &e));
+	ASSERT_EQ(c.n_lists, 1);
+	ASSERT_TRUE(c.lists[0]->shared);
+	ASSERT_EQ(c.lists[0]->n_addrs, 0);
+	ipg_config_free(&c);
+	REFUSED("list a {\n  enabled yes\n}\n",
+		"ipgate.conf:3:1:", "address shared");
+	REFUSED("list a {\n  address shared 192.0.2.1\n}\n",
+		"ipgate.conf:2:11:", "stands alone");
+	REFUSED("list a {\n  address 192.0.2.1\n  address shared\n}\n",
+		"ipgate.conf:3:11:", "stands alone");
+	REFUSED("list a {\n  address shared\n  address 192.0.2.1\n}\n",
+		"ipgate.conf:3:3:", "already \"address shared\"");
+}
+
 int main(int argc, char **argv)
 {
 	return harness_main("unit/config", argc, argv, NULL, NULL);
