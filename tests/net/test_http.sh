@@ -273,6 +273,9 @@ test_check_answers_shared_endpoints_from_the_live_lists() {
 	check_eq "shared: outsider 403" 403 \
 		"$(chk -H 'X-Ipgate-List: shared1' -H 'X-Real-IP: 198.51.100.7')"
 	check_has "403 names the address" "$(cat "$RUN/chk")" "your IP address 198.51.100.7 is not permitted"
+	r=$(api "$ROOT_T" POST /v1/lists/shared1/test '{"ip":"192.0.2.77"}')
+	check_has "Test IP on a shared list" "$r" '"verdict":"allowed".*"entry":\{"cidr":"192.0.2.0/24","label":"vpn"\}'
+	check_has "lists shows it shared" "$(ipgate lists)" "^shared1 +\(shared: HTTP check\)"
 	check_eq "no list: nothing to judge, 204" 204 "$(chk -H 'X-Real-IP: 198.51.100.7')"
 	check_eq "unknown list: 404" 404 "$(chk -H 'X-Ipgate-List: nope' -H 'X-Real-IP: 198.51.100.7')"
 	check_eq "bad address: 400" 400 "$(chk -H 'X-Ipgate-List: shared1' -H 'X-Real-IP: 1.2.3')"
@@ -334,6 +337,22 @@ test_listener_settings_refuse_plain_http_off_loopback_and_follow_the_config() {
 	check_eq "HTTPS from the client: 200" 200 "$r"
 	r=$(ip netns exec "$API" curl -sS -o /dev/null -w '%{http_code}' "$U/v1/lists" 2>/dev/null)
 	check_eq "the old listener is gone" 000 "$r"
+	check_has "status names the listener" "$(ipgate status)" "^http api +listening on $API4:8443 \(TLS\), 4 tokens"
+	# SIGHUP reads a rotated certificate; a broken one keeps the old.
+	ip netns exec "$API" openssl req -x509 -newkey rsa:2048 -nodes -days 1 \
+		-subj /CN=ipgate-rotated -keyout "$RUN/etc/key.pem" -out "$RUN/etc/cert.pem" >/dev/null 2>&1
+	kill -HUP "$(daemon_pid)"
+	subject() {
+		ip netns exec "$CLIENT" curl -sS -k -v -o /dev/null "https://$API4:8443/v1/whoami" 2>&1 |
+			grep -o 'subject: CN=[a-z-]*'
+	}
+	wait_until 10 bash -c "ip netns exec $CLIENT curl -sS -k -v -o /dev/null https://$API4:8443/ 2>&1 | grep -q CN=ipgate-rotated" ||
+		fail "SIGHUP did not read the rotated certificate: $(subject)"
+	echo garbage >"$RUN/etc/cert.pem"
+	kill -HUP "$(daemon_pid)"
+	wait_until 10 grep -q "are not a PEM certificate and its key" "$DLOG" ||
+		fail "a broken certificate was not reported"
+	check_eq "a broken certificate keeps the old one" "subject: CN=ipgate-rotated" "$(subject)"
 	echo "http-tls-cert /nonexistent.pem" >"$RUN/half.conf"
 	r=$(ipgate apply "$RUN/half.conf" 2>&1)
 	check_has "a cert without a key is refused" "$r" "without http-tls-key"

@@ -264,6 +264,26 @@ void bg_render(struct daemon *d, struct ipg_print *p);
 /* The counter of knocks that got verdict @v. */
 uint64_t *kstat_of(struct daemon *d, enum ipg_knock_verdict v);
 int do_breakglass(struct req *q);
+/* What a grant gave: its end (UTC, for people) and the list it opens
+ * ("": every list). */
+struct bg_granted {
+	char until[40];
+	char list[IPG_LIST_NAME_MAX + 1];
+};
+/* Lets @addr through for @secs as key @key_id allows (its scope file:
+ * one list, or every list), audited as a breakglass-grant by
+ * "breakglass:ID" from @addr, @via ("knock", "url") saying how the key
+ * came. 0, or a negative errno with why in @e (-ENOENT: the key's scope
+ * names no list; counted as an unknown key). */
+int bg_grant(struct daemon *d, const char *key_id,
+	     const struct ipg_prefix *addr, uint32_t secs, const char *via,
+	     struct bg_granted *out, struct ipg_error *e);
+/* Judges a key pasted into the break-glass page by @from (the same keys,
+ * revocation and per-source grant limit as a knock); a refusal is counted
+ * in d->kstat by its verdict. @id: the key's id when the text parses. */
+enum ipg_knock_verdict bg_judge_key(struct daemon *d, const char *text,
+				    const struct ipg_prefix *from,
+				    char id[IPG_KNOCK_ID_MAX + 1]);
 /* Reads the granted nonces a previous run kept (start). */
 void knock_memory_load(struct daemon *d);
 void on_knock(struct daemon *d);
@@ -294,6 +314,8 @@ void http_stop(struct daemon *d);
 /* Whether epoll data @fd is the HTTP server's; then serve it. */
 bool http_owns(struct daemon *d, int fd);
 void http_run(struct daemon *d);
+/* SIGHUP: reads the TLS certificate and key again (when TLS is on). */
+void http_reload_tls(struct daemon *d);
 /* How long the loop may sleep for the HTTP server's sake (ms; -1: any). */
 int http_timeout(struct daemon *d);
 /* Requests answered, by status code, for /metrics. */

@@ -23,6 +23,9 @@ struct gate_slot {
 
 struct http {
 	struct MHD_Daemon *mhd;
+	/* Inside MHD_run: a change of the listener waits until it returns
+	 * (a server is not stopped from its own callback). */
+	bool running, pending;
 	int epfd; /* libmicrohttpd's own epoll fd, inside ours */
 	struct ipg_http_config cfg; /* what it was started with */
 	struct gate_slot gate[GATE_SLOTS];
@@ -437,9 +440,25 @@ static bool same_http(const struct ipg_http_config *a,
 	       !strcmp(a->tls_key, b->tls_key);
 }
 
-int http_apply(struct daemon *d, struct ipg_error *e)
+/* Whether libmicrohttpd takes @cert and @key (a server that never
+ * listens, started and stopped). */
+static bool tls_usable(const char *cert, const char *key)
 {
-	const struct ipg_http_config *hc = &d->cfg.http;
+	struct MHD_Daemon *t = MHD_start_daemon(
+		MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL | MHD_USE_TLS, 0, NULL,
+		NULL, on_request, NULL, MHD_OPTION_HTTPS_MEM_CERT, cert,
+		MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
+
+	if (!t)
+		return false;
+	MHD_stop_daemon(t);
+	return true;
+}
+
+/* Serves the API as @hc says, in place of the running server. */
+static int http_start(struct daemon *d, const struct ipg_http_config *hc,
+		      struct ipg_error *e)
+{
 	struct ipg_buf cert = { 0 }, key = { 0 };
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	char where[IPG_PREFIX_STRLEN + 16];
@@ -447,16 +466,6 @@ int http_apply(struct daemon *d, struct ipg_error *e)
 	const union MHD_DaemonInfo *di;
 	int fd, r = 0;
 
-	if (d->http && hc->addr.family && same_http(&d->http->cfg, hc)) {
-		d->http->cfg = *hc; /* proxies, metrics-public */
-		return 0;
-	}
-	if (!hc->addr.family) {
-		if (d->http)
-			pr_info("http: stopped listening");
-		http_stop(d);
-		return 0;
-	}
 	ipg_http_listen_format(hc, where, sizeof(where));
 	if (*hc->tls_cert) {
 		r = ipg_read_file(hc->tls_cert, 1u << 20, &cert);
@@ -470,6 +479,15 @@ int http_apply(struct daemon *d, struct ipg_error *e)
 					hc->tls_key, strerror(-r));
 		}
 		flags |= MHD_USE_TLS;
+		/* Tried before the running server stops: a bad pair
+		 * changes nothing. */
+		if (!tls_usable(cert.s, key.s)) {
+			r = ipg_fail(e, -EINVAL,
+				     "http: %s and %s are not a PEM "
+				     "certificate and its key",
+				     hc->tls_cert, hc->tls_key);
+			goto out;
+		}
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -536,6 +554,46 @@ out:
 	return r;
 }
 
+/* http_apply(); with @again, a server on the same settings starts afresh
+ * too (reading the certificate and key again). */
+static int apply(struct daemon *d, bool again, struct ipg_error *e)
+{
+	const struct ipg_http_config *hc = &d->cfg.http;
+	struct ipg_http_config prev;
+	struct ipg_error pe;
+	int r;
+
+	if (!again && d->http && hc->addr.family &&
+	    same_http(&d->http->cfg, hc)) {
+		d->http->cfg = *hc; /* proxies, metrics-public */
+		return 0;
+	}
+	if (d->http && d->http->running) {
+		d->http->pending = true;
+		return 0;
+	}
+	if (!hc->addr.family) {
+		if (d->http)
+			pr_info("http: stopped listening");
+		http_stop(d);
+		return 0;
+	}
+	if (!d->http)
+		return http_start(d, hc, e);
+	prev = d->http->cfg;
+	r = http_start(d, hc, e);
+	/* The new server failed after the old one stopped: the old one
+	 * again, so that the API is not lost to a bad certificate. */
+	if (r && !d->http && prev.port && !http_start(d, &prev, &pe))
+		pr_warn("http: still serving on the previous settings");
+	return r;
+}
+
+int http_apply(struct daemon *d, struct ipg_error *e)
+{
+	return apply(d, false, e);
+}
+
 bool http_owns(struct daemon *d, int fd)
 {
 	return d->http && fd == d->http->epfd;
@@ -543,8 +601,34 @@ bool http_owns(struct daemon *d, int fd)
 
 void http_run(struct daemon *d)
 {
-	if (d->http)
-		MHD_run(d->http->mhd);
+	struct ipg_error e;
+
+	if (!d->http)
+		return;
+	d->http->running = true;
+	MHD_run(d->http->mhd);
+	d->http->running = false;
+	if (d->http->pending) {
+		d->http->pending = false;
+		if (http_apply(d, &e))
+			pr_warn("%s; the API stays as it was", e.msg);
+	}
+}
+
+void http_reload_tls(struct daemon *d)
+{
+	struct ipg_error e;
+
+	if (!d->http || !*d->http->cfg.tls_cert)
+		return;
+	if (d->http->running) {
+		d->http->pending = true;
+		return;
+	}
+	if (apply(d, true, &e))
+		pr_warn("%s; the API stays as it was", e.msg);
+	else
+		pr_info("http: certificate and key read again");
 }
 
 int http_timeout(struct daemon *d)

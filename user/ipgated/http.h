@@ -59,8 +59,11 @@ void hgate_failed(struct hreq *h);
  * matches (then the server answers 404). */
 bool api_route(struct hreq *h);
 
-/* http_page.c */
+/* http_page.c: the pages' files; routes POST /v1/breakglass too. */
 bool page_route(struct hreq *h);
+
+/* http_breakglass.c: POST /v1/breakglass, the break-glass page's grant. */
+int http_breakglass(struct hreq *h);
 
 /* metrics.c: GET /metrics in the text exposition format. */
 int metrics_render(struct daemon *d, struct ipg_buf *out);

@@ -498,6 +498,39 @@ out:
 
 /* ---- test, audit, override ---- */
 
+static bool judge(struct daemon *d, const char *name,
+		  const struct ipg_prefix *a, const char **why,
+		  const struct ipg_entry **ent);
+
+/* Test IP on a shared list: no address of its own for a probe packet to
+ * go to, so the answer is /v1/check's, from the same live maps. */
+static int test_shared(struct hreq *h, const char *name, const char *ip)
+{
+	const struct ipg_entry *ent;
+	struct ipg_prefix a;
+	struct ipg_error e;
+	char c[IPG_PREFIX_STRLEN];
+	const char *why;
+	json_t *j;
+	bool ok;
+
+	if (ipg_addr_parse(ip, &a, &e))
+		return hproblem(h, 422, "ip", "%s", e.msg);
+	ok = judge(h->d, name, &a, &why, &ent);
+	j = json_pack("{s:s, s:n, s:s, s:n, s:s, s:s, s:n}", "ip", ip, "port",
+		      "list", name, "to", "verdict", ok ? "allowed" : "blocked",
+		      "reason", why, "action");
+	if (j && ent) {
+		ipg_prefix_format(&ent->prefix, c, sizeof(c));
+		json_object_set_new(j, "entry",
+				    json_pack("{s:s, s:s}", "cidr", c, "label",
+					      ent->label));
+	} else if (j) {
+		json_object_set_new(j, "entry", json_null());
+	}
+	return hjson(h, 200, j);
+}
+
 /* POST /v1/lists/NAME/test {"ip": ..., "port": "tcp/443"}: the live
  * program's verdict (ipgate test). */
 static int test_ip(struct hreq *h, const char *name)
@@ -519,6 +552,15 @@ static int test_ip(struct hreq *h, const char *name)
 	if (json_object_get(j, "port") && !port) {
 		r = hproblem(h, 422, "port", "port is a string, e.g. tcp/443");
 		goto out;
+	}
+	{
+		const struct ipg_config_list *l =
+			ipg_config_list_find(&h->d->cfg, name);
+
+		if (l && l->shared) {
+			r = test_shared(h, name, ip);
+			goto out;
+		}
 	}
 	ipg_ctl_set(&m, "cmd", "test");
 	ipg_ctl_set(&m, "list", name);

@@ -362,7 +362,11 @@ static void print_list_row(struct ipg_print *p, struct daemon *d,
 	}
 	ipg_print_open_object(p, NULL);
 	ipg_print_string(p, IPG_PR_ANY, "name", "%-20s", name);
-	ipg_print_text(p, " %-32s", addrs.s ? addrs.s : "(the rest)");
+	ipg_print_text(p, " %-32s",
+		       addrs.s	      ? addrs.s :
+		       l && l->shared ? "(shared: HTTP check)" :
+					"(the rest)");
+	ipg_print_bool(p, IPG_PR_JSON, "shared", NULL, l && l->shared);
 	ipg_print_open_array(p, "addresses");
 	for (int i = 0; l && i < l->n_addrs; i++) {
 		ipg_prefix_format(&l->addrs[i], a, sizeof(a));

@@ -383,6 +383,7 @@ static void on_signal(struct daemon *d)
 			reload(d, "SIGHUP");
 			if (!d->cfg_text)
 				d->cfg_text = ipg_config_render(&d->cfg);
+			http_reload_tls(d);
 		} else {
 			pr_info("signal %d: stopping; the filter stays attached "
 				"and enforcing",

@@ -338,6 +338,27 @@ static void print_maps(struct ipg_print *p, struct daemon *d)
 	ipg_print_close_object(p);
 }
 
+/* The HTTP API's listener and tokens. */
+static void print_http(struct ipg_print *p, struct daemon *d)
+{
+	char where[IPG_PREFIX_STRLEN + 16];
+
+	ipg_http_listen_format(&d->cfg.http, where, sizeof(where));
+	ipg_print_open_object(p, "http");
+	ipg_print_string(p, IPG_PR_JSON, "listen", NULL, where);
+	ipg_print_bool(p, IPG_PR_JSON, "serving", NULL, d->http != NULL);
+	ipg_print_bool(p, IPG_PR_JSON, "tls", NULL, *d->cfg.http.tls_cert);
+	ipg_print_u64(p, IPG_PR_JSON, "tokens", NULL, (uint64_t)d->n_tokens);
+	if (!d->cfg.http.addr.family)
+		ipg_print_text(p, "%-14s off\n", "http api");
+	else
+		ipg_print_text(p, "%-14s %s on %s%s, %d token%s\n", "http api",
+			       d->http ? "listening" : "NOT listening", where,
+			       *d->cfg.http.tls_cert ? " (TLS)" : "",
+			       d->n_tokens, d->n_tokens == 1 ? "" : "s");
+	ipg_print_close_object(p);
+}
+
 int do_status(struct req *q)
 {
 	struct daemon *d = q->d;
@@ -370,6 +391,7 @@ int do_status(struct req *q)
 	print_breakglass(&p, d);
 	ipg_print_text(&p, "%-14s generation %u\n", "policy", live.generation);
 	print_maps(&p, d);
+	print_http(&p, d);
 	if (err)
 		ipg_print_text(&p, "%-14s %s (running the last good config)\n",
 			       "config file", err);
