@@ -17,6 +17,7 @@ cleanup() {
 	set +e
 	[ -f "$RUN/nginx.pid" ] && kill "$(cat "$RUN/nginx.pid")" 2>/dev/null
 	[ -f "$RUN/state/ipgated.lock" ] && kill "$(head -n1 "$RUN/state/ipgated.lock")" 2>/dev/null
+	[ -f "$RUN/forward.pid" ] && kill "$(cat "$RUN/forward.pid")" 2>/dev/null
 	for i in eth0; do ip -n "$API" link set "$i" xdp off 2>/dev/null; done
 	netns_cleanup
 	umount "$PINS" 2>/dev/null
@@ -57,6 +58,7 @@ max-entries 50
 mode drop
 allow 198.18.0.2        customer-office
 allow 2001:db8:d::/126  "customer IPv6 range"
+http-listen 127.0.0.1:8480  # the settings page and its API (loopback)
 CFG
 sed 's/^/  /' "$CONF"
 ip netns exec "$API" build/ipgated --config "$CONF" --socket "$SOCK" \
@@ -103,9 +105,39 @@ show ipgate add 198.18.0.3 --label "new partner"
 fetch "$OUT" http://198.18.0.1:443/
 show ipgate list
 
+step "The settings page's API: a token, then the same list over HTTP"
+TOKEN=$(ipgate token create --role admin --id demo-admin | tail -n 1)
+show ipgate token list
+api() { # METHOD PATH [BODY]
+	printf '$ curl -X %s http://127.0.0.1:8480%s %s\n' "$1" "$2" "${3:+-d '$3'}"
+	ip netns exec "$API" curl -sS -X "$1" -H "Authorization: Bearer $TOKEN" \
+		${3:+--data-binary "$3"} "http://127.0.0.1:8480$2" | cut -c1-160
+	echo
+}
+api GET /v1/lists
+api POST /v1/lists/default/entries '{"cidr": "203.0.113.7/24", "label": "typo"}'
+api POST /v1/lists/default/entries '{"cidr": "203.0.113.0/24", "label": "branch office"}'
+api POST /v1/lists/default/test '{"ip": "203.0.113.9", "port": "tcp/443"}'
+
 step "The audit log: every change, hash-chained"
 show ipgate log
 show ipgate log --verify
+
+# The page, for a person at this machine: its port is brought out of the
+# API host's namespace to this host's loopback while the demo waits.
+if [ -t 0 ] && [ -t 1 ] && command -v socat >/dev/null; then
+	socat TCP-LISTEN:8480,bind=127.0.0.1,fork,reuseaddr \
+		EXEC:"ip netns exec $API socat STDIO TCP\:127.0.0.1\:8480" \
+		</dev/null >/dev/null 2>&1 &
+	echo $! >"$RUN/forward.pid"
+	step "The settings page"
+	echo "  open http://127.0.0.1:8480/ in a browser on this machine"
+	echo "  and paste this token: $TOKEN"
+	read -r -p "  press Enter to end the demo " _ || true
+else
+	echo
+	echo "settings page: http://127.0.0.1:8480/ (in the API host), token: $TOKEN"
+fi
 
 step "Clean up: detach (audited), stop the daemon, remove the namespaces"
 show ipgate detach

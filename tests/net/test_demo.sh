@@ -29,7 +29,11 @@ test_demo_shows_each_step_and_cleans_up() {
 	check_has "ipgate test: client" "$out" "^allowed \(198.18.0.2 \"customer-office\"\)"
 	check_has "ipgate test: outsider" "$out" "^blocked \(no entry matches\)"
 	check_has "adding the outsider opens the API at once" "$out" "outsider +http://198.18.0.1:443/ +-> REST API"
-	check_has "the audit log is shown and verifies" "$out" "audit log verified: 2 records"
+	check_has "the API refuses host bits, naming the fix" "$out" "did you mean 203.0.113.0/24\?"
+	check_has "the API adds an entry" "$out" '"cidr":"203.0.113.0/24","label":"branch office"'
+	check_has "the API's Test IP" "$out" '"verdict":"allowed"'
+	check_has "the page's URL and a token" "$out" "settings page: http://127.0.0.1:8480/ .*token: ipgate_"
+	check_has "the audit log is shown and verifies" "$out" "audit log verified: 4 records"
 	check_eq "nothing left behind" "0 0 0 0" "$(leftovers)"
 }
 
