@@ -26,7 +26,8 @@ LIB_SRC   := $(wildcard user/lib/*.c)
 LIB_OBJ   := $(patsubst user/%.c,$(B)/obj/%.o,$(LIB_SRC))
 SLIB_OBJ  := $(patsubst user/%.c,$(B)/san/obj/%.o,$(LIB_SRC))
 # The daemon and the CLI: one folder each, one object per concern.
-IPGATED_OBJ := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/ipgated/*.c))
+IPGATED_OBJ := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/ipgated/*.c)) \
+	$(B)/obj/ipgated/page.o
 IPGATE_OBJ  := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/ipgate/*.c))
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(patsubst %.c,$(B)/san/obj/%.o,$(TESTLIB_SRC))
@@ -79,6 +80,12 @@ $(B)/obj/%.o: user/%.c | $(SKEL)
 $(B)/san/obj/%.o: user/%.c | $(SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(DEPFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+# The settings and break-glass pages' files, embedded by .incbin.
+$(B)/obj/ipgated/page.o $(B)/san/obj/ipgated/page.o: user/ipgated/page.S \
+		$(wildcard user/ipgated/page/*)
+	@mkdir -p $(@D)
+	$(CC) -c $< -o $@
 
 $(B)/libipgate.a: $(LIB_OBJ)
 	ar rcs $@ $^

@@ -92,6 +92,12 @@ test_tokens_see_their_own_list_only_and_viewers_change_nothing() {
 	check_eq "acme's token: beta is 404, not 403" 404 "$(status_of "$r")"
 	r=$(api "$ACME_T" GET /v1/lists/default)
 	check_eq "acme's token: the default list is 404" 404 "$(status_of "$r")"
+	r=$(api "$ACME_T" GET "/v1/lists/acme/audit?limit=1000")
+	check_has "acme's trail has the start" "$r" '"action":"reload"'
+	check_lacks "acme's trail holds nothing of beta's" "$r" "beta office"
+	check_lacks "... nor of the default list's" "$r" "default client"
+	r=$(api "$ROOT_T" GET "/v1/lists/acme/audit?limit=1000")
+	check_has "an unscoped token reads the whole record" "$r" "beta office"
 	r=$(api "$ACME_T" GET /v1/whoami)
 	check_has "whoami" "$r" '"id":"acme-admin","role":"admin","list":"acme"'
 	r=$(api "$VIEW_T" GET /v1/lists/acme)

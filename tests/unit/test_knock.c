@@ -341,6 +341,42 @@ TEST(test_knock_grant_length_defaults_and_cap)
 	ASSERT_EQ(ipg_knock_grant_seconds(&k), IPG_GRANT_MAX_S);
 }
 
+/* The key pasted into the break-glass page, by verdict name. */
+static const char *judge_text(const char *text, const char *from, uint64_t now)
+{
+	char id[IPG_KNOCK_ID_MAX + 1];
+	struct ipg_prefix src;
+
+	ipg_addr_parse(from, &src, NULL);
+	return ipg_knock_verdict_name(ipg_knock_judge_key(
+		&gate, now, text, &src, alice_key, NULL, id));
+}
+
+TEST(test_knock_pasted_key_granted_only_for_the_stored_key_and_limited)
+{
+	char good[160], other[160], bob[160];
+	uint8_t wrong[IPG_KNOCK_KEY_BYTES] = { 9 };
+
+	gate_reset();
+	ipg_knock_key_format("alice", key, good, sizeof(good));
+	ipg_knock_key_format("alice", wrong, other, sizeof(other));
+	ipg_knock_key_format("bob", key, bob, sizeof(bob));
+	ASSERT_STR(judge_text("", ADMIN, NOW), "malformed");
+	ASSERT_STR(judge_text("alice", ADMIN, NOW), "malformed");
+	ASSERT_STR(judge_text(bob, ADMIN, NOW), "unknown_key");
+	ASSERT_STR(judge_text(other, ADMIN, NOW), "bad_mac");
+	/* Refusals use up none of the source's grants. */
+	for (int i = 0; i < IPG_KNOCK_RATE_MAX; i++)
+		ASSERT_STR(judge_text(good, ADMIN, NOW), "granted");
+	ASSERT_STR(judge_text(good, ADMIN, NOW), "rate_limited");
+	ASSERT_STR(judge_text(good, OTHER, NOW), "granted");
+	ASSERT_STR(judge_text(good, ADMIN, NOW + IPG_KNOCK_RATE_WINDOW_S),
+		   "granted");
+	/* Pasted with the newline a copy often brings. */
+	strcat(good, "\n");
+	ASSERT_STR(judge_text(good, OTHER, NOW), "granted");
+}
+
 int main(int argc, char **argv)
 {
 	return harness_main("unit/knock", argc, argv, NULL, NULL);

@@ -31,6 +31,7 @@ enum cmd_id {
 	CMD_BREAKGLASS,
 	CMD_KNOCK,
 	CMD_TOKEN,
+	CMD_CONFIRM,
 	CMD_HELP,
 	CMD_COUNT
 };
@@ -41,7 +42,7 @@ enum cmd_id {
  * and the request being built for ipgated. */
 struct cli {
 	const char *socket, *label, *client, *client_source, *port, *lines;
-	const char *dur, *reason, *id, *key, *source, *role;
+	const char *dur, *reason, *id, *key, *source, *role, *confirm;
 	const char *anchors; /* log --verify --anchors FILE */
 	const char *list, *to; /* --list NAME, test --to ADDRESS */
 	int json, force, dry_run, verify, cancel;

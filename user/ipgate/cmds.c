@@ -43,6 +43,8 @@ static int call(struct cli *c, struct ipg_ctl_msg *rep)
 		ipg_ctl_set(&c->req, "force", "1");
 	if (c->list)
 		ipg_ctl_set(&c->req, "list", c->list);
+	if (c->confirm)
+		ipg_ctl_set(&c->req, "confirm", c->confirm);
 	if (c->client) {
 		ipg_ctl_set(&c->req, "client", c->client);
 		ipg_ctl_set(&c->req, "client-source", c->client_source);
@@ -230,12 +232,15 @@ static int cmd_breakglass(struct cli *c)
 {
 	const char *op = c->argv[0];
 	int want = !strcmp(op, "revoke") ? 2 : 1;
+	int url = !strcmp(op, "url");
 
 	if ((strcmp(op, "keygen") && strcmp(op, "list") &&
-	     strcmp(op, "revoke")) ||
-	    c->argc != want || ((c->id || c->list) && strcmp(op, "keygen"))) {
+	     strcmp(op, "revoke") && !url) ||
+	    c->argc != want || (c->list && strcmp(op, "keygen")) ||
+	    (c->id && strcmp(op, "keygen") && !url) || (url && !c->id)) {
 		fprintf(stderr, "ipgate: usage: ipgate breakglass keygen [--id "
-				"NAME] [--list NAME] | list | revoke ID\n");
+				"NAME] [--list NAME] | list | revoke ID | url "
+				"--id ID\n");
 		return EXIT_USAGE;
 	}
 	ipg_ctl_set(&c->req, "op", op);
@@ -315,9 +320,11 @@ const struct command commands[CMD_COUNT] = {
 			   "suspend enforcement for a bounded time (at most "
 			   "override-max)" },
 	[CMD_BREAKGLASS] = { "breakglass",
-			     "keygen [--id NAME] [--list NAME] | list | revoke ID",
+			     "keygen [--id NAME] [--list NAME] | list | revoke ID "
+			     "| url --id ID",
 			     1, 2, cmd_breakglass,
-			     "manage the onboarding keys for 'knock'" },
+			     "manage the onboarding keys for 'knock' and the "
+			     "break-glass page" },
 	[CMD_KNOCK] = { "knock",
 			"HOST --key FILE [--port N] [--for 15m] [--source IP]",
 			1, 1, cmd_knock,
@@ -328,5 +335,7 @@ const struct command commands[CMD_COUNT] = {
 			"list | revoke ID",
 			1, 2, cmd_token,
 			"manage the HTTP API's bearer tokens" },
+	[CMD_CONFIRM] = { "confirm", "", 0, 0, cmd_plain,
+			  "keep the change made with --confirm" },
 	[CMD_HELP] = { "help", "", 0, 0, cmd_help, "this text" },
 };

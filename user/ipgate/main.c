@@ -79,6 +79,9 @@ static const struct cli_option options[] = {
 	{ VALUE("client", "IP", CHANGES, client),
 	  .help = "your address, for the lockout guard (default: from "
 		  "SSH_CONNECTION)" },
+	{ VALUE("confirm", "DURATION", CHANGES, confirm),
+	  .help = "undo the change after DURATION (at most 1h) unless\n"
+		  "'ipgate confirm' comes first" },
 	{ FLAG("dry-run", ONLY(APPLY), dry_run) },
 	{ VALUE("port", "PORT", ONLY(TEST) | ONLY(KNOCK), port) },
 	{ VALUE("lines", "N", ONLY(LOG), lines), .short_name = 'n',

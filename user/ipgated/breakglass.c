@@ -348,6 +348,44 @@ static int bg_list(struct req *q)
 	return print_end(q, &p);
 }
 
+/* The break-glass page's URL, to hand over with key @id: http-public-url,
+ * else what http-listen makes. */
+static int bg_url(struct req *q)
+{
+	const struct ipg_http_config *hc = &q->d->cfg.http;
+	const char *id = ipg_ctl_get(q->m, "id");
+	char path[PATH_MAX], where[IPG_PREFIX_STRLEN + 16];
+	char url[IPG_HTTP_PATH_MAX + 32];
+
+	if (!id || !ipg_knock_id_valid(id))
+		return reply_errf(
+			q, -EINVAL,
+			"\"%s\" is not a key id; name the key the URL "
+			"goes with: ipgate breakglass url --id ID",
+			id ? id : "");
+	key_path(q->d, id, path, sizeof(path));
+	if (access(path, F_OK))
+		return reply_errf(q, -ENOENT,
+				  "no break-glass key \"%s\" ('ipgate "
+				  "breakglass keygen --id %s' makes one)",
+				  id, id);
+	if (!hc->addr.family)
+		return reply_err(q, -ENOENT,
+				 "the HTTP listener is off, so there is no "
+				 "break-glass page; set http-listen (and "
+				 "http-public-url) in the config");
+	if (*hc->public_url) {
+		snprintf(url, sizeof(url), "%s/breakglass", hc->public_url);
+	} else {
+		ipg_http_listen_format(hc, where, sizeof(where));
+		snprintf(url, sizeof(url), "%s://%s/breakglass",
+			 *hc->tls_cert ? "https" : "http", where);
+	}
+	ipg_buf_printf(&q->out, "%s\n", url);
+	ipg_ctl_set(q->rep, "url", url);
+	return 0;
+}
+
 int do_breakglass(struct req *q)
 {
 	const char *op = ipg_ctl_get(q->m, "op");
@@ -358,9 +396,11 @@ int do_breakglass(struct req *q)
 		return bg_list(q);
 	if (op && !strcmp(op, "revoke"))
 		return bg_revoke(q);
+	if (op && !strcmp(op, "url"))
+		return bg_url(q);
 	return reply_errf(q, -EINVAL,
 			  "unknown breakglass operation \"%s\"; "
-			  "expected keygen, list or revoke",
+			  "expected keygen, list, revoke or url",
 			  op ? op : "");
 }
 
@@ -388,21 +428,75 @@ uint64_t *kstat_of(struct daemon *d, enum ipg_knock_verdict v)
 	return &d->kstat.rate_limited;
 }
 
+int bg_grant(struct daemon *d, const char *key_id,
+	     const struct ipg_prefix *addr, uint32_t secs, const char *via,
+	     struct bg_granted *out, struct ipg_error *e)
+{
+	char text[IPG_PREFIX_STRLEN], after[360], user[64];
+	char scope[IPG_LIST_NAME_MAX + 1];
+	uint64_t now = (uint64_t)time(NULL), expiry;
+	uint32_t lid = IPG_LIST_ANY;
+	int r;
+
+	expiry = ipg_boot_ns() + (uint64_t)secs * 1000000000ull;
+	ipg_prefix_format(addr, text, sizeof(text));
+	if (key_scope(d, key_id, scope) ||
+	    (*scope && ipg_datapath_list_id(d->dp, scope, &lid))) {
+		d->kstat.unknown_key++;
+		return ipg_fail(e, -ENOENT,
+				"break-glass: key %s is scoped to a list that "
+				"is not in the config (%s); %s from %s refused",
+				key_id,
+				*scope ? scope : "unreadable scope file", via,
+				text);
+	}
+	r = ipg_datapath_grant(d->dp, addr, lid, expiry, key_id);
+	if (r)
+		return ipg_fail(e, r,
+				"break-glass: cannot grant %s: %s (at most %d "
+				"grants per address family)",
+				text, strerror(-r), IPG_GRANTS_MAX);
+	format_utc((time_t)(now + secs), out->until, sizeof(out->until));
+	snprintf(out->list, sizeof(out->list), "%s", scope);
+	snprintf(after, sizeof(after),
+		 "{\"address\":\"%s\",\"until\":\"%s\","
+		 "\"seconds\":%u,\"key\":\"%s\"%s%s%s,\"via\":\"%s\"}",
+		 text, out->until, secs, key_id, *scope ? ",\"list\":\"" : "",
+		 scope, *scope ? "\"" : "", via);
+	snprintf(user, sizeof(user), "breakglass:%s", key_id);
+	struct ipg_actor who = {
+		.uid = getuid(), .pid = getpid(), .user = user, .client = text
+	};
+	r = ipg_audit_append_list(&d->audit, &who, "breakglass-grant", scope,
+				  NULL, after, e);
+	if (r) {
+		char why[sizeof(e->msg)];
+
+		/* Nothing runs unaudited. */
+		ipg_datapath_ungrant(d->dp, addr, lid);
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return ipg_fail(e, r, "break-glass: %s; grant of %s withdrawn",
+				why, text);
+	}
+	d->kstat.granted++;
+	pr_info("break-glass: %s may reach the protected ports until %s (key "
+		"%s, by %s)",
+		text, out->until, key_id, via);
+	return 0;
+}
+
 /* One datagram on the break-glass port. Every refusal is silent: no reply
  * says which check failed. The order of the checks, the nonce cache and the
  * rate limit are libipgate's (ipg_knock_judge). */
 static void knock(struct daemon *d, const uint8_t *buf, size_t len,
 		  const struct sockaddr_in6 *from)
 {
-	char addr[IPG_PREFIX_STRLEN], after[320], when[64], user[64];
-	char scope[IPG_LIST_NAME_MAX + 1];
-	uint32_t lid = IPG_LIST_ANY;
 	struct ipg_prefix src;
 	struct ipg_knock k;
 	struct ipg_error e;
-	uint64_t now = (uint64_t)time(NULL), expiry;
+	struct bg_granted g;
+	uint64_t now = (uint64_t)time(NULL);
 	enum ipg_knock_verdict v;
-	uint32_t secs;
 	int r;
 
 	if (ipg_prefix_from_sockaddr((const struct sockaddr *)from, &src))
@@ -412,45 +506,11 @@ static void knock(struct daemon *d, const uint8_t *buf, size_t len,
 		(*kstat_of(d, v))++;
 		return;
 	}
-	secs = ipg_knock_grant_seconds(&k);
-	expiry = ipg_boot_ns() + (uint64_t)secs * 1000000000ull;
-	ipg_prefix_format(&src, addr, sizeof(addr));
-	if (key_scope(d, k.key_id, scope) ||
-	    (*scope && ipg_datapath_list_id(d->dp, scope, &lid))) {
-		pr_warn("break-glass: key %s is scoped to a list that is not "
-			"in the config (%s); knock from %s refused",
-			k.key_id, *scope ? scope : "unreadable scope file",
-			addr);
-		d->kstat.unknown_key++;
+	if (bg_grant(d, k.key_id, &src, ipg_knock_grant_seconds(&k), "knock",
+		     &g, &e)) {
+		pr_warn("%s", e.msg);
 		return;
 	}
-	r = ipg_datapath_grant(d->dp, &src, lid, expiry, k.key_id);
-	if (r) {
-		pr_warn("break-glass: cannot grant %s: %s (at most %d grants "
-			"per address family)",
-			addr, strerror(-r), IPG_GRANTS_MAX);
-		return;
-	}
-	format_utc((time_t)(now + secs), when, sizeof(when));
-	snprintf(after, sizeof(after),
-		 "{\"address\":\"%s\",\"until\":\"%s\","
-		 "\"seconds\":%u,\"key\":\"%s\"%s%s%s}",
-		 addr, when, secs, k.key_id, *scope ? ",\"list\":\"" : "",
-		 scope, *scope ? "\"" : "");
-	snprintf(user, sizeof(user), "breakglass:%s", k.key_id);
-	struct ipg_actor who = {
-		.uid = getuid(), .pid = getpid(), .user = user, .client = addr
-	};
-	if (ipg_audit_append_list(&d->audit, &who, "breakglass-grant", scope,
-				  NULL, after, &e)) {
-		/* Nothing runs unaudited. */
-		ipg_datapath_ungrant(d->dp, &src, lid);
-		pr_warn("break-glass: %s; grant of %s withdrawn", e.msg, addr);
-		return;
-	}
-	d->kstat.granted++;
-	pr_info("break-glass: %s may reach the protected ports until %s (key %s)",
-		addr, when, k.key_id);
 	/* A copy of this knock is a replay after a restart too. */
 	r = ipg_knock_gate_save(&d->kgate, now, d->nonces_path);
 	if (r)
@@ -458,6 +518,18 @@ static void knock(struct daemon *d, const uint8_t *buf, size_t len,
 			"of this knock could be replayed after a restart "
 			"within %d s",
 			d->nonces_path, strerror(-r), IPG_KNOCK_SKEW_S);
+}
+
+enum ipg_knock_verdict bg_judge_key(struct daemon *d, const char *text,
+				    const struct ipg_prefix *from,
+				    char id[IPG_KNOCK_ID_MAX + 1])
+{
+	enum ipg_knock_verdict v = ipg_knock_judge_key(
+		&d->kgate, (uint64_t)time(NULL), text, from, key_load, d, id);
+
+	if (v != IPG_KNOCK_GRANTED)
+		(*kstat_of(d, v))++;
+	return v;
 }
 
 void knock_memory_load(struct daemon *d)

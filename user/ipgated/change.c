@@ -151,6 +151,7 @@ struct change_ctx {
 	bool wrote_main;
 	char **wrote;
 	int n_wrote;
+	const char *reason; /* a rollback's, for its audit record */
 };
 
 /* Remembers which files @c's save is about to write. */
@@ -222,12 +223,27 @@ static int op_audit(void *ctx, const char *action, const char *before,
 		    const char *after, struct ipg_error *e)
 {
 	struct change_ctx *c = ctx;
+	struct ipg_buf why = { 0 };
 	int r = ipg_fault("audit", e);
 
-	return r ? r :
-		   ipg_audit_append_lists(&c->d->audit, c->who, action,
-					  c->lists, c->n_lists, before, after,
-					  e);
+	if (r)
+		return r;
+	/* A rollback's record says why: {"reason": ..., the rest}. */
+	if (c->reason && after && *after == '{') {
+		ipg_buf_printf(&why, "{\"reason\":");
+		ipg_buf_json_str(&why, c->reason);
+		ipg_buf_printf(&why, "%s%s", strcmp(after, "{}") ? "," : "",
+			       after + 1);
+		if (why.oom) {
+			ipg_buf_free(&why);
+			return ipg_fail(e, -ENOMEM, "out of memory");
+		}
+		after = why.s;
+	}
+	r = ipg_audit_append_lists(&c->d->audit, c->who, action, c->lists,
+				   c->n_lists, before, after, e);
+	ipg_buf_free(&why);
+	return r;
 }
 
 static void op_warn(void *ctx, const char *msg)
@@ -255,8 +271,18 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 	struct change_ctx ctx = { d, &q->who, NULL, 0 };
 	struct ipg_config_diff diff;
 	struct ipg_error e = { { 0 } };
+	bool rollback = !strcmp(action, "rollback");
+	uint32_t confirm_s;
 	int r;
 
+	r = pending_parse(q, &confirm_s);
+	if (!r && !rollback)
+		r = pending_refuse(q);
+	if (r) {
+		d->changes_refused++;
+		ipg_config_free(next);
+		return r;
+	}
 	r = ipg_config_diff(&d->cfg, next, &diff);
 	if (r) {
 		ipg_config_free(next);
@@ -284,12 +310,30 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 	}
 	ctx.lists = diff.lists;
 	ctx.n_lists = diff.n_lists;
+	ctx.reason = rollback ? ipg_ctl_get(q->m, "reason") : NULL;
+	/* --confirm: the files as they are now are kept first. */
+	if (confirm_s && (r = pending_begin(d, &q->who, action, diff.lists,
+					    diff.n_lists, confirm_s, &e))) {
+		reply_err(q, r, e.msg);
+		goto out;
+	}
 	r = ipg_change_run(&change_ops, &ctx, &d->cfg, next, persist, action,
 			   &diff, &e);
 	if (r) {
+		if (confirm_s)
+			pending_abort(d);
 		d->changes_refused++;
 		reply_err(q, r, e.msg);
 		goto out;
+	}
+	if (confirm_s) {
+		char left[32];
+
+		format_duration(confirm_s, left, sizeof(left));
+		ipg_buf_printf(&q->out,
+			       "unconfirmed: rolled back in %s unless `ipgate "
+			       "confirm` comes first\n",
+			       left);
 	}
 	d->changes_ok++;
 	pr_info("%s by %s (uid %u): %d change(s), %u entries", action,
@@ -329,6 +373,11 @@ out:
 	if (r)
 		ipg_config_free(next);
 	return r;
+}
+
+int commit_rollback(struct req *q, struct ipg_config *prev)
+{
+	return commit(q, prev, "rollback", 1);
 }
 
 /* The list a request edits: "list", or the default one. */

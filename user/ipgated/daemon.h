@@ -163,6 +163,8 @@ struct daemon {
 	struct http *http;
 	struct token tokens[TOKENS_MAX];
 	int n_tokens;
+	/* The change awaiting confirmation (pending.c), or NULL. */
+	struct json_t *pending;
 	/* Changes refused and made, for /metrics. */
 	uint64_t changes_ok, changes_refused;
 };
@@ -212,6 +214,9 @@ int do_enable(struct req *q);
 int do_disable(struct req *q);
 int do_apply(struct req *q);
 int do_save(struct req *q);
+/* Makes @prev the running config as a "rollback" (the request's "reason"
+ * in its audit record); takes @prev over. */
+int commit_rollback(struct req *q, struct ipg_config *prev);
 void actor_self(struct ipg_actor *who, const char *user);
 void reload(struct daemon *d, const char *why);
 
@@ -297,6 +302,28 @@ size_t live_grants(struct daemon *d, struct ipg_prefix *out, uint32_t *lists);
 
 /* main.c */
 int start(struct daemon *d);
+
+/* pending.c: changes made with --confirm. */
+/* The request's "confirm" duration into @secs (0: none); the refusal. */
+int pending_parse(struct req *q, uint32_t *secs);
+/* Refuses (-EBUSY) while a change awaits confirmation. */
+int pending_refuse(struct req *q);
+/* Keeps the running config's files, to roll back to after @secs. */
+int pending_begin(struct daemon *d, const struct ipg_actor *who,
+		  const char *action, const char *const *lists, int n_lists,
+		  uint32_t secs, struct ipg_error *e);
+void pending_abort(struct daemon *d);
+/* Stop: lets go of the record in memory (the file stays). */
+void pending_forget(struct daemon *d);
+/* Start: a record of a previous run; rolls back when its time is up. */
+void pending_load(struct daemon *d);
+/* The tick: rolls back when the time is up. */
+void pending_check(struct daemon *d);
+/* Seconds left (0: none), and "ACTION by USER" (NULL: none). */
+uint64_t pending_left(struct daemon *d);
+const char *pending_what(struct daemon *d, char *out, size_t size);
+bool pending_touches(struct daemon *d, const char *list);
+int do_confirm(struct req *q);
 
 /* tokens.c */
 void tokens_load(struct daemon *d);

@@ -154,6 +154,17 @@ json_t *hbody_object(struct hreq *h)
 	return j;
 }
 
+bool hpeer_trusted(struct hreq *h)
+{
+	const struct ipg_http_config *hc = &h->d->cfg.http;
+
+	for (int i = 0; i < hc->n_proxies; i++)
+		if (hc->proxies[i].family == h->peer.family &&
+		    ipg_prefix_contains(&hc->proxies[i], &h->peer))
+			return true;
+	return false;
+}
+
 /* ---- the failure gate ---- */
 
 static struct gate_slot *gate_find(struct http *s, const struct ipg_prefix *a,

@@ -49,6 +49,10 @@ json_t *hbody_object(struct hreq *h);
 const char *harg(struct hreq *h, const char *key);
 const char *hheader(struct hreq *h, const char *key);
 
+/* Whether the peer is an http-trusted-proxy (whose X-Real-IP /v1/check
+ * believes, and which is never the locked-out admin of /breakglass). */
+bool hpeer_trusted(struct hreq *h);
+
 /* The failure gate of the token and the break-glass URL: an address that
  * failed too often is answered 429 for a while. */
 bool hgate_blocked(struct hreq *h);

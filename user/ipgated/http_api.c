@@ -97,6 +97,10 @@ static int run_as(struct hreq *h, struct ipg_ctl_msg *m,
 		.uid = 0, .pid = 0, .user = q.user, .client = q.client
 	};
 	q.json = ipg_ctl_flag(m, "json");
+	/* ?confirm=DURATION on a change: undone unless confirmed. */
+	if (harg(h, "confirm") && strcmp(ipg_ctl_get(m, "cmd"), "test") &&
+	    strcmp(ipg_ctl_get(m, "cmd"), "log"))
+		ipg_ctl_set(m, "confirm", harg(h, "confirm"));
 	/* The lockout guard: the connection's two ends are known. */
 	ipg_ctl_set(m, "server", h->local_text);
 	ipg_ctl_set(m, "server-only", "1");
@@ -580,6 +584,61 @@ out:
 	return r;
 }
 
+/* @side (a record's "before" or "after") reduced to list @name's part:
+ * the element of its "lists" for a named list, the top-level fields for
+ * the default list. */
+static json_t *side_of(json_t *side, const char *name)
+{
+	json_t *ls, *l, *out;
+	size_t i;
+
+	if (!json_is_object(side))
+		return json_incref(side);
+	ls = json_object_get(side, "lists");
+	if (!strcmp(name, "default")) {
+		out = json_deep_copy(side);
+		json_object_del(out, "lists");
+		return out;
+	}
+	json_array_foreach(
+		ls, i,
+		l) if (!strcmp(json_string_value(json_object_get(l, "list")) ?:
+									       "",
+			       name)) return json_incref(l);
+	return json_null();
+}
+
+/* What a token scoped to list @name may read of audit record @rec: a
+ * record of several lists keeps only this list's part, and a record of no
+ * one list (a host-wide override, an unscoped key) only what happened and
+ * when. */
+static void scope_record(json_t *rec, const char *name)
+{
+	json_t *l = json_object_get(rec, "list");
+	const char *action = json_string_value(json_object_get(rec, "action"));
+
+	/* Token and key records hold no config: as they are. */
+	if (json_is_string(l) && action &&
+	    (!strncmp(action, "token-", 6) ||
+	     !strncmp(action, "breakglass-", 11) ||
+	     !strncmp(action, "override-", 9) || !strcmp(action, "confirm")))
+		return;
+	if (json_is_string(l) || json_is_array(l)) {
+		json_object_set_new(rec, "before",
+				    side_of(json_object_get(rec, "before"),
+					    name));
+		json_object_set_new(rec, "after",
+				    side_of(json_object_get(rec, "after"),
+					    name));
+		json_object_set_new(rec, "list", json_string(name));
+		return;
+	}
+	json_object_set_new(rec, "actor", json_null());
+	json_object_set_new(rec, "before", json_null());
+	json_object_set_new(rec, "after", json_null());
+	json_object_set_new(rec, "redacted", json_true());
+}
+
 /* GET /v1/lists/NAME/audit?limit=N&before=SEQ: newest first. */
 static int get_audit(struct hreq *h, const char *name)
 {
@@ -619,6 +678,8 @@ static int get_audit(struct hreq *h, const char *name)
 			size_t l = nl ? (size_t)(nl - s) : (size_t)(e - s);
 			json_t *rec = json_loadb(s, l, 0, NULL);
 
+			if (rec && *h->tok->list)
+				scope_record(rec, name);
 			if (rec)
 				json_array_insert_new(a, 0, rec);
 			s += l + 1;
@@ -690,17 +751,6 @@ static int override(struct hreq *h)
 
 /* ---- /v1/check, for nginx auth_request and Envoy ext_authz ---- */
 
-static bool trusted_proxy(struct hreq *h)
-{
-	const struct ipg_http_config *hc = &h->d->cfg.http;
-
-	for (int i = 0; i < hc->n_proxies; i++)
-		if (hc->proxies[i].family == h->peer.family &&
-		    ipg_prefix_contains(&hc->proxies[i], &h->peer))
-			return true;
-	return false;
-}
-
 /* Whether a break-glass grant lets @a into list @id. */
 static bool granted(struct daemon *d, const struct ipg_prefix *a, uint32_t id)
 {
@@ -766,7 +816,7 @@ static int check(struct hreq *h)
 	char c[IPG_PREFIX_STRLEN], msg[256];
 	bool ok;
 
-	if (!trusted_proxy(h)) {
+	if (!hpeer_trusted(h)) {
 		if (!hheader(h, MHD_HTTP_HEADER_AUTHORIZATION))
 			return hproblem(h, 401, NULL,
 					"%s is not an http-trusted-proxy; "
@@ -805,6 +855,36 @@ static int check(struct hreq *h)
 }
 
 /* ---- routing ---- */
+
+/* POST /v1/confirm: keeps the change made with ?confirm=. A token of one
+ * list confirms only a change of that list. */
+static int confirm(struct hreq *h)
+{
+	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
+	size_t len;
+	const char *out;
+	char *msg;
+	int r;
+
+	if (!admin(h))
+		return -1;
+	ipg_ctl_set(&m, "cmd", "confirm");
+	if (*h->tok->list)
+		ipg_ctl_set(&m, "list", h->tok->list);
+	r = run_as(h, &m, &rep, NULL);
+	if (!r) {
+		out = ipg_ctl_getn(&rep, "out", &len);
+		msg = strndup(out ? out : "", out ? len : 0);
+		if (msg)
+			msg[strcspn(msg, "\n")] = '\0';
+		r = hjson(h, 200,
+			  json_pack("{s:s}", "message", msg ? msg : ""));
+		free(msg);
+	}
+	ipg_ctl_free(&m);
+	ipg_ctl_free(&rep);
+	return r;
+}
 
 static int whoami(struct hreq *h)
 {
@@ -923,6 +1003,8 @@ bool api_route(struct hreq *h)
 		is(h, "GET") ? get_lists(h) : (wrong_method(h, "GET"), 0);
 	else if (!strncmp(u, "/v1/lists/", 10))
 		route_list(h, u + 10);
+	else if (!strcmp(u, "/v1/confirm"))
+		is(h, "POST") ? confirm(h) : (wrong_method(h, "POST"), 0);
 	else if (!strcmp(u, "/v1/override")) {
 		if (is(h, "POST") || is(h, "DELETE"))
 			override(h);

@@ -33,6 +33,7 @@ static const struct command {
 	{ "detach", do_detach },     { "attach", do_attach },
 	{ "override", do_override }, { "breakglass", do_breakglass },
 	{ "token", do_token },	     { "save", do_save },
+	{ "confirm", do_confirm },
 };
 
 /* The name of @uid from /etc/passwd itself: a local file read, so that a
@@ -365,6 +366,7 @@ static void on_tick(struct daemon *d)
 		if (d->conns[i].fd >= 0 && d->conns[i].deadline < now)
 			conn_close(d, &d->conns[i]);
 	ovr_check(d);
+	pending_check(d);
 	grants_check(d);
 	local_addrs_check(d);
 	notify_tick(d);

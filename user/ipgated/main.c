@@ -267,6 +267,10 @@ int start(struct daemon *d)
 		return r;
 	d->detached = !access(d->detached_path, F_OK);
 	r = start_enforce(d, &who);
+	/* A change left unconfirmed past its deadline goes before anyone
+	 * is served. */
+	if (!r)
+		pending_load(d);
 	if (!r)
 		r = open_socket(d);
 	if (r)
@@ -487,6 +491,9 @@ int main(int argc, char **argv)
 		free(d);
 		return r;
 	}
+	/* Descriptors inherited from whoever started us (a shell's, a
+	 * flock(1)'s lock) would stay open for the daemon's whole life. */
+	close_range(3, ~0u, 0);
 	ipg_log_set_ident("ipgated");
 	ipg_log_set_level(d->o.verbose);
 	d->lfd = d->lock_fd = d->kfd = d->epfd = -1;
@@ -509,6 +516,7 @@ int main(int argc, char **argv)
 	notify_ready(d, !d->o.foreground);
 	run(d);
 	http_stop(d);
+	pending_forget(d);
 	/* The filter stays attached and enforcing; only userspace state and
 	 * the socket go. */
 	unlink(d->o.socket);

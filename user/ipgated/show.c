@@ -338,6 +338,25 @@ static void print_maps(struct ipg_print *p, struct daemon *d)
 	ipg_print_close_object(p);
 }
 
+/* The change made with --confirm, while it waits. */
+static void print_pending(struct ipg_print *p, struct daemon *d)
+{
+	char what[160], left[32];
+
+	if (!pending_what(d, what, sizeof(what))) {
+		ipg_print_null(p, "pending");
+		return;
+	}
+	format_duration(pending_left(d), left, sizeof(left));
+	ipg_print_open_object(p, "pending");
+	ipg_print_string(p, IPG_PR_JSON, "change", NULL, what);
+	ipg_print_u64(p, IPG_PR_JSON, "seconds_left", NULL, pending_left(d));
+	ipg_print_text(p,
+		       "%-14s %s, rolled back in %s unless `ipgate confirm`\n",
+		       "UNCONFIRMED", what, left);
+	ipg_print_close_object(p);
+}
+
 /* The HTTP API's listener and tokens. */
 static void print_http(struct ipg_print *p, struct daemon *d)
 {
@@ -391,6 +410,7 @@ int do_status(struct req *q)
 	print_breakglass(&p, d);
 	ipg_print_text(&p, "%-14s generation %u\n", "policy", live.generation);
 	print_maps(&p, d);
+	print_pending(&p, d);
 	print_http(&p, d);
 	if (err)
 		ipg_print_text(&p, "%-14s %s (running the last good config)\n",

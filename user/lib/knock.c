@@ -224,6 +224,31 @@ enum ipg_knock_verdict ipg_knock_judge(struct ipg_knock_gate *g, uint64_t now,
 	return IPG_KNOCK_GRANTED;
 }
 
+enum ipg_knock_verdict ipg_knock_judge_key(struct ipg_knock_gate *g,
+					   uint64_t now, const char *text,
+					   const struct ipg_prefix *from,
+					   ipg_knock_key_fn key_of, void *ctx,
+					   char id[IPG_KNOCK_ID_MAX + 1])
+{
+	uint8_t given[IPG_KNOCK_KEY_BYTES], key[IPG_KNOCK_KEY_BYTES];
+	enum ipg_knock_verdict v = IPG_KNOCK_GRANTED;
+
+	*id = '\0';
+	if (ipg_knock_key_parse(text, id, given, NULL)) {
+		*id = '\0';
+		v = IPG_KNOCK_MALFORMED;
+	} else if (key_of(ctx, id, key)) {
+		v = IPG_KNOCK_UNKNOWN_KEY;
+	} else if (CRYPTO_memcmp(given, key, sizeof(key))) {
+		v = IPG_KNOCK_BAD_MAC;
+	} else if (++rate_slot(g, from, now)->n > IPG_KNOCK_RATE_MAX) {
+		v = IPG_KNOCK_RATE_LIMITED;
+	}
+	explicit_bzero(given, sizeof(given));
+	explicit_bzero(key, sizeof(key));
+	return v;
+}
+
 int ipg_knock_gate_save(const struct ipg_knock_gate *g, uint64_t now,
 			const char *path)
 {

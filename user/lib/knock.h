@@ -94,6 +94,17 @@ enum ipg_knock_verdict ipg_knock_judge(struct ipg_knock_gate *g, uint64_t now,
 				       const struct ipg_prefix *from,
 				       ipg_knock_key_fn key_of, void *ctx,
 				       struct ipg_knock *k);
+/* Judges a key pasted into the break-glass page over a TCP connection from
+ * @from (the handshake proves the address, so no timestamp or nonce): the
+ * key's text as keygen printed it, the same keys as a knock (@key_of, so a
+ * revoked key is unknown), and the same grants-per-source limit. Returns
+ * IPG_KNOCK_MALFORMED, _UNKNOWN_KEY, _BAD_MAC (another key under that id),
+ * _RATE_LIMITED or _GRANTED; @id is filled when the text parses. */
+enum ipg_knock_verdict ipg_knock_judge_key(struct ipg_knock_gate *g,
+					   uint64_t now, const char *text,
+					   const struct ipg_prefix *from,
+					   ipg_knock_key_fn key_of, void *ctx,
+					   char id[IPG_KNOCK_ID_MAX + 1]);
 /* The nonces of granted knocks outlive the daemon: saved after each grant
  * (atomically, 0600) and read back at start, so a knock captured from the
  * wire cannot be replayed within its window across a restart. A missing
