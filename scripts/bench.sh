@@ -3,7 +3,8 @@
 # `make bench` (and `make bench-quick`): ipgate side by side with an empty
 # XDP program, a textbook XDP filter, nftables on the netdev ingress hook,
 # and a drop-everything XDP program, in one run, rounds interleaved; then
-# ipgated holding 1,000 named lists. Writes build/bench/report.md and
+# ipgated holding 1,000 named lists; then the HTTP API (PUT of a list,
+# /v1/check behind nginx, /metrics). Writes build/bench/report.md and
 # build/bench/*.png. Reports; never fails on a number.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +21,13 @@ OUT=$B/bench
 PY_BIN=/usr/bin/python3
 if [ $QUICK = 1 ]; then
 	ROUNDS=2 COUNT=300000 HTTP_SECS=1 CTL_N=100 LISTS_N=1000
+	CHECK_SECS=1 METRICS_N=20
 else
 	ROUNDS=5 COUNT=3000000 HTTP_SECS=3 CTL_N=1000 LISTS_N=1000
+	CHECK_SECS=3 METRICS_N=100
 fi
+# /v1/check behind nginx: requests a second, paced, on one connection.
+CHECK_RATE=2000
 GEN4=198.18.1.2 RX4=198.18.1.1
 # The flood's sources: 198.18.128.0/17, never allowlisted.
 FLOOD_BASE=198.18.128.0 FLOOD_BITS=15
@@ -33,6 +38,8 @@ cleanup() {
 	[ -f "$RUN/state/ipgated.lock" ] && kill "$(head -n1 "$RUN/state/ipgated.lock")" 2>/dev/null
 	[ -f "$RUN/lists/state/ipgated.lock" ] && kill "$(head -n1 "$RUN/lists/state/ipgated.lock")" 2>/dev/null
 	[ -f "$RUN/nginx.pid" ] && kill "$(cat "$RUN/nginx.pid")" 2>/dev/null
+	[ -f "$RUN/http/state/ipgated.lock" ] && kill "$(head -n1 "$RUN/http/state/ipgated.lock")" 2>/dev/null
+	[ -f "$RUN/http/nginx.pid" ] && kill "$(cat "$RUN/http/nginx.pid")" 2>/dev/null
 	ip -n "$RX" link set rx0 xdp off 2>/dev/null
 	netns_cleanup
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$NS_PREFIX-"); do ip netns del "$ns"; done
@@ -48,10 +55,10 @@ rm -f "$OUT"/*.txt "$OUT"/*.png "$OUT"/*.dat
 T0=$(date +%s)
 say() { printf '== %s\n' "$*" >&2; }
 
-say "1/5 per-packet cost (BPF_PROG_TEST_RUN), named lists included"
+say "1/6 per-packet cost (BPF_PROG_TEST_RUN), named lists included"
 $B/bench/bench_pkt $([ $QUICK = 1 ] && echo --quick) >"$OUT/pkt.txt"
 
-say "2/5 drop rate on a veth pair"
+say "2/6 drop rate on a veth pair"
 ip netns add "$GEN"; NS_CREATED+=("$GEN")
 ip netns add "$RX"; NS_CREATED+=("$RX")
 ip link add gen0 netns "$GEN" type veth peer name rx0 netns "$RX"
@@ -148,7 +155,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-say "3/5 the allowed client's request rate, calm and under a flood"
+say "3/6 the allowed client's request rate, calm and under a flood"
 for r in $(seq 1 "$ROUNDS"); do
 	for c in ipgate nftables; do
 		on $c
@@ -164,7 +171,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-say "4/5 control plane: changes to a 50-entry list, through ipgated"
+say "4/6 control plane: changes to a 50-entry list, through ipgated"
 ipgate attach >/dev/null
 ipgate apply "$RUN/a.conf" >/dev/null
 $B/bench/bench_ctl "$RUN/ipgate.sock" "$CTL_N" "$RUN/a.conf" "$RUN/b.conf" >"$OUT/ctl.txt"
@@ -174,7 +181,7 @@ echo "mem maps $(bpftool -j map show | $PY_BIN -c '
 import json,sys
 print(sum(m.get("bytes_memlock",0) for m in json.load(sys.stdin) if m.get("name","").startswith("ipg_")))')" >>"$OUT/mem.txt"
 
-say "5/5 lists: $(echo "$LISTS_N" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta') lists of 50 through ipgated"
+say "5/6 lists: $(echo "$LISTS_N" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta') lists of 50 through ipgated"
 # A namespace of its own with a fresh pin dir: nothing of part 4 is adopted.
 LNS=$NS_PREFIX-lists L=$RUN/lists
 ip netns add "$LNS"; NS_CREATED+=("$LNS")
@@ -182,6 +189,8 @@ ip -n "$LNS" link add rx0 type veth peer name rx1
 ip -n "$LNS" link set rx0 up; ip -n "$LNS" link set rx1 up; ip -n "$LNS" link set lo up
 mkdir -p "$L"
 $PY_BIN scripts/bench-lists.py "$L/etc" "$LISTS_N"
+# The HTTP API on loopback, for part 6's /metrics and PUT with 1,000 lists.
+printf 'http-listen 127.0.0.1:8480\nmetrics-public yes\n' >>"$L/etc/ipgate.conf"
 # lists_start: launch to serving (ipgated returns once its socket answers);
 # prints the seconds and whether it loaded or adopted the maps.
 lists_start() {
@@ -210,12 +219,97 @@ pid=$(head -n1 "$L/state/ipgated.lock")
 $B/bench/bench_ctl "$L/ipgate.sock" "$((CTL_N / 5 / 2 * 2))" - - "$(printf c%04d $((LISTS_N - 1)))" 1 >>"$OUT/lists.txt"
 $B/bench/bench_ctl "$L/ipgate.sock" "$CTL_N" - - c%04d "$LISTS_N" >>"$OUT/lists.txt"
 echo "lists rss_end_kb $(awk '/VmHWM/ {print $2}' "/proc/$pid/status")" >>"$OUT/lists.txt"
+# Part 6's measures that need the 1,000 lists: /metrics, and PUT of ten
+# of them in turn (c0000-c0009: 50 entries, max-entries 64; in turn, so
+# that a list's RCU wait of part 5's list-same is not what is measured).
+ip netns exec "$LNS" $PY_BIN scripts/bench-http.py metrics 127.0.0.1:8480 \
+	"$METRICS_N" >"$OUT/metrics.txt"
+tok=$(lipgate token create --role admin --id bench | tail -n 1)
+ip netns exec "$LNS" $PY_BIN scripts/bench-http.py put 127.0.0.1:8480 "$tok" \
+	"$(printf 'c%04d,' $(seq 0 9) | sed 's/,$//')" "$((CTL_N / 5))" \
+	lists1000 >>"$OUT/put.txt"
 # Stop it and start it again on the same pins: it adopts the maps.
 kill "$pid"
 for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 kill -0 "$pid" 2>/dev/null && { echo "bench: ipgated $pid did not stop in 30 s" >&2; exit 1; }
 restart=$(lists_start)
 echo "lists restart_ms $restart" >>"$OUT/lists.txt"
+
+say "6/6 HTTP API: PUT of a 50-entry list; /v1/check behind nginx at $CHECK_RATE requests/s"
+# A server (ipgated with its API on loopback, nginx with the shipped
+# snippet) and a client, on a veth pair of their own.
+HS=$NS_PREFIX-hsrv HC=$NS_PREFIX-hcli H=$RUN/http HS4=198.18.2.1
+ip netns add "$HS"; NS_CREATED+=("$HS")
+ip netns add "$HC"; NS_CREATED+=("$HC")
+ip link add h0 netns "$HS" type veth peer name h1 netns "$HC"
+ip -n "$HS" addr add "$HS4/24" dev h0
+ip -n "$HC" addr add 198.18.2.2/24 dev h1
+for ns in "$HS" "$HC"; do ip -n "$ns" link set lo up; done
+ip -n "$HS" link set h0 up; ip -n "$HC" link set h1 up
+mkdir -p "$H/etc"
+# acme: the snippet's list for acme.api.example.com, holding the client;
+# putbench: the list the PUTs rewrite. 50 entries each.
+{
+	echo "interface h0"; echo "enabled no"; echo "protect tcp/443"
+	echo "breakglass-port off"
+	echo "http-listen 127.0.0.1:8480"; echo "http-trusted-proxy 127.0.0.1/32"
+	for l in acme putbench; do
+		echo "list $l {"; echo "  address shared"; echo "  enabled yes"
+		echo "  max-entries 64"; echo "  allow 198.18.2.0/24 \"bench client\""
+		for i in $(seq 0 48); do echo "  allow 192.0.2.$((i * 4))/30"; done
+		echo "}"
+	done
+} >"$H/etc/ipgate.conf"
+hipgate() { $B/ipgate --socket "$H/ipgate.sock" "$@"; }
+ip netns exec "$HS" $B/ipgated --config "$H/etc/ipgate.conf" \
+	--socket "$H/ipgate.sock" --pin-dir "$RUN/bpf/http" \
+	--audit-log "$H/audit.jsonl" --state-dir "$H/state" 2>"$H/ipgated.log" ||
+	{ tail -n 5 "$H/ipgated.log" >&2; exit 1; }
+tok=$(hipgate token create --role admin --id bench | tail -n 1)
+ip netns exec "$HS" $PY_BIN scripts/bench-http.py put 127.0.0.1:8480 "$tok" \
+	putbench "$CTL_N" lists2 >>"$OUT/put.txt"
+# nginx: the snippet as shipped (auth_request on port 80), the app it
+# guards (127.0.0.1:8080), and the same proxying without the check (81).
+cat >"$H/nginx.conf" <<NGX
+daemon on; pid $H/nginx.pid; error_log $H/nginx.err;
+worker_processes 1;
+events { worker_connections 256; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+	include $PWD/dist/nginx/ipgate-auth.conf;
+	server { listen 127.0.0.1:8080; location / { return 200 "app\n"; } }
+	server {
+		listen 81;
+		location / {
+			proxy_pass http://ipgate_app;
+			proxy_set_header Host \$host;
+			proxy_set_header X-Real-IP \$remote_addr;
+		}
+	}
+}
+NGX
+ip netns exec "$HS" nginx -c "$H/nginx.conf" -e "$H/nginx.err" -p "$H/"
+hcode() { # NS HOST URL
+	ip netns exec "$1" curl -s -o /dev/null -w '%{http_code}' -H "Host: $2" "$3"
+}
+for _ in $(seq 50); do [ "$(hcode "$HC" x "http://$HS4:81/")" = 200 ] && break; sleep 0.1; done
+# The check is live: loopback is not in acme's list.
+for c in "$HC acme.api.example.com http://$HS4/ 200" \
+	"$HS acme.api.example.com http://127.0.0.1/ 403" \
+	"$HC acme.api.example.com http://$HS4:81/ 200"; do
+	read -r ns host url want <<<"$c"
+	got=$(hcode "$ns" "$host" "$url") || got="no answer"
+	[ "$got" = "$want" ] || { echo "bench: $host $url from $ns: $got, expected $want" >&2; exit 1; }
+done
+for r in $(seq 1 "$ROUNDS"); do
+	for k in plain:81:acme auth:80:acme nolist:80:initech; do
+		IFS=: read -r kind port host <<<"$k"
+		ip netns exec "$HC" $B/bench/bench_check "$HS4" "$port" \
+			"$host.api.example.com" /v1/things "$CHECK_RATE" \
+			"$CHECK_SECS" "$kind" >>"$OUT/check.txt"
+	done
+done
 
 say "report"
 {
@@ -225,6 +319,7 @@ say "report"
 	echo "cpus $(nproc)"
 	echo "mode $([ $QUICK = 1 ] && echo quick || echo full)"
 	echo "rounds $ROUNDS"
+	echo "check_rate $CHECK_RATE"
 	echo "count $COUNT"
 	echo "seconds $(( $(date +%s) - T0 ))"
 } >"$OUT/env.txt"
