@@ -155,4 +155,40 @@ test_daemon_without_journal_audits_and_warns_once() {
 	check_has "the warning says why" "$(cat "$DLOG")" "audit record [0-9]+ is not anchored in the journal: (No such file or directory|Connection refused)"
 }
 
+# Under systemd (JOURNAL_STREAM names stderr) the daemon's own records go
+# to the journal with their fields; otherwise they stay lines on stderr.
+test_under_systemd_log_records_carry_list_action_generation_and_seq() {
+	net_setup
+	base_config
+	journal_start
+	local err=$DLOG stream entry
+	touch "$err"
+	stream=$(stat -c '%d:%i' "$err")
+	JOURNAL_STREAM=$stream daemon_start ||
+		fail "ipgated did not start: $(tail -n 3 "$err")"
+	check "a change" ipgate add 203.0.113.0/24 --label one
+	wait_until 10 grep -q '^MESSAGE=add by root' "$JOUT" ||
+		fail "the change's record did not reach the journal"
+	entry=$($PY - "$JOUT" <<'PY'
+import sys
+for e in open(sys.argv[1], "rb").read().split(b"\n\n"):
+    f = dict(l.split(b"=", 1) for l in e.split(b"\n") if b"=" in l)
+    if f.get(b"MESSAGE", b"").startswith(b"add by root"):
+        print(" ".join("%s=%s" % (k.decode(), f[k].decode()) for k in sorted(f)))
+PY
+)
+	check_has "IPGATE_ACTION" "$entry" "IPGATE_ACTION=add( |$)"
+	check_has "IPGATE_LIST" "$entry" "IPGATE_LIST=default( |$)"
+	check_has "IPGATE_GENERATION" "$entry" "IPGATE_GENERATION=[0-9]+( |$)"
+	check_has "IPGATE_AUDIT_SEQ: the record's" "$entry" "IPGATE_AUDIT_SEQ=$(wc -l <"$AUDIT")( |$)"
+	check_has "PRIORITY info" "$entry" "PRIORITY=6( |$)"
+	check_has "SYSLOG_IDENTIFIER" "$entry" "SYSLOG_IDENTIFIER=ipgated( |$)"
+	check_lacks "not also on stderr" "$(cat "$err")" "add by root"
+	daemon_stop
+	# Without JOURNAL_STREAM: plain lines on stderr.
+	daemon_start || fail "ipgated did not start"
+	check "another change" ipgate add 198.51.100.7
+	check_has "a plain line on stderr" "$(cat "$err")" "^ipgated: info: add by root"
+}
+
 run_tests "$@"

@@ -122,6 +122,11 @@ test_tokens_see_their_own_list_only_and_viewers_change_nothing() {
 	check_eq "a revoked token: 401" 401 "$(status_of "$r")"
 	check_has "audit: token-create" "$(cat "$AUDIT")" '"action":"token-create","list":"acme"'
 	check_has "audit: token-revoke" "$(cat "$AUDIT")" '"action":"token-revoke","list":"acme","before":\{"id":"acme-viewer"'
+	# Tokens outlive a restart; the revoked one stays revoked.
+	daemon_stop
+	daemon_start || fail "ipgated did not restart with tokens: $(tail -n 3 "$DLOG")"
+	check_eq "a token after a restart" 200 "$(status_of "$(api "$ACME_T" GET /v1/lists/acme)")"
+	check_eq "a revoked token after a restart" 401 "$(status_of "$(api "$VIEW_T" GET /v1/lists/acme)")"
 }
 
 test_changes_over_http_reach_xdp_and_the_audit_names_the_token() {

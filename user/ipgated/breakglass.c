@@ -479,9 +479,11 @@ int bg_grant(struct daemon *d, const char *key_id,
 				why, text);
 	}
 	d->kstat.granted++;
-	pr_info("break-glass: %s may reach the protected ports until %s (key "
-		"%s, by %s)",
-		text, out->until, key_id, via);
+	log_event(d, IPG_LOG_INFO, "breakglass-grant",
+		  (const char *const[]){ out->list }, *out->list ? 1 : 0,
+		  "break-glass: %s may reach the protected ports until %s (key "
+		  "%s, by %s)",
+		  text, out->until, key_id, via);
 	return 0;
 }
 

@@ -336,9 +336,10 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 			       left);
 	}
 	d->changes_ok++;
-	pr_info("%s by %s (uid %u): %d change(s), %u entries", action,
-		q->who.user, (unsigned)q->who.uid, diff.changes,
-		next->policy.n_entries);
+	log_event(d, IPG_LOG_INFO, action, (const char *const *)diff.lists,
+		  diff.n_lists, "%s by %s (uid %u): %d change(s), %u entries",
+		  action, q->who.user, (unsigned)q->who.uid, diff.changes,
+		  next->policy.n_entries);
 	ipg_buf_printf(&q->out, "%s", diff.text.s);
 	for (int i = 0; i < next->n_warnings; i++)
 		ipg_buf_printf(&q->out, "note: %s\n", next->warnings[i]);

@@ -361,6 +361,14 @@ void notify_reloaded(struct daemon *d);
 /* STATUS= when the summary changed (after each request). */
 void notify_status(struct daemon *d);
 void notify_stopping(struct daemon *d);
+/* Records go to the journal, with fields, when stderr is its stream. */
+void journal_open(struct daemon *d);
+/* A log record of an audited event: the journal also gets IPGATE_ACTION,
+ * IPGATE_LIST (the @n @lists, comma-separated), IPGATE_GENERATION (the
+ * first list's live one) and IPGATE_AUDIT_SEQ (the last record's). */
+void log_event(struct daemon *d, enum ipg_log_level level, const char *action,
+	       const char *const *lists, int n, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 /* The watchdog's own timer when its interval is under 2 s (setup_loop);
  * otherwise the tick pings (notify_tick). */
 int notify_watchdog_setup(struct daemon *d);

@@ -504,6 +504,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	notify_open(d);
+	journal_open(d);
 	r = start(d);
 	if (!r)
 		r = setup_loop(d);

@@ -180,8 +180,10 @@ static int ovr_end(struct daemon *d, struct ovr *o, const struct ipg_actor *who,
 	ovr_save(d, o);
 	r = ipg_audit_append_list(&d->audit, who, "override-end", o->list,
 				  before.s, after.s, e);
-	pr_info("emergency override%s%s ended (%s)",
-		*o->list ? " of list " : "", o->list, how);
+	log_event(d, IPG_LOG_INFO, "override-end",
+		  (const char *const[]){ o->list }, *o->list ? 1 : 0,
+		  "emergency override%s%s ended (%s)",
+		  *o->list ? " of list " : "", o->list, how);
 out:
 	ipg_buf_free(&before);
 	ipg_buf_free(&after);
@@ -282,9 +284,11 @@ static int override_start(struct req *q, struct ovr *o, uint32_t secs)
 			       "it early\n",
 			       d->cfg.n_lists ? " to every list" : "", when,
 			       len);
-	pr_info("emergency override%s%s started by %s for %s: %s",
-		*o->list ? " of list " : "", o->list, q->who.user, len,
-		o->reason);
+	log_event(d, IPG_LOG_INFO, "override-start",
+		  (const char *const[]){ o->list }, *o->list ? 1 : 0,
+		  "emergency override%s%s started by %s for %s: %s",
+		  *o->list ? " of list " : "", o->list, q->who.user, len,
+		  o->reason);
 	goto out;
 undo:
 	set_kernel_deadline(d, o, prev_deadline);

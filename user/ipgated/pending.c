@@ -299,6 +299,10 @@ int do_confirm(struct req *q)
 		return reply_errf(q, r, "not confirmed: %s", e.msg);
 	pending_clear(d);
 	ipg_buf_printf(&q->out, "confirmed: %s stays\n", what);
-	pr_info("confirmed %s (by %s)", what, q->who.user);
+	log_event(d, IPG_LOG_INFO, "confirm",
+		  (const char *const[]){
+			  json_string_value(json_array_get(ls, 0)) },
+		  json_array_size(ls) == 1 ? 1 : 0, "confirmed %s (by %s)",
+		  what, q->who.user);
 	return 0;
 }

@@ -4,6 +4,7 @@
  * after each change, STOPPING=1, and the watchdog's pings. Nothing is sent
  * when $NOTIFY_SOCKET is unset. */
 #include "daemon.h"
+#include "journal.h"
 
 #define USEC_PER_SEC 1000000ULL
 /* The tick's period: a watchdog interval under twice it gets a timer. */
@@ -182,4 +183,42 @@ void notify_timer(struct daemon *d)
 
 	if (read(d->wd_fd, &x, sizeof(x)) > 0)
 		ping(d, mono_usec());
+}
+
+void journal_open(struct daemon *d)
+{
+	(void)d;
+	/* Under systemd, stderr is the journal's stream: then records go to
+	 * the journal itself, with their fields. */
+	if (ipg_journal_stderr())
+		ipg_log_to_journal(true, NULL);
+}
+
+void log_event(struct daemon *d, enum ipg_log_level level, const char *action,
+	       const char *const *lists, int n, const char *fmt, ...)
+{
+	char msg[1024], seq[24], gen[16] = "", names[256] = "";
+	struct ipg_policy live = { 0 };
+	size_t off = 0;
+	uint32_t id;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (int i = 0; i < n && off < sizeof(names); i++)
+		off += (size_t)snprintf(names + off, sizeof(names) - off,
+					"%s%s", i ? "," : "", lists[i]);
+	/* The generation of the (first) list the event is about. */
+	if (n && !ipg_datapath_list_id(d->dp, lists[0], &id) &&
+	    !ipg_datapath_list_active(d->dp, id, &live))
+		snprintf(gen, sizeof(gen), "%u", live.generation);
+	snprintf(seq, sizeof(seq), "%" PRIu64, d->audit.seq);
+	ipg_log_fields(level,
+		       (const struct ipg_jfield[]){
+			       { "IPGATE_ACTION", action },
+			       { "IPGATE_LIST", n ? names : NULL },
+			       { "IPGATE_GENERATION", *gen ? gen : NULL },
+			       { "IPGATE_AUDIT_SEQ", seq } },
+		       4, "%s", msg);
 }

@@ -77,7 +77,7 @@ static int tokens_parse(char *text, struct token *out, int *n,
 					TOKENS_MAX);
 		t = &out[*n];
 		memset(t, 0, sizeof(*t));
-		if (sscanf(s, "%63s %15s %65s %lld %79s", id, role, list,
+		if (sscanf(s, "%63s %15s %33s %lld %79s", id, role, list,
 			   &created, hash) != 5 ||
 		    !token_id_ok(id) ||
 		    (strcmp(role, "admin") && strcmp(role, "viewer")) ||

@@ -13,43 +13,20 @@
 #include <unistd.h>
 
 #include "anchors.h"
+#include "journal.h"
 
 #define ANCHORS_MAGIC "ipgate-anchors/1\n"
 #define F_SEQ "IPGATE_AUDIT_SEQ"
 #define F_HASH "IPGATE_AUDIT_HASH"
 #define F_LOG "IPGATE_AUDIT_LOG"
 
-/* One field of the journal's native protocol: KEY=VALUE, or, for a value
- * holding a newline, KEY, the length as 64-bit little endian, the value. */
-static void journal_field(struct ipg_buf *b, const char *key, const char *val)
-{
-	size_t n = strlen(val);
-	uint64_t le = htole64(n);
-
-	if (!memchr(val, '\n', n)) {
-		ipg_buf_printf(b, "%s=%s\n", key, val);
-		return;
-	}
-	ipg_buf_printf(b, "%s\n", key);
-	ipg_buf_append(b, &le, sizeof(le));
-	ipg_buf_append(b, val, n);
-	ipg_buf_append(b, "\n", 1);
-}
-
 int ipg_journal_anchor(void *arg, const char *log, uint64_t seq,
 		       const char *hash, const char *action)
 {
-	const char *path = arg ? arg : IPG_JOURNAL_SOCKET;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	/* journald busy: wait a little, never stall the daemon for long. */
-	struct timeval tv = { .tv_usec = 100000 };
-	struct ipg_buf b = { 0 }, msg = { 0 };
+	struct ipg_buf msg = { 0 };
 	char num[24];
-	int fd, r = 0;
+	int r;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path));
 	snprintf(num, sizeof(num), "%" PRIu64, seq);
 	ipg_buf_printf(&msg, "audit record %s (%s) of %s has hash %s", num,
 		       action, log, hash);
@@ -57,29 +34,18 @@ int ipg_journal_anchor(void *arg, const char *log, uint64_t seq,
 		ipg_buf_free(&msg);
 		return -ENOMEM;
 	}
-	journal_field(&b, "MESSAGE", msg.s);
-	journal_field(&b, "PRIORITY", "6");
-	journal_field(&b, "SYSLOG_IDENTIFIER", program_invocation_short_name);
-	journal_field(&b, F_SEQ, num);
-	journal_field(&b, F_HASH, hash);
-	journal_field(&b, "IPGATE_AUDIT_ACTION", action);
-	journal_field(&b, F_LOG, log);
+	r = ipg_journal_send(
+		arg,
+		(const struct ipg_jfield[]){
+			{ "MESSAGE", msg.s },
+			{ "PRIORITY", "6" },
+			{ "SYSLOG_IDENTIFIER", program_invocation_short_name },
+			{ F_SEQ, num },
+			{ F_HASH, hash },
+			{ "IPGATE_AUDIT_ACTION", action },
+			{ F_LOG, log } },
+		7);
 	ipg_buf_free(&msg);
-	if (b.oom) {
-		ipg_buf_free(&b);
-		return -ENOMEM;
-	}
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		r = -errno;
-	} else {
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (sendto(fd, b.s, b.len, MSG_NOSIGNAL, (struct sockaddr *)&sa,
-			   sizeof(sa)) < 0)
-			r = -errno;
-		close(fd);
-	}
-	ipg_buf_free(&b);
 	return r;
 }
 

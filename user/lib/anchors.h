@@ -9,10 +9,10 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "journal.h"
 #include "log.h"
 
 #define IPG_HASH_HEX 65
-#define IPG_JOURNAL_SOCKET "/run/systemd/journal/socket"
 /* The anchors one request carries: the newest pin every record before
  * them, so older ones only help name where a rewrite starts. */
 #define IPG_ANCHORS_SEND_MAX 10000

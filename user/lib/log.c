@@ -6,10 +6,13 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 
+#include "journal.h"
 #include "log.h"
 
 static int log_verbosity;
 static const char *log_ident = "ipgate";
+/* The journal's socket while records go there (ipg_log_to_journal). */
+static char *log_journal;
 
 void ipg_log_set_ident(const char *ident)
 {
@@ -32,18 +35,55 @@ void ipg_log_set_level(int verbosity)
 	libbpf_set_print(libbpf_print);
 }
 
-void ipg_log(enum ipg_log_level level, const char *fmt, ...)
+void ipg_log_to_journal(bool on, const char *socket)
+{
+	free(log_journal);
+	log_journal = on ? strdup(socket ? socket : IPG_JOURNAL_SOCKET) : NULL;
+}
+
+static void vlog(enum ipg_log_level level, const struct ipg_jfield *f, size_t n,
+		 const char *fmt, va_list ap)
 {
 	static const char *const tag[] = { "warning", "info", "debug" };
-	va_list ap;
+	static const char *const prio[] = { "4", "6", "7" };
+	struct ipg_jfield fields[16];
+	char msg[2048];
 
 	if ((int)level > log_verbosity && level != IPG_LOG_WARN)
 		return;
-	fprintf(stderr, "%s: %s: ", log_ident, tag[level]);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_journal) {
+		size_t k = 0;
+
+		fields[k++] = (struct ipg_jfield){ "MESSAGE", msg };
+		fields[k++] = (struct ipg_jfield){ "PRIORITY", prio[level] };
+		fields[k++] =
+			(struct ipg_jfield){ "SYSLOG_IDENTIFIER", log_ident };
+		for (size_t i = 0; i < n && k < 16; i++)
+			fields[k++] = f[i];
+		if (!ipg_journal_send(log_journal, fields, k))
+			return;
+	}
+	fprintf(stderr, "%s: %s: %s\n", log_ident, tag[level], msg);
+}
+
+void ipg_log(enum ipg_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vlog(level, NULL, 0, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+void ipg_log_fields(enum ipg_log_level level, const struct ipg_jfield *f,
+		    size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, f, n, fmt, ap);
+	va_end(ap);
 }
 
 int ipg_fail(struct ipg_error *e, int code, const char *fmt, ...)

@@ -3,6 +3,7 @@
 #ifndef IPGATE_LOG_H
 #define IPGATE_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum ipg_log_level { IPG_LOG_WARN = 0, IPG_LOG_INFO = 1, IPG_LOG_DEBUG = 2 };
@@ -13,6 +14,17 @@ void ipg_log_set_level(int verbosity);
 void ipg_log_set_ident(const char *ident);
 void ipg_log(enum ipg_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* From now on (@on), records go to the journal at @socket (NULL: the
+ * system's), each with PRIORITY, SYSLOG_IDENTIFIER and its own fields; a
+ * record the journal does not take goes to stderr. */
+void ipg_log_to_journal(bool on, const char *socket);
+struct ipg_jfield;
+/* A record with the @n structured fields @f (KEY=VALUE; a NULL value is
+ * left out), which only the journal keeps; stderr gets the message. */
+void ipg_log_fields(enum ipg_log_level level, const struct ipg_jfield *f,
+		    size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #define pr_warn(...) ipg_log(IPG_LOG_WARN, __VA_ARGS__)
 #define pr_info(...) ipg_log(IPG_LOG_INFO, __VA_ARGS__)
