@@ -14,9 +14,16 @@
 static void format_ports(struct ipg_buf *b, const struct ipg_ports *k,
 			 int proto, const char *name, bool *first)
 {
+	const uint8_t *bits = proto == IPPROTO_TCP ? k->tcp : k->udp;
+
 	for (uint32_t p = 1; p <= 65535; p++) {
 		uint32_t q = p;
 
+		/* Most of the bitmap is empty: a byte at a time. */
+		if (!(p & 7) && !bits[p >> 3]) {
+			p += 7;
+			continue;
+		}
 		if (!ipg_policy_port_protected(k, proto, (uint16_t)p))
 			continue;
 		while (q < 65535 &&
@@ -160,6 +167,8 @@ static void ports_setting(struct out *o, const struct ipg_policy_spec *pa,
 {
 	struct ipg_buf x = { 0 }, y = { 0 };
 
+	if (!memcmp(&pa->ports, &pb->ports, sizeof(pa->ports)))
+		return;
 	ipg_config_ports(&pa->ports, &x);
 	ipg_config_ports(&pb->ports, &y);
 	setting(o, "protect", x.s ? x.s : "", y.s ? y.s : "", true);
