@@ -45,6 +45,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipg_active SEC(".maps");
 
+/* The operator's own XDP program (config: chain PATH), tail-called with
+ * every frame ipgate passes, so that a load balancer or a DDoS filter
+ * still sees what ipgate lets through and never what it drops. Empty:
+ * ipgate passes the frame itself. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_chain SEC(".maps");
+
 /* Boot-time ns until which enforcement is suspended, 0 for none: index 0
  * for every list (the host-wide emergency), 1 + id for list id alone. */
 struct {
@@ -271,6 +283,7 @@ __attribute__((noinline)) int parse_packet(struct xdp_md *ctx, struct pkt *p,
 		.pos = data,
 		.end = (void *)(long)ctx->data_end,
 		.lim = (void *)(long)ctx->data_end,
+		.ctx = ctx,
 	};
 	int first_frag = 0, proto, r;
 	__u8 l4proto;
@@ -665,6 +678,7 @@ static __always_inline int parse_common(struct xdp_md *ctx, struct pkt *p,
 	    (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP))
 		return -1;
 	tot = bpf_ntohs(ip->tot_len);
+	/* Past the first buffer (a jumbo frame): the full parser's job. */
 	if (tot < sizeof(*ip) + 4 || (void *)ip + tot > end)
 		return -1;
 	p->family = 4;
@@ -755,6 +769,11 @@ static __always_inline int judge(struct xdp_md *ctx, const int frame)
 		count_stat(probe, list, IPG_STAT_PASS_BREAKGLASS);
 		return XDP_PASS;
 	}
+	/* Shadow mode: what would be dropped passes, counted. */
+	if (pol->mode == IPG_MODE_SHADOW) {
+		count_stat(probe, list, IPG_STAT_PASS_SHADOW);
+		return XDP_PASS;
+	}
 	if (p.unparseable) {
 		count_stat(probe, list, IPG_STAT_DROP_MALFORMED);
 		return XDP_DROP;
@@ -773,14 +792,29 @@ static __always_inline int judge(struct xdp_md *ctx, const int frame)
 	return XDP_DROP;
 }
 
-SEC("xdp")
-int ipgate_xdp(struct xdp_md *ctx)
+/* Both entry points declare multi-buffer support (xdp.frags), so that they
+ * attach natively to devices whose MTU exceeds a page (jumbo frames). The
+ * headers they read are in the first buffer; a frame whose headers are
+ * not is judged as unparseable, as a truncated one is. */
+/* A frame ipgate passes goes on to the chained program, if any (a probe
+ * never: its verdict is ipgate's own). */
+static __always_inline int pass_on(struct xdp_md *ctx, int verdict)
 {
-	return judge(ctx, IPG_FRAME_ETH);
+	__u32 zero = 0;
+
+	if (verdict == XDP_PASS && !is_probe(ctx))
+		bpf_tail_call(ctx, &ipg_chain, zero);
+	return verdict;
 }
 
-SEC("xdp")
+SEC("xdp.frags")
+int ipgate_xdp(struct xdp_md *ctx)
+{
+	return pass_on(ctx, judge(ctx, IPG_FRAME_ETH));
+}
+
+SEC("xdp.frags")
 int ipgate_xdp_l3(struct xdp_md *ctx)
 {
-	return judge(ctx, IPG_FRAME_IP);
+	return pass_on(ctx, judge(ctx, IPG_FRAME_IP));
 }

@@ -19,13 +19,36 @@ _Static_assert(sizeof(struct ethhdr) == IPG_ETH_HLEN, "ethhdr");
 _Static_assert(sizeof(struct iphdr) == IPG_IPV4_HLEN, "iphdr");
 _Static_assert(sizeof(struct ipv6hdr) == IPG_IPV6_HLEN, "ipv6hdr");
 
-/* end is the frame's end (the bound the verifier knows); lim is the end of
- * the IP datagram once its length is known, never beyond end. */
+/* end is the end of the frame's first buffer (the bound the verifier
+ * knows; the whole frame unless it is multi-buffer); lim is the end of the
+ * IP datagram once its length is known, which lies past end when the
+ * datagram goes on in further buffers (a jumbo frame). */
 struct cursor {
 	void *pos;
 	void *end;
 	void *lim;
+	struct xdp_md *ctx;
 };
+
+/* Bytes of the frame past its first buffer (multi-buffer frames). Asked
+ * only when a length runs past the first buffer, so a frame that fits in
+ * one pays nothing for it. */
+static __always_inline __u32 frame_rest(struct xdp_md *ctx)
+{
+	__u64 all = bpf_xdp_get_buff_len(ctx);
+	__u32 first = ctx->data_end - ctx->data;
+
+	return all > first ? (__u32)(all - first) : 0;
+}
+
+/* Whether @len bytes from @p fit in the frame: in its first buffer, or
+ * with the buffers after it. */
+static __always_inline int frame_holds(struct cursor *c, void *p, __u32 len)
+{
+	__u32 room = c->end - p;
+
+	return len <= room || len <= room + frame_rest(c->ctx);
+}
 
 /* Returns whether n bytes from p lie inside both the frame and datagram. */
 static __always_inline int cursor_has(struct cursor *c, void *p, __u32 n)
@@ -107,7 +130,7 @@ static __always_inline int parse_iphdr_rest(struct cursor *c, struct iphdr *ip)
 	if (ip->version != 4 || hlen < sizeof(*ip))
 		return -1;
 	if (tot) {
-		if (tot < hlen || (void *)ip + tot > c->end)
+		if (tot < hlen || !frame_holds(c, ip, tot))
 			return -1;
 		c->lim = (void *)ip + tot;
 	}
@@ -138,7 +161,7 @@ static __always_inline int parse_ipv6hdr_rest(struct cursor *c,
 		return -1;
 	c->pos = ip6 + 1;
 	if (plen) {
-		if (c->pos + plen > c->end)
+		if (!frame_holds(c, c->pos, plen))
 			return -1;
 		c->lim = c->pos + plen;
 	}

@@ -111,7 +111,8 @@ show ipgate token list
 api() { # METHOD PATH [BODY]
 	printf '$ curl -X %s http://127.0.0.1:8480%s %s\n' "$1" "$2" "${3:+-d '$3'}"
 	ip netns exec "$API" curl -sS -X "$1" -H "Authorization: Bearer $TOKEN" \
-		${3:+--data-binary "$3"} "http://127.0.0.1:8480$2" | cut -c1-160
+		${3:+-H 'Content-Type: application/json' --data-binary "$3"} \
+		"http://127.0.0.1:8480$2" | cut -c1-160
 	echo
 }
 api GET /v1/lists

@@ -26,6 +26,8 @@ enum ipg_action_mode {
 	IPG_MODE_DROP = 0,
 	/* Answer a blocked TCP SYN with a RST; drop everything else blocked. */
 	IPG_MODE_REJECT = 1,
+	/* Pass everything; count what drop mode would have dropped. */
+	IPG_MODE_SHADOW = 2,
 };
 
 #define IPG_PORT_BITMAP_BYTES (65536 / 8)

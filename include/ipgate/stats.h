@@ -22,7 +22,9 @@
 	X(DROP_DENIED, "dropped", "protected, source not allowlisted")     \
 	X(DROP_MALFORMED, "dropped_malformed",                             \
 	  "unparseable, source not allowlisted")                           \
-	X(TX_RESET, "rejected_reset", "reject mode: blocked SYN answered")
+	X(TX_RESET, "rejected_reset", "reject mode: blocked SYN answered") \
+	X(PASS_SHADOW, "passed_shadow",                                    \
+	  "shadow mode: passed, would have been dropped")
 
 enum ipg_stat {
 #define IPG_STAT_ENUM_ROW(id, name, what) IPG_STAT_##id,

@@ -752,6 +752,76 @@ TEST(test_disabled_list_passes_protected_traffic)
 	EXPECT_UNPROTECTED(u);
 }
 
+TEST(test_shadow_mode_passes_what_it_would_drop_and_counts_it)
+{
+	CHECK(standard());
+	pol.kern.mode = IPG_MODE_SHADOW;
+	CHECK(apply());
+	struct frame o = pkt_v4(OUTSIDER4, IPPROTO_TCP, 443);
+	struct frame o6 = pkt_v6(OUTSIDER6, IPPROTO_UDP, 443);
+	struct frame a = pkt_v4("203.0.113.1", IPPROTO_TCP, 443);
+	struct frame u = pkt_v4(OUTSIDER4, IPPROTO_TCP, 80);
+
+	EXPECT(o, XDP_PASS, IPG_STAT_PASS_SHADOW, -1);
+	EXPECT(o6, XDP_PASS, IPG_STAT_PASS_SHADOW, -1);
+	/* An allowed source is counted as allowed, not as shadow. */
+	EXPECT_ALLOW(a, "203.0.113.0/24");
+	EXPECT_UNPROTECTED(u);
+	/* Back to drop: the same packet is dropped. */
+	pol.kern.mode = IPG_MODE_DROP;
+	CHECK(apply());
+	EXPECT_DROP(o);
+}
+
+/* A jumbo frame (a UDP datagram of @payload bytes) run through the
+ * program: the action, and the counter that moved (or -1). The frame is
+ * larger than a page, so the test run hands it over in several buffers,
+ * as a driver does at MTU 9000. */
+static int run_jumbo(const char *src, uint16_t dport, uint16_t payload,
+		     int *action)
+{
+	static uint8_t buf[9216];
+	struct ipg_pkt_spec spec = pkt_spec(src, IPPROTO_UDP, dport);
+	uint64_t before[IPG_STAT_MAX], after[IPG_STAT_MAX];
+	size_t len;
+	int moved = -1;
+
+	spec.payload_len = payload;
+	len = ipg_pkt_build(&spec, buf, sizeof(buf));
+	if (!len || ipg_datapath_stats(dp, before) ||
+	    ipg_datapath_run_frame(dp, IPG_FRAME_ETH, buf, len, false, action,
+				   NULL, NULL) ||
+	    ipg_datapath_stats(dp, after))
+		return -2;
+	for (int i = 0; i < IPG_STAT_MAX; i++)
+		if (after[i] != before[i])
+			moved = moved == -1 ? i : -3;
+	return moved;
+}
+
+TEST(test_jumbo_frames_in_several_buffers_are_judged_by_their_headers)
+{
+	int action;
+
+	CHECK(standard());
+	ipg_policy_set_port(&pol, IPPROTO_UDP, 443, true);
+	CHECK(apply());
+	ASSERT_EQ(run_jumbo(OUTSIDER4, 443, 8000, &action),
+		  IPG_STAT_DROP_DENIED);
+	ASSERT_EQ(action, XDP_DROP);
+	ASSERT_EQ(run_jumbo(OUTSIDER4, 80, 8000, &action),
+		  IPG_STAT_PASS_UNPROTECTED);
+	ASSERT_EQ(action, XDP_PASS);
+	ASSERT_EQ(run_jumbo("203.0.113.1", 443, 8000, &action),
+		  IPG_STAT_PASS_ALLOWED);
+	ASSERT_EQ(action, XDP_PASS);
+	/* IPv6 too. */
+	ASSERT_EQ(run_jumbo(OUTSIDER6, 443, 8000, &action),
+		  IPG_STAT_DROP_DENIED);
+	ASSERT_EQ(run_jumbo(OUTSIDER6, 80, 8000, &action),
+		  IPG_STAT_PASS_UNPROTECTED);
+}
+
 /* Sleeps until boot time @ns has passed. */
 static void wait_past(uint64_t ns)
 {

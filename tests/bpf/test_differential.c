@@ -256,7 +256,7 @@ static void hexdump(const struct frame *f)
 	fputc('\n', stderr);
 }
 
-/* The policy rounds: the standard list in drop and reject mode, disabled,
+/* The policy rounds: the standard list in drop, reject and shadow mode, disabled,
  * under an override, and with zero-length prefixes added (0.0.0.0/0 in drop
  * mode, ::/0 in reject mode, both in drop mode), which must still not pass
  * a frame whose source is unknown. */
@@ -268,6 +268,7 @@ enum {
 	P_ALL4,
 	P_ALL6,
 	P_ALL,
+	P_SHADOW,
 	P_ROUNDS
 };
 
@@ -305,6 +306,7 @@ static int set_policy(int which)
 	if (which == P_ALL6 || which == P_ALL)
 		policy_allow(&pol, "::/0");
 	pol.kern.mode = which == P_REJECT || which == P_ALL6 ? IPG_MODE_REJECT :
+			which == P_SHADOW		     ? IPG_MODE_SHADOW :
 							       IPG_MODE_DROP;
 	pol.kern.enabled = which != P_DISABLED;
 	ipg_policy_set_port(&pol, IPPROTO_TCP, 80, which == P_REJECT);
@@ -515,8 +517,8 @@ static int parse_pool(void)
 
 /* A random policy for named list @i in round @round. named[0] guards this
  * host's IPv6 address in reject mode; named[1] holds the scoped grant and
- * so never allows the outsiders; of the others one is disabled and one
- * under its own override. */
+ * so never allows the outsiders (in odd rounds it runs in shadow mode);
+ * of the others one is disabled and one under its own override. */
 static void random_policy(int i, int round, struct ipg_policy_spec *s)
 {
 	static const struct {
@@ -531,6 +533,9 @@ static void random_policy(int i, int round, struct ipg_policy_spec *s)
 	ipg_policy_init(s);
 	s->kern.enabled = i != 2 + round % 2;
 	s->kern.mode = i == 0 || below(2) ? IPG_MODE_REJECT : IPG_MODE_DROP;
+	/* named[1] runs in shadow mode in odd rounds. */
+	if (i == 1 && round % 2)
+		s->kern.mode = IPG_MODE_SHADOW;
 	ipg_policy_set_port(s, IPPROTO_TCP, 443, true);
 	for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++)
 		if (!below(ports[k].one_in))

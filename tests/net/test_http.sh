@@ -247,6 +247,12 @@ test_bad_requests_are_refused_and_change_nothing() {
 	check_has "names the label" "$r" '"field":"label"'
 	r=$(api "$ACME_T" POST /v1/lists/acme/entries '{"cidr":"198.51.100.1","extra":1}')
 	check_eq "unknown field: 422" 422 "$(status_of "$r")"
+	r=$(ip netns exec "$API" curl -sS -w '\n%{http_code}' -H "Authorization: Bearer $ACME_T" \
+		-H 'Content-Type: text/plain' -d '{"cidr":"198.51.100.1"}' "$U/v1/lists/acme/entries")
+	check_eq "a body that is not application/json: 415" 415 "$(status_of "$r")"
+	r=$(api "$ROOT_T" GET "/v1/lists/%FF")
+	check_eq "invalid UTF-8 in the path: 404, not a 500" 404 "$(status_of "$r")"
+	check_has "... and the problem says it escaped" "$r" 'no list named \\"\\\\xff'
 	r=$(api "$ACME_T" GET /v1/nothing)
 	check_eq "unknown resource: 404" 404 "$(status_of "$r")"
 	r=$(api "$ACME_T" DELETE /v1/lists/acme)
@@ -271,6 +277,69 @@ test_failed_tokens_are_slowed_per_address_only() {
 	r=$(ip netns exec "$API" curl -sS -o /dev/null -w '%{http_code}' --interface 127.0.0.2 \
 		-H "Authorization: Bearer $ACME_T" "$U/v1/lists")
 	check_eq "another address is not slowed" 200 "$r"
+}
+
+test_behind_a_trusted_proxy_the_gate_counts_the_real_client() {
+	fresh
+	local r i
+	via() { # REAL-IP TOKEN
+		ip netns exec "$API" curl -sS -o /dev/null -w '%{http_code}' \
+			-H "X-Real-IP: $1" -H "Authorization: Bearer $2" "$U/v1/lists"
+	}
+	for i in 1 2 3 4 5; do via 198.51.100.66 "ipgate_bad$i" >/dev/null; done
+	check_eq "the failing client behind the proxy waits" 429 "$(via 198.51.100.66 "$ACME_T")"
+	check_eq "another client behind the same proxy does not" 200 "$(via 198.51.100.67 "$ACME_T")"
+	check "a change through the proxy" api "$ACME_T" POST /v1/lists/acme/entries '{"cidr":"203.0.113.0/24"}' -H "X-Real-IP: 198.51.100.67"
+	check_has "the audit names the client behind the proxy" "$(tail -n 1 "$AUDIT")" '"client":"198.51.100.67"'
+}
+
+test_slow_or_piled_up_connections_are_cut_off_and_proxies_are_not_limited() {
+	fresh
+	local r
+	r=$(ip netns exec "$API" $PY - <<'PY'
+import socket, time
+def conn(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", 8480))
+    return s
+def open_after(s, wait):
+    # Whether the server still holds the connection after @wait s.
+    s.settimeout(wait)
+    try:
+        return s.recv(1) != b""
+    except socket.timeout:
+        return True
+    except OSError:
+        return False
+# 12 idle connections from one untrusted address: 8 are kept.
+held = [conn("127.0.0.2") for _ in range(12)]
+time.sleep(1)
+kept = sum(open_after(s, 0.5) for s in held)
+# ... from the trusted proxy, all 12.
+prox = [conn("127.0.0.1") for _ in range(12)]
+time.sleep(1)
+pkept = sum(open_after(s, 0.5) for s in prox)
+for s in held + prox:
+    s.close()
+# Headers trickling in, a line every 2 s: cut off after the deadline.
+s = conn("127.0.0.3")
+s.sendall(b"GET /v1/lists HTTP/1.1\r\nHost: x\r\n")
+t0, cut = time.time(), None
+while time.time() - t0 < 40:
+    try:
+        s.sendall(b"X-Slow: 1\r\n")
+    except OSError:
+        cut = time.time() - t0
+        break
+    if not open_after(s, 2):
+        cut = time.time() - t0
+        break
+print(kept, pkept, "cut" if cut is not None else "open")
+PY
+)
+	check_eq "per address: 8 kept, proxy: all 12, slow headers cut off" "8 12 cut" "$r"
+	check_eq "the API still answers" 200 "$(status_of "$(api "$ACME_T" GET /v1/lists)")"
 }
 
 test_check_answers_shared_endpoints_from_the_live_lists() {
@@ -348,6 +417,8 @@ test_listener_settings_refuse_plain_http_off_loopback_and_follow_the_config() {
 	check_eq "HTTPS from the client: 200" 200 "$r"
 	r=$(ip netns exec "$API" curl -sS -o /dev/null -w '%{http_code}' "$U/v1/lists" 2>/dev/null)
 	check_eq "the old listener is gone" 000 "$r"
+	check_not "TLS 1.1 is refused" bash -c "ip netns exec $CLIENT openssl s_client -tls1_1 -connect $API4:8443 </dev/null"
+	check "TLS 1.2 is served" bash -c "ip netns exec $CLIENT openssl s_client -tls1_2 -connect $API4:8443 </dev/null"
 	check_has "status names the listener" "$(ipgate status)" "^http api +listening on $API4:8443 \(TLS\), 4 tokens"
 	# SIGHUP reads a rotated certificate; a broken one keeps the old.
 	ip netns exec "$API" openssl req -x509 -newkey rsa:2048 -nodes -days 1 \

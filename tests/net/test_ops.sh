@@ -100,24 +100,28 @@ test_confirm_over_http_and_scoped_tokens_confirm_their_own_list_only() {
 	local acme root r
 	acme=$(ipgate token create --role admin --list acme --id acme | tail -n 1)
 	root=$(ipgate token create --role admin --id root | tail -n 1)
-	r=$(ip netns exec "$API" curl -sS -w '\n%{http_code}' -H "Authorization: Bearer $acme" \
-		-d "{\"cidr\":\"$OUT4\"}" "$U/v1/lists/acme/entries?confirm=1m")
-	check_eq "add over HTTP with ?confirm" 201 "$(tail -n 1 <<<"$r")"
+	post() { # TOKEN PATH [BODY]
+		ip netns exec "$API" curl -sS -w '\n%{http_code}' -X POST \
+			-H "Authorization: Bearer $1" ${3:+-H 'Content-Type: application/json' -d "$3"} "$U$2"
+	}
+	r=$(post "$acme" "/v1/lists/acme/entries?confirm=1m" "{\"cidr\":\"$OUT4\"}")
+	check_eq "a list's token may not hold every list with ?confirm" 403 "$(tail -n 1 <<<"$r")"
+	check_not "and nothing was applied" reach "$OUT" 198.18.0.10
+	r=$(post "$root" "/v1/lists/acme/entries?confirm=1m" "{\"cidr\":\"$OUT4\"}")
+	check_eq "an admin of every list adds with ?confirm" 201 "$(tail -n 1 <<<"$r")"
 	check "applied at once" reach "$OUT" 198.18.0.10
-	r=$(ip netns exec "$API" curl -sS -w '\n%{http_code}' -H "Authorization: Bearer $acme" \
-		-d "{\"cidr\":\"203.0.113.0/24\"}" "$U/v1/lists/acme/entries")
+	r=$(post "$acme" /v1/lists/acme/entries '{"cidr":"203.0.113.0/24"}')
 	check_eq "another change meanwhile: 409" 409 "$(tail -n 1 <<<"$r")"
-	check_has "... saying why" "$r" "awaits confirmation"
-	r=$(ip netns exec "$API" curl -sS -w '\n%{http_code}' -X POST \
-		-H "Authorization: Bearer $acme" "$U/v1/confirm")
+	check_has "... saying why" "$r" "another change awaits confirmation"
+	check_lacks "... without naming who" "$r" "token:root"
+	r=$(post "$acme" /v1/confirm)
 	check_eq "acme's token confirms acme's change" 200 "$(tail -n 1 <<<"$r")"
 	check_has "audit: confirm by the token" "$(tail -n 1 "$AUDIT")" '"user":"token:acme".*"action":"confirm","list":"acme"'
 	check "default change with --confirm" ipgate add 203.0.113.0/24 --confirm 1m
-	r=$(ip netns exec "$API" curl -sS -w '\n%{http_code}' -X POST \
-		-H "Authorization: Bearer $acme" "$U/v1/confirm")
+	r=$(post "$acme" /v1/confirm)
 	check_eq "acme's token cannot confirm the default list's change" 409 "$(tail -n 1 <<<"$r")"
-	r=$(ip netns exec "$API" curl -sS -w '\n%{http_code}' -X POST \
-		-H "Authorization: Bearer $root" "$U/v1/confirm")
+	check_lacks "... nor learns whose it is" "$r" "root"
+	r=$(post "$root" /v1/confirm)
 	check_eq "an unscoped admin can" 200 "$(tail -n 1 <<<"$r")"
 }
 
@@ -132,6 +136,127 @@ test_a_hand_edit_while_a_change_waits_is_refused_and_the_rollback_restores() {
 	wait_until 20 rolled_back || fail "not rolled back"
 	check_eq "the rollback restored the file" "$before" "$(conf_sum)"
 	check_has "mode is drop" "$(ipgate status)" "\(drop mode\)"
+}
+
+test_shadow_mode_lets_everyone_in_counts_the_would_be_drops_and_switches_by_a_change() {
+	fresh
+	local r
+	{
+		echo "  address 198.18.0.10"
+		echo "  enabled yes"
+		echo "  mode shadow"
+		echo "  allow $CLIENT4 acme"
+	} >"$RUN/acme.shadow"
+	check "acme to shadow mode" ipgate apply --list acme "$RUN/acme.shadow"
+	check_has "lists says shadow" "$(ipgate lists)" "^acme +198.18.0.10 +shadow "
+	check "outsider reaches acme in shadow mode" reach "$OUT" 198.18.0.10
+	check "... and again" reach "$OUT" 198.18.0.10
+	check "acme's client too" reach "$CLIENT" 198.18.0.10
+	check_not "the default list still drops" reach "$OUT" $API4
+	r=$(ipgate --json lists | $PY -c '
+import json, sys
+print([l for l in json.load(sys.stdin)["lists"] if l["name"] == "acme"][0]["would_drop"])')
+	[ "${r:-0}" -ge 2 ] || fail "would_drop of acme: expected at least 2, got $r"
+	check_has "status counts passed_shadow" "$(ipgate status --list acme)" "passed_shadow +[1-9]"
+	check_has "test says shadow" "$(ipgate test "$OUT4" --list acme)" "^allowed"
+	# An empty list in shadow mode blocks nobody: the guard allows it.
+	printf '  address 198.18.0.10\n  enabled yes\n  mode shadow\n' >"$RUN/acme.empty"
+	check "an empty list in shadow mode is no lockout" ipgate apply --list acme "$RUN/acme.empty"
+	check "outsider still in" reach "$OUT" 198.18.0.10
+	# Switching to drop is an ordinary, audited change.
+	sed 's/mode shadow/mode drop/' "$RUN/acme.shadow" >"$RUN/acme.drop"
+	r=$(ipgate apply --list acme "$RUN/acme.drop")
+	check_has "the change names the mode" "$r" "mode: shadow -> drop"
+	check_not "outsider dropped now" reach "$OUT" 198.18.0.10
+	check "client still in" reach "$CLIENT" 198.18.0.10
+	check_has "audited" "$(tail -n 1 "$AUDIT")" '"action":"apply","list":"acme","before":.*"mode":"shadow"'
+}
+
+# Multi-buffer (xdp.frags): at MTU 9000 the program still attaches
+# natively to veth, and a jumbo frame is judged like any other.
+test_jumbo_frames_are_judged_with_native_xdp_at_mtu_9000() {
+	net_setup
+	local ns l
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$NS_PREFIX-"); do
+		for l in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
+			[ "$l" = lo ] || ip -n "$ns" link set "$l" mtu 9000
+		done
+	done
+	base_config
+	echo "protect udp/443" >>"$CONF"
+	ip netns exec "$API" socat UDP6-RECVFROM:443,fork,ipv6only=0 SYSTEM:'wc -c' \
+		</dev/null >/dev/null 2>&1 &
+	disown
+	daemon_start || fail "ipgated did not start at MTU 9000: $(tail -n 3 "$DLOG")"
+	check_has "native XDP at MTU 9000" "$(ipgate status)" "eth0, native"
+	check_eq "eth0's MTU" 9000 "$(ip -n "$API" -o link show eth0 | grep -o 'mtu [0-9]*' | cut -d' ' -f2)"
+	# jumbo NS: an 8000-byte datagram to udp/443, one frame; prints what
+	# the server counted (nothing when dropped).
+	jumbo() {
+		head -c 8000 /dev/zero | ip netns exec "$1" timeout 3 \
+			socat -T2 -b 9000 - "UDP:$API4:443" 2>/dev/null | tr -d ' '
+	}
+	check_eq "the client's jumbo datagram arrives whole" 8000 "$(jumbo "$CLIENT")"
+	check_eq "the outsider's is dropped" "" "$(jumbo "$OUT")"
+	check_has "counted as dropped" "$(ipgate status)" "dropped +[1-9]" ||
+		ipgate status >&2
+	check_eq "no IP fragments: nothing passed as one" 0 \
+		"$(ipgate --json status | $PY -c 'import json,sys; print(json.load(sys.stdin)["counters"]["passed_fragment"])')"
+}
+
+# chain PATH: the operator's own XDP program gets what ipgate passes, and
+# never what it drops; a program that cannot be chained is refused.
+test_chain_hands_on_what_ipgate_passes_and_never_what_it_drops() {
+	fresh
+	listen 80
+	local progs=$PINS/progs maps=$PINS/maps r seen before
+	bpftool prog loadall "$ROOT/build/testprogs.bpf.o" "$progs" pinmaps "$maps" ||
+		fail "cannot load testprogs.bpf.o"
+	seen() {
+		bpftool -j map dump pinned "$maps/seen443" |
+			$PY -c '
+import json, sys
+d = json.load(sys.stdin)[0]
+v = d.get("formatted", {}).get("value")
+print(v if v is not None else int.from_bytes(bytes(int(x, 16) for x in d["value"]), "little"))'
+	}
+	check "tcp/80 is open before" reach "$OUT" $API4 80
+	{ cat "$CONF"; echo "chain $progs/chain_drop80"; } >"$RUN/chain.conf"
+	r=$(ipgate apply "$RUN/chain.conf")
+	check_has "the change names the chain" "$r" "chain: off -> $progs/chain_drop80"
+	check_has "status names the program" "$(ipgate status)" \
+		"^chain +$progs/chain_drop80 \(program [0-9]+, chain_drop80\)"
+	check_has "audited" "$(tail -n 1 "$AUDIT")" "\"chain\":\"$progs/chain_drop80\""
+	check_not "the chained program drops tcp/80 (outsider)" reach "$OUT" $API4 80
+	check_not "... and the client's" reach "$CLIENT" $API4 80
+	check "the client still reaches tcp/443" reach "$CLIENT" $API4
+	seen=$(seen)
+	[ "${seen:-0}" -gt 0 ] || fail "the chained program saw none of the passed tcp/443 frames"
+	before=$(seen)
+	check_not "the outsider is dropped at tcp/443 by ipgate" reach "$OUT" $API4
+	check_eq "the chained program never saw the dropped frames" "$before" "$(seen)"
+	check_has "ipgate counted them" "$(ipgate status)" "dropped +[1-9]"
+	check_has "test answers ipgate's own verdict" "$(ipgate test "$CLIENT4")" "^allowed"
+	# Programs that cannot be chained change nothing.
+	for bad in "$progs/xdp_pass:cannot be tail-called" "$progs/vlan_pop:not an XDP program" \
+		"/nonexistent/prog:no pinned program"; do
+		sed "s|^chain .*|chain ${bad%%:*}|" "$CONF" >"$RUN/bad.conf"
+		r=$(ipgate apply "$RUN/bad.conf" 2>&1)
+		check_has "chain ${bad%%:*} refused" "$r" "${bad#*:}"
+	done
+	check_has "still chained" "$(ipgate status)" "^chain +$progs/chain_drop80 "
+	check_not "and tcp/80 still dropped" reach "$OUT" $API4 80
+	# Removing the chain: tcp/80 is open again.
+	sed "/^chain /d" "$CONF" >"$RUN/nochain.conf"
+	check "unchain" ipgate apply "$RUN/nochain.conf"
+	check "tcp/80 open again" reach "$OUT" $API4 80
+	# A start whose chain is missing runs without it, saying so.
+	daemon_stop
+	echo "chain /nonexistent/prog" >>"$CONF"
+	daemon_start || fail "ipgated did not start with a missing chain"
+	check_has "status: not chained" "$(ipgate status)" "^chain +NOT CHAINED: chain /nonexistent/prog: no pinned program"
+	check "ipgate passes tcp/80 itself" reach "$OUT" $API4 80
+	check_not "and still judges tcp/443" reach "$OUT" $API4
 }
 
 run_tests "$@"

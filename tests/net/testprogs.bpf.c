@@ -71,3 +71,52 @@ int xdp_pass(struct xdp_md *ctx)
 {
 	return XDP_PASS;
 }
+
+/* chain_drop80: an operator's own XDP program for `chain` (multi-buffer,
+ * as ipgate's must be): drops TCP to port 80 and counts the TCP frames to
+ * port 443 it sees (in seen443[0]), which must be only those ipgate
+ * passed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} seen443 SEC(".maps");
+
+SEC("xdp.frags")
+int chain_drop80(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data,
+	     *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	__u8 *l3 = (void *)(eth + 1), proto;
+	__u16 *ports;
+	__u32 zero = 0;
+	__u64 *n;
+
+	if ((void *)(eth + 1) > end)
+		return XDP_PASS;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		if ((void *)(l3 + 20) > end)
+			return XDP_PASS;
+		proto = l3[9];
+		ports = (void *)(l3 + (l3[0] & 0xf) * 4);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		if ((void *)(l3 + 40) > end)
+			return XDP_PASS;
+		proto = l3[6];
+		ports = (void *)(l3 + 40);
+	} else {
+		return XDP_PASS;
+	}
+	if (proto != 6 || (void *)(ports + 2) > end)
+		return XDP_PASS;
+	if (ports[1] == bpf_htons(80))
+		return XDP_DROP;
+	if (ports[1] == bpf_htons(443)) {
+		n = bpf_map_lookup_elem(&seen443, &zero);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+	}
+	return XDP_PASS;
+}

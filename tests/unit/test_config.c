@@ -174,7 +174,8 @@ TEST(test_config_errors_name_file_line_column)
 	REFUSED("enabled yes\nenabled no\n",
 		"ipgate.conf:2:1:", "already set on line 1");
 	REFUSED("enabled maybe\n", "ipgate.conf:1:9:", "not yes or no");
-	REFUSED("mode tarpit\n", "ipgate.conf:1:6:", "expected drop or reject");
+	REFUSED("mode tarpit\n",
+		"ipgate.conf:1:6:", "expected drop, reject or shadow");
 	REFUSED("max-entries 0\n", "ipgate.conf:1:13:", "expected 1 to 1024");
 	REFUSED("max-entries 2\nallow 192.0.2.1\nallow 192.0.2.2\nallow 192.0.2.3\n",
 		"ipgate.conf:4:1:", "more than max-entries (2)");

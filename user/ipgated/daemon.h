@@ -142,6 +142,8 @@ struct daemon {
 	struct ipg_prefix prefix_buf[IPG_GRANTS_READ];
 	uint32_t grant_lists_buf[IPG_GRANTS_READ];
 
+	/* Why the config's chain is not in place (a start runs without it). */
+	char chain_error[512];
 	/* The maps' kernel memory as last read, and when (show.c). */
 	uint64_t mem_bytes;
 	time_t mem_at;
@@ -341,6 +343,8 @@ void http_stop(struct daemon *d);
 /* Whether epoll data @fd is the HTTP server's; then serve it. */
 bool http_owns(struct daemon *d, int fd);
 void http_run(struct daemon *d);
+/* The tick: cuts off connections whose headers are overdue. */
+void http_tick(struct daemon *d);
 /* SIGHUP: reads the TLS certificate and key again (when TLS is on). */
 void http_reload_tls(struct daemon *d);
 /* How long the loop may sleep for the HTTP server's sake (ms; -1: any). */

@@ -12,17 +12,30 @@
 #define GATE_WAIT_MAX_S 60
 #define GATE_FORGET_S 600
 #define CODES_MAX 32
+/* TLS 1.2 and 1.3 only (GnuTLS priority string). */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /* Failures of one address: after GATE_FREE_FAILURES, each failure doubles
  * the wait (up to a minute) before the next try is even looked at. */
 struct gate_slot {
-	struct ipg_prefix addr;
+	struct ipg_prefix addr; /* IPv6: its /64 */
 	uint32_t failures;
 	time_t last, until;
 };
 
+/* A connection, from its start: when its current request began waiting
+ * for headers (0: headers in), for the header deadline; its address, for
+ * the per-address limit. */
+struct conn_slot {
+	int fd;
+	time_t waiting_since;
+	struct ipg_prefix addr; /* IPv6: its /64 */
+	bool trusted;
+};
+
 struct http {
 	struct MHD_Daemon *mhd;
+	struct conn_slot conns[HTTP_CONNS_MAX];
 	/* Inside MHD_run: a change of the listener waits until it returns
 	 * (a server is not stopped from its own callback). */
 	bool running, pending;
@@ -80,14 +93,24 @@ int hproblem(struct hreq *h, unsigned status, const char *field,
 	json_t *j;
 	va_list ap;
 
+	struct ipg_buf safe = { 0 }, sfield = { 0 };
+
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	/* Request bytes may be in it: invalid UTF-8 (or a character cut by
+	 * the buffer) as \xNN, which JSON can carry. */
+	ipg_buf_text_safe(&safe, detail);
+	if (field)
+		ipg_buf_text_safe(&sfield, field);
 	j = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
 		      title && *title ? title : "Error", "status", (int)status,
-		      "detail", detail);
+		      "detail", safe.s ? safe.s : "");
 	if (j && field)
-		json_object_set_new(j, "field", json_string(field));
+		json_object_set_new(j, "field",
+				    json_string(sfield.s ? sfield.s : ""));
+	ipg_buf_free(&safe);
+	ipg_buf_free(&sfield);
 	hjson(h, status, j);
 	h->ctype = "application/problem+json";
 	return -(int)status;
@@ -122,12 +145,21 @@ static int json_depth(const char *s, size_t len)
 
 json_t *hbody_object(struct hreq *h)
 {
+	const char *ct = hheader(h, MHD_HTTP_HEADER_CONTENT_TYPE);
 	json_error_t err;
 	json_t *j;
 
-	/* Any Content-Type: the body is read as JSON (curl -d sends
-	 * form-urlencoded); the bearer token, which no other site's form
-	 * can send, is what keeps cross-site requests out. */
+	/* application/json only: a browser sends that cross-site only after
+	 * a preflight, which gets no CORS answer (the break-glass page has no
+	 * token to keep other sites out). */
+	if (!ct || strncasecmp(ct, "application/json", 16) ||
+	    (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
+		hproblem(h, 415, NULL,
+			 "the body must be sent as Content-Type: "
+			 "application/json (got %s)",
+			 ct ? ct : "none");
+		return NULL;
+	}
 	if (!h->body_len) {
 		hproblem(h, 400, NULL, "the request needs a JSON object body");
 		return NULL;
@@ -154,46 +186,69 @@ json_t *hbody_object(struct hreq *h)
 	return j;
 }
 
-bool hpeer_trusted(struct hreq *h)
+static bool trusted_addr(struct daemon *d, const struct ipg_prefix *a)
 {
-	const struct ipg_http_config *hc = &h->d->cfg.http;
+	const struct ipg_http_config *hc = &d->cfg.http;
 
 	for (int i = 0; i < hc->n_proxies; i++)
-		if (hc->proxies[i].family == h->peer.family &&
-		    ipg_prefix_contains(&hc->proxies[i], &h->peer))
+		if (hc->proxies[i].family == a->family &&
+		    ipg_prefix_contains(&hc->proxies[i], a))
 			return true;
 	return false;
 }
 
+bool hpeer_trusted(struct hreq *h)
+{
+	return trusted_addr(h->d, &h->peer);
+}
+
 /* ---- the failure gate ---- */
+
+/* @a as the gate and the connection limit count it: IPv6 by its /64
+ * (one host's usual share). */
+static struct ipg_prefix gate_key(const struct ipg_prefix *a)
+{
+	struct ipg_prefix k = *a;
+
+	if (k.family == 6) {
+		memset(k.addr + 8, 0, 8);
+		k.len = 64;
+	}
+	return k;
+}
 
 static struct gate_slot *gate_find(struct http *s, const struct ipg_prefix *a,
 				   bool make)
 {
-	struct gate_slot *oldest = &s->gate[0];
+	struct ipg_prefix k = gate_key(a);
+	struct gate_slot *oldest = NULL;
 	time_t now = time(NULL);
 
 	for (int i = 0; i < GATE_SLOTS; i++) {
 		struct gate_slot *g = &s->gate[i];
 
-		if (g->addr.family && ipg_prefix_equal(&g->addr, a)) {
+		if (g->addr.family && ipg_prefix_equal(&g->addr, &k)) {
 			if (now - g->last > GATE_FORGET_S)
 				g->failures = 0;
 			return g;
 		}
-		if (g->last < oldest->last)
+		/* A slot still making its address wait is never reused:
+		 * failing from many addresses does not free one. */
+		if (g->until > now)
+			continue;
+		if (!oldest || g->last < oldest->last)
 			oldest = g;
 	}
-	if (!make)
+	if (!make || !oldest)
 		return NULL;
 	memset(oldest, 0, sizeof(*oldest));
-	oldest->addr = *a;
+	oldest->addr = k;
 	return oldest;
 }
 
 bool hgate_blocked(struct hreq *h)
 {
-	struct gate_slot *g = gate_find(h->d->http, &h->peer, false);
+	struct gate_slot *g = gate_find(h->d->http, &h->client, false);
 	time_t now = time(NULL);
 
 	if (!g || now >= g->until)
@@ -201,15 +256,17 @@ bool hgate_blocked(struct hreq *h)
 	h->retry_after = (unsigned)(g->until - now);
 	hproblem(h, 429, NULL,
 		 "too many failed attempts from %s; try again in %u s",
-		 h->peer_text, h->retry_after);
+		 h->client_text, h->retry_after);
 	return true;
 }
 
 void hgate_failed(struct hreq *h)
 {
-	struct gate_slot *g = gate_find(h->d->http, &h->peer, true);
+	struct gate_slot *g = gate_find(h->d->http, &h->client, true);
 	time_t now = time(NULL);
 
+	if (!g)
+		return; /* every slot is making an address wait */
 	g->failures++;
 	g->last = now;
 	if (g->failures >= GATE_FREE_FAILURES) {
@@ -256,6 +313,25 @@ static void conn_addrs(struct hreq *h)
 	    !ipg_prefix_from_sockaddr((struct sockaddr *)&ss, &h->local))
 		ipg_prefix_format(&h->local, h->local_text,
 				  sizeof(h->local_text));
+	/* Behind a trusted proxy, the client it names. */
+	h->client = h->peer;
+	if (hpeer_trusted(h)) {
+		const char *real = hheader(h, "X-Real-IP");
+		struct ipg_prefix a;
+
+		if (real && !ipg_addr_parse(real, &a, NULL))
+			h->client = a;
+	}
+	ipg_prefix_format(&h->client, h->client_text, sizeof(h->client_text));
+}
+
+/* The connection's slot (conn_slot), or NULL. */
+static struct conn_slot *slot_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
 }
 
 static enum MHD_Result respond(struct hreq *h)
@@ -309,7 +385,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	if (!u) {
 		const char *cl = MHD_lookup_connection_value(
 			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		struct conn_slot *s = slot_of(c);
 
+		if (s) /* the headers are in */
+			s->waiting_since = 0;
 		u = calloc(1, sizeof(*u));
 		if (!u)
 			return MHD_NO;
@@ -357,14 +436,87 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	return ret;
 }
 
+/* At most HTTP_CONNS_PER_IP connections per address (IPv6: per /64),
+ * trusted proxies excepted: their clients share their address. */
+static enum MHD_Result on_accept_policy(void *cls, const struct sockaddr *sa,
+					socklen_t len)
+{
+	struct daemon *d = cls;
+	struct ipg_prefix a, k;
+	int n = 0;
+
+	(void)len;
+	if (!d->http || ipg_prefix_from_sockaddr(sa, &a))
+		return MHD_YES;
+	if (trusted_addr(d, &a))
+		return MHD_YES;
+	k = gate_key(&a);
+	for (int i = 0; i < HTTP_CONNS_MAX; i++)
+		if (d->http->conns[i].fd >= 0 &&
+		    ipg_prefix_equal(&d->http->conns[i].addr, &k))
+			n++;
+	return n < HTTP_CONNS_PER_IP ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **sctx,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct daemon *d = cls;
+	struct conn_slot *s = *sctx;
+	const union MHD_ConnectionInfo *ci;
+	struct ipg_prefix a = { 0 };
+
+	if (!d->http)
+		return;
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (s)
+			s->fd = -1;
+		*sctx = NULL;
+		return;
+	}
+	for (int i = 0; i < HTTP_CONNS_MAX && !s; i++)
+		if (d->http->conns[i].fd < 0)
+			s = &d->http->conns[i];
+	if (!s)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	s->fd = ci ? ci->connect_fd : -1;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr)
+		ipg_prefix_from_sockaddr(ci->client_addr, &a);
+	s->addr = gate_key(&a);
+	s->trusted = trusted_addr(d, &a);
+	s->waiting_since = time(NULL);
+	*sctx = s;
+}
+
+void http_tick(struct daemon *d)
+{
+	time_t now = time(NULL);
+
+	for (int i = 0; d->http && i < HTTP_CONNS_MAX; i++) {
+		struct conn_slot *s = &d->http->conns[i];
+
+		/* Headers too slow: cut off (libmicrohttpd closes it). */
+		if (s->fd >= 0 && s->waiting_since &&
+		    now - s->waiting_since > HTTP_HEADER_DEADLINE_S) {
+			shutdown(s->fd, SHUT_RDWR);
+			s->waiting_since = 0;
+		}
+	}
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
 			 enum MHD_RequestTerminationCode why)
 {
 	struct upload *u = *ctx;
+	struct conn_slot *s = slot_of(c);
 
 	(void)cls;
-	(void)c;
 	(void)why;
+	/* The next request's headers are on the clock from now. */
+	if (s)
+		s->waiting_since = time(NULL);
 	if (u) {
 		ipg_buf_free(&u->body);
 		free(u);
@@ -457,7 +609,8 @@ static bool tls_usable(const char *cert, const char *key)
 {
 	struct MHD_Daemon *t = MHD_start_daemon(
 		MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL | MHD_USE_TLS, 0, NULL,
-		NULL, on_request, NULL, MHD_OPTION_HTTPS_MEM_CERT, cert,
+		NULL, on_request, NULL, MHD_OPTION_HTTPS_PRIORITIES,
+		TLS_PRIORITIES, MHD_OPTION_HTTPS_MEM_CERT, cert,
 		MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
 
 	if (!t)
@@ -521,16 +674,19 @@ static int http_start(struct daemon *d, const struct ipg_http_config *hc,
 	}
 	if (hc->addr.family == 6)
 		flags |= MHD_USE_IPv6;
+	for (int i = 0; i < HTTP_CONNS_MAX; i++)
+		s->conns[i].fd = -1;
 	s->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET,
-		fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
+		flags, 0, on_accept_policy, d, on_request, d,
+		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, d, MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNS_MAX,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_CONNS_PER_IP,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
-		*hc->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-		cert.s, MHD_OPTION_HTTPS_MEM_KEY, key.s, MHD_OPTION_END);
+		*hc->tls_cert ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END,
+		TLS_PRIORITIES, MHD_OPTION_HTTPS_MEM_CERT, cert.s,
+		MHD_OPTION_HTTPS_MEM_KEY, key.s, MHD_OPTION_END);
 	if (!s->mhd) {
 		close(fd);
 		free(s);

@@ -13,9 +13,13 @@
 /* Request bodies, JSON nesting, connections and their time. */
 #define HTTP_BODY_MAX (1u << 20)
 #define HTTP_JSON_DEPTH_MAX 8
-#define HTTP_CONNS_MAX 64
-#define HTTP_CONNS_PER_IP 16
+#define HTTP_CONNS_MAX 256
+/* Per address (IPv6: per /64); trusted proxies are not limited. */
+#define HTTP_CONNS_PER_IP 8
 #define HTTP_CONN_TIMEOUT_S 15
+/* A request's headers must all arrive within this of the connection's
+ * start or of the previous request's end (slow senders are cut off). */
+#define HTTP_HEADER_DEADLINE_S 10
 
 /* One request being answered. */
 struct hreq {
@@ -27,6 +31,10 @@ struct hreq {
 	const struct token *tok; /* the caller's token, once checked */
 	struct ipg_prefix peer, local; /* the TCP connection's two ends */
 	char peer_text[IPG_PREFIX_STRLEN], local_text[IPG_PREFIX_STRLEN];
+	/* Who asks: the peer, or behind a trusted proxy its X-Real-IP (the
+	 * failure gate's key and the audit's client). */
+	struct ipg_prefix client;
+	char client_text[IPG_PREFIX_STRLEN];
 	char actor[TOKEN_ID_MAX + 16];
 	/* The response, as the handler left it. */
 	unsigned status;

@@ -92,15 +92,28 @@ static int run_as(struct hreq *h, struct ipg_ctl_msg *m,
 	int r;
 
 	snprintf(q.user, sizeof(q.user), "%s", h->actor);
-	snprintf(q.client, sizeof(q.client), "%s", h->peer_text);
+	snprintf(q.client, sizeof(q.client), "%s", h->client_text);
 	q.who = (struct ipg_actor){
 		.uid = 0, .pid = 0, .user = q.user, .client = q.client
 	};
 	q.json = ipg_ctl_flag(m, "json");
-	/* ?confirm=DURATION on a change: undone unless confirmed. */
+	/* ?confirm=DURATION on a change: undone unless confirmed. While it
+	 * waits every list's changes wait, so only a token of every list
+	 * may ask for it. */
 	if (harg(h, "confirm") && strcmp(ipg_ctl_get(m, "cmd"), "test") &&
-	    strcmp(ipg_ctl_get(m, "cmd"), "log"))
+	    strcmp(ipg_ctl_get(m, "cmd"), "log")) {
+		if (*h->tok->list)
+			return hproblem(h, 403, "confirm",
+					"token %s is scoped to list %s; "
+					"?confirm holds every list's changes "
+					"while it waits and needs an admin "
+					"token of every list",
+					h->tok->id, h->tok->list);
 		ipg_ctl_set(m, "confirm", harg(h, "confirm"));
+	}
+	/* A tenant is not told who else changes what. */
+	if (*h->tok->list)
+		ipg_ctl_set(m, "scoped", "1");
 	/* The lockout guard: the connection's two ends are known. */
 	ipg_ctl_set(m, "server", h->local_text);
 	ipg_ctl_set(m, "server-only", "1");

@@ -172,11 +172,38 @@ static int publish_dsts(struct daemon *d, const struct ipg_config *prev,
 	return r;
 }
 
+/* The chained program: set at start and whenever the path changes. A
+ * change naming one that cannot be chained is refused; a start runs
+ * without it, saying why (ipgate passes the traffic itself). */
+static int sync_chain(struct daemon *d, const struct ipg_config *prev,
+		      const struct ipg_config *next, struct ipg_error *e)
+{
+	bool starting = d->epfd < 0;
+	int r;
+
+	if (!starting && prev && !strcmp(prev->chain, next->chain))
+		return 0;
+	r = ipg_datapath_set_chain(d->dp, next->chain, e);
+	if (!r) {
+		d->chain_error[0] = '\0';
+		return 0;
+	}
+	if (!starting)
+		return r;
+	snprintf(d->chain_error, sizeof(d->chain_error), "%s", e->msg);
+	pr_warn("%s; ipgate passes the traffic itself", e->msg);
+	ipg_datapath_set_chain(d->dp, NULL, NULL);
+	return 0;
+}
+
 int apply_config(struct daemon *d, const struct ipg_config *prev,
 		 struct ipg_config *next, bool undo, struct ipg_error *e)
 {
-	int r = sync_policy(d, IPG_LIST_DEFAULT, prev ? &prev->policy : NULL,
-			    &next->policy, e);
+	int r = sync_chain(d, prev, next, e);
+
+	if (!r)
+		r = sync_policy(d, IPG_LIST_DEFAULT,
+				prev ? &prev->policy : NULL, &next->policy, e);
 
 	/* New lists first, then each list flipped to its policy, and only
 	 * then the destinations, all at once: an address moving between
@@ -293,6 +320,8 @@ int kernel_config(struct daemon *d, struct ipg_config *k)
 	memcpy(k->interfaces, d->cfg.interfaces, sizeof(k->interfaces));
 	k->override_max_s = d->cfg.override_max_s;
 	k->breakglass_port = d->cfg.breakglass_port;
+	k->http = d->cfg.http;
+	memcpy(k->chain, d->cfg.chain, sizeof(k->chain));
 	k->policy.max_entries = d->cfg.policy.max_entries;
 	if (!ipg_datapath_adopted(d->dp))
 		return 0;
@@ -374,7 +403,12 @@ static void print_list_row(struct ipg_print *p, struct daemon *d,
 	}
 	ipg_print_close_array(p);
 	ipg_print_bool(p, IPG_PR_JSON, "enabled", NULL, s->kern.enabled);
-	ipg_print_text(p, " %-8s", s->kern.enabled ? "yes" : "NO");
+	ipg_print_string(p, IPG_PR_JSON, "mode", NULL,
+			 ipg_mode_name(s->kern.mode));
+	ipg_print_text(p, " %-8s",
+		       !s->kern.enabled		       ? "NO" :
+		       s->kern.mode == IPG_MODE_SHADOW ? "shadow" :
+							 "yes");
 	ipg_print_u64(p, IPG_PR_JSON, "entries", NULL, s->n_entries);
 	ipg_print_u64(p, IPG_PR_JSON, "max_entries", NULL, s->max_entries);
 	ipg_print_text(p, " %4u/%-4u", s->n_entries, s->max_entries);
@@ -383,6 +417,8 @@ static void print_list_row(struct ipg_print *p, struct daemon *d,
 	ipg_print_u64(p, IPG_PR_ANY, "passed_allowed", " %12s",
 		      st[IPG_STAT_PASS_ALLOWED]);
 	ipg_print_u64(p, IPG_PR_ANY, "blocked", " %12s\n", blocked);
+	ipg_print_u64(p, IPG_PR_JSON, "would_drop", NULL,
+		      st[IPG_STAT_PASS_SHADOW]);
 	ipg_print_close_object(p);
 	ipg_buf_free(&addrs);
 }

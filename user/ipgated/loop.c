@@ -367,6 +367,7 @@ static void on_tick(struct daemon *d)
 			conn_close(d, &d->conns[i]);
 	ovr_check(d);
 	pending_check(d);
+	http_tick(d);
 	grants_check(d);
 	local_addrs_check(d);
 	notify_tick(d);

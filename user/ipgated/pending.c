@@ -67,6 +67,11 @@ int pending_refuse(struct req *q)
 	if (!q->d->pending)
 		return 0;
 	format_duration(pending_left(q->d), left, sizeof(left));
+	if (ipg_ctl_flag(q->m, "scoped"))
+		return reply_errf(q, -EBUSY,
+				  "another change awaits confirmation for %s "
+				  "more; try again after that",
+				  left);
 	return reply_errf(q, -EBUSY,
 			  "a change (%s) awaits confirmation for %s more: "
 			  "`ipgate confirm` keeps it, otherwise it is rolled "
@@ -279,6 +284,11 @@ int do_confirm(struct req *q)
 	}
 	/* A caller scoped to one list confirms only a change of that list. */
 	ls = json_object_get(d->pending, "lists");
+	if (list && (json_array_size(ls) != 1 || !pending_touches(d, list)) &&
+	    ipg_ctl_flag(q->m, "scoped"))
+		return reply_err(q, -EPERM,
+				 "the change awaiting confirmation is not "
+				 "this list's");
 	if (list && (json_array_size(ls) != 1 || !pending_touches(d, list)))
 		return reply_errf(q, -EPERM,
 				  "the change awaiting confirmation (%s) is "

@@ -340,6 +340,32 @@ static void print_maps(struct ipg_print *p, struct daemon *d)
 	ipg_print_close_object(p);
 }
 
+/* The program ipgate hands what it passes to (chain PATH). */
+static void print_chain(struct ipg_print *p, struct daemon *d)
+{
+	char name[16];
+	uint32_t id;
+
+	if (!*d->cfg.chain && !*d->chain_error)
+		return;
+	ipg_datapath_chain(d->dp, &id, name);
+	ipg_print_open_object(p, "chain");
+	ipg_print_string(p, IPG_PR_JSON, "path", NULL, d->cfg.chain);
+	ipg_print_u64(p, IPG_PR_JSON, "prog_id", NULL, id);
+	ipg_print_string(p, IPG_PR_JSON, "error", NULL,
+			 *d->chain_error ? d->chain_error : NULL);
+	if (id)
+		ipg_print_text(p,
+			       "%-14s %s (program %u, %s) gets what ipgate "
+			       "passes\n",
+			       "chain", d->cfg.chain, id, name);
+	else
+		ipg_print_text(p, "%-14s NOT CHAINED: %s\n", "chain",
+			       *d->chain_error ? d->chain_error :
+						 "no program in the map");
+	ipg_print_close_object(p);
+}
+
 /* The change made with --confirm, while it waits. */
 static void print_pending(struct ipg_print *p, struct daemon *d)
 {
@@ -412,6 +438,7 @@ int do_status(struct req *q)
 	print_breakglass(&p, d);
 	ipg_print_text(&p, "%-14s generation %u\n", "policy", live.generation);
 	print_maps(&p, d);
+	print_chain(&p, d);
 	print_pending(&p, d);
 	print_http(&p, d);
 	if (err)

@@ -9,7 +9,8 @@
 bool ipg_addr_allowed(const struct ipg_policy_spec *s,
 		      const struct ipg_prefix *addr)
 {
-	return !s->kern.enabled || ipg_policy_match(s, addr) >= 0;
+	return !s->kern.enabled || s->kern.mode == IPG_MODE_SHADOW ||
+	       ipg_policy_match(s, addr) >= 0;
 }
 
 /* The guards for one list: @name's policy going from @cur (NULL: the list
@@ -22,8 +23,11 @@ static int guard_list(const char *name, const struct ipg_policy_spec *cur,
 
 	if (strcmp(name, "default"))
 		snprintf(who_list, sizeof(who_list), "list %s: ", name);
+	/* (In shadow mode an empty list blocks nothing.) */
 	if (p->kern.enabled && !p->n_entries &&
-	    !(cur && cur->kern.enabled && !cur->n_entries)) {
+	    p->kern.mode != IPG_MODE_SHADOW &&
+	    !(cur && cur->kern.enabled && !cur->n_entries &&
+	      cur->kern.mode != IPG_MODE_SHADOW)) {
 		struct ipg_buf ports = { 0 };
 
 		ipg_config_ports(&p->ports, &ports);

@@ -297,9 +297,12 @@ static int parse_mode(struct parse_ctx *p, struct ipg_config *c,
 		p->s->spec->kern.mode = IPG_MODE_DROP;
 	else if (!strcmp(t->val, "reject"))
 		p->s->spec->kern.mode = IPG_MODE_REJECT;
+	else if (!strcmp(t->val, "shadow"))
+		p->s->spec->kern.mode = IPG_MODE_SHADOW;
 	else
 		return fail_at(p, t->col,
-			       "\"%s\" is not a mode; expected drop or reject",
+			       "\"%s\" is not a mode; expected drop, reject or "
+			       "shadow",
 			       t->val);
 	list_sets(p, IPG_LIST_SET_MODE);
 	return 0;
@@ -341,6 +344,25 @@ static int parse_breakglass_port(struct parse_ctx *p, struct ipg_config *c,
 	/* Checked against the protected ports once the file is read. */
 	p->breakglass_col = t->col;
 	p->breakglass_line = p->line;
+	return 0;
+}
+
+/* chain PATH | off: an absolute path in a bpffs. */
+static int parse_chain(struct parse_ctx *p, struct ipg_config *c,
+		       const struct line_toks *lt)
+{
+	const struct tok *t = &lt->t[1];
+
+	c->chain[0] = '\0';
+	if (!strcmp(t->val, "off"))
+		return 0;
+	if (t->val[0] != '/' || strlen(t->val) >= sizeof(c->chain))
+		return fail_at(p, t->col,
+			       "\"%s\" is not the absolute path of a pinned "
+			       "program; expected e.g. /sys/fs/bpf/lb/xdp_lb, "
+			       "or off",
+			       t->val);
+	snprintf(c->chain, sizeof(c->chain), "%s", t->val);
 	return 0;
 }
 
@@ -438,7 +460,7 @@ static const struct keyword keywords[] = {
 	  AT_TOP | IN_LIST, parse_protect },
 	{ "max-entries", IPG_LINE_MAX_ENTRIES, V_ONE, "a number", true,
 	  AT_TOP | IN_LIST, parse_max_entries },
-	{ "mode", IPG_LINE_MODE, V_ONE, "drop or reject", true,
+	{ "mode", IPG_LINE_MODE, V_ONE, "drop, reject or shadow", true,
 	  AT_TOP | IN_LIST, parse_mode },
 	{ "override-max", IPG_LINE_OVERRIDE_MAX, V_ONE,
 	  "a duration such as 24h", true, AT_TOP | IN_LIST,
@@ -457,6 +479,8 @@ static const struct keyword keywords[] = {
 	  AT_TOP, ipg_cfg_parse_metrics_public },
 	{ "http-public-url", IPG_LINE_HTTP_URL, V_ONE, "an http(s):// URL",
 	  true, AT_TOP, ipg_cfg_parse_http_url },
+	{ "chain", IPG_LINE_CHAIN, V_ONE, "a pinned XDP program's path or off",
+	  true, AT_TOP, parse_chain },
 	{ "allow", IPG_LINE_ALLOW, V_CIDR_LABEL, "an address or CIDR", false,
 	  AT_TOP | IN_LIST, parse_allow },
 	{ "list", IPG_LINE_LIST, V_LIST, "a list name", false, AT_TOP,

@@ -438,6 +438,8 @@ int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 	snprintf(s2, sizeof(s2), "%u", b->breakglass_port);
 	setting(&o, "breakglass-port", s1, s2, false);
 	http_settings(&o, &a->http, &b->http);
+	setting(&o, "chain", *a->chain ? a->chain : "off",
+		*b->chain ? b->chain : "off", true);
 	host = d->changes - c;
 	ports_setting(&o, pa, pb);
 	format_ifaces(a, &x);

@@ -394,6 +394,64 @@ int ipg_datapath_set_override(struct ipg_datapath *dp, uint64_t deadline_ns)
 	return 0;
 }
 
+int ipg_datapath_set_chain(struct ipg_datapath *dp, const char *path,
+			   struct ipg_error *e)
+{
+	int map = bpf_map__fd(dp->skel->maps.ipg_chain), fd, r = 0;
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info), zero = 0;
+
+	if (!path || !*path) {
+		if (bpf_map_delete_elem(map, &zero) && errno != ENOENT)
+			return ipg_fail(e, -errno, "cannot unchain: %s",
+					strerror(errno));
+		return 0;
+	}
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return ipg_fail(e, -errno,
+				"chain %s: no pinned program there (%s); pin "
+				"the XDP program to chain first, e.g. bpftool "
+				"prog load PROG.o %s",
+				path, strerror(errno), path);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		r = ipg_fail(e, -EINVAL, "chain %s: not a BPF program (%s)",
+			     path, strerror(errno));
+	else if (info.type != BPF_PROG_TYPE_XDP)
+		r = ipg_fail(e, -EINVAL,
+			     "chain %s: program %s is not an XDP program "
+			     "(type %u)",
+			     path, info.name, info.type);
+	else if (bpf_map_update_elem(map, &zero, &fd, BPF_ANY))
+		r = ipg_fail(e, -errno,
+			     "chain %s: program %s cannot be tail-called from "
+			     "ipgate (%s): it must be XDP declared with "
+			     "multi-buffer support, SEC(\"xdp.frags\"), as "
+			     "ipgate's are",
+			     path, info.name, strerror(errno));
+	close(fd);
+	return r;
+}
+
+int ipg_datapath_chain(struct ipg_datapath *dp, uint32_t *id, char name[16])
+{
+	int map = bpf_map__fd(dp->skel->maps.ipg_chain), fd;
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info), zero = 0;
+
+	*id = 0;
+	name[0] = '\0';
+	if (bpf_map_lookup_elem(map, &zero, id))
+		return errno == ENOENT ? 0 : -errno;
+	fd = bpf_prog_get_fd_by_id(*id);
+	if (fd >= 0) {
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			snprintf(name, 16, "%s", info.name);
+		close(fd);
+	}
+	return 0;
+}
+
 int ipg_datapath_get_override(struct ipg_datapath *dp, uint64_t *deadline_ns)
 {
 	__u32 zero = 0;
@@ -429,7 +487,10 @@ int ipg_datapath_run_frame(struct ipg_datapath *dp, enum ipg_frame frame,
 {
 	struct ipg_probe_meta meta = { .cookie =
 					       dp->skel->rodata->probe_cookie };
-	uint8_t in[4096], res[4096 + sizeof(meta)];
+	/* Up to a jumbo frame: the kernel hands one over a page in
+	 * several buffers, as a driver at MTU 9000 does. */
+	static __thread uint8_t in[9216 + sizeof(meta)],
+		res[9216 + sizeof(meta)];
 	size_t off = probe ? sizeof(meta) : 0;
 	struct xdp_md ctx = { 0 };
 	LIBBPF_OPTS(bpf_test_run_opts, o);

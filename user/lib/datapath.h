@@ -146,6 +146,15 @@ uint64_t ipg_boot_ns(void);
 /* Emergency override deadline in boot-time ns; 0 ends it. For every list
  * (the host-wide emergency), or for list @id alone. */
 int ipg_datapath_set_override(struct ipg_datapath *dp, uint64_t deadline_ns);
+
+/* Chains the XDP program pinned at @path (NULL or "": none) after ipgate:
+ * it gets every frame ipgate passes. Refuses, saying why and changing
+ * nothing, a path with no program, a program that is not XDP, or one that
+ * cannot be tail-called from ipgate's (it must declare xdp.frags too). */
+int ipg_datapath_set_chain(struct ipg_datapath *dp, const char *path,
+			   struct ipg_error *e);
+/* The chained program's id and name (id 0: none). */
+int ipg_datapath_chain(struct ipg_datapath *dp, uint32_t *id, char name[16]);
 int ipg_datapath_get_override(struct ipg_datapath *dp, uint64_t *deadline_ns);
 int ipg_datapath_set_list_override(struct ipg_datapath *dp, uint32_t id,
 				   uint64_t deadline_ns);

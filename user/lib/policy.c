@@ -244,5 +244,7 @@ int ipg_port_parse(const char *s, int *proto, uint16_t *port)
 
 const char *ipg_mode_name(uint8_t mode)
 {
-	return mode == IPG_MODE_REJECT ? "reject" : "drop";
+	return mode == IPG_MODE_REJECT ? "reject" :
+	       mode == IPG_MODE_SHADOW ? "shadow" :
+					 "drop";
 }

@@ -360,6 +360,8 @@ void ipg_verdict_eval(const struct ipg_policy_spec *s,
 		if (granted(env, &src, v->list))
 			return set(v, XDP_PASS, IPG_STAT_PASS_BREAKGLASS);
 	}
+	if (s->kern.mode == IPG_MODE_SHADOW)
+		return set(v, XDP_PASS, IPG_STAT_PASS_SHADOW);
 	if (r.unparseable)
 		return set(v, XDP_DROP, IPG_STAT_DROP_MALFORMED);
 	if (s->kern.mode == IPG_MODE_REJECT && r.proto == IPPROTO_TCP &&
