@@ -16,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "ipgate/blocked.h"
 #include "ipgate/dst.h"
 #include "ipgate/frame.h"
 #include "ipgate/host.h"
@@ -44,6 +45,30 @@ struct {
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipg_active SEC(".maps");
+
+/* The blocked-source log: reports, their budget per second (index 0 of
+ * ipg_blocked_cfg; 0: off) and each list's window on each CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, IPG_BLOCKED_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_blocked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_blocked_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IPG_LISTS_MIN);
+	__type(key, __u32);
+	__type(value, struct ipg_blocked_window);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_blocked_budget SEC(".maps");
 
 /* The operator's own XDP program (config: chain PATH), tail-called with
  * every frame ipgate passes, so that a load balancer or a DDoS filter
@@ -701,6 +726,44 @@ static __always_inline int is_probe(struct xdp_md *ctx)
 	return probe_cookie && m->cookie == probe_cookie;
 }
 
+/* Reports @p's source as blocked (or shadow-passed) by list @list, within
+ * the budget: past it, a flood costs this one window test. */
+static __always_inline void report(int probe, __u32 list, const struct pkt *p,
+				   __u8 shadow)
+{
+	struct ipg_blocked_window *w;
+	struct ipg_blocked_event ev;
+	__u32 zero = 0, *budget;
+	__u64 now;
+
+	if (probe || !p->family)
+		return;
+	budget = bpf_map_lookup_elem(&ipg_blocked_cfg, &zero);
+	if (!budget || !*budget)
+		return;
+	w = bpf_map_lookup_elem(&ipg_blocked_budget, &list);
+	if (!w)
+		return;
+	/* The coarse clock (a tick's resolution) is enough for a second's
+	 * window, and cheap: under a flood it is all a packet pays. */
+	now = bpf_ktime_get_coarse_ns();
+	if (now - w->start_ns >= 1000000000ull) {
+		w->start_ns = now;
+		w->used = 0;
+	}
+	if (w->used >= *budget)
+		return;
+	w->used++;
+	__builtin_memset(&ev, 0, sizeof(ev));
+	__builtin_memcpy(ev.addr, p->saddr, 16);
+	ev.list = list;
+	ev.dport = p->dport;
+	ev.family = p->family;
+	ev.proto = p->l4proto;
+	ev.shadow = shadow;
+	bpf_ringbuf_output(&ipg_blocked, &ev, sizeof(ev), 0);
+}
+
 /* The decision, for a frame that starts where the constant @frame says. */
 static __always_inline int judge(struct xdp_md *ctx, const int frame)
 {
@@ -772,8 +835,10 @@ static __always_inline int judge(struct xdp_md *ctx, const int frame)
 	/* Shadow mode: what would be dropped passes, counted. */
 	if (pol->mode == IPG_MODE_SHADOW) {
 		count_stat(probe, list, IPG_STAT_PASS_SHADOW);
+		report(probe, list, &p, 1);
 		return XDP_PASS;
 	}
+	report(probe, list, &p, 0);
 	if (p.unparseable) {
 		count_stat(probe, list, IPG_STAT_DROP_MALFORMED);
 		return XDP_DROP;

@@ -72,6 +72,18 @@ for size in sizes:
         tbs = f"{med(tb):.0f} ({rng(tb)})" if tb else "–"
         w(f"| {c} | {med(ig):.0f} ({rng(ig)}) | {tbs} | {med(fl):.0f} ({rng(fl)}) | {diff} |")
     w("")
+log_cases = [c for c in cases if "denied" in c and pkt.get(("log_off", c, 50))]
+if log_cases:
+    w("### The blocked-source log (50 prefixes, denied packets)\n")
+    w("`log_on`: the default budget (50 reports a second per list and "
+      "CPU); a flood of one source spends it in the first microseconds of "
+      "each second, so this is the cost a flood pays: one window test.\n")
+    w("| case | log off | log on | on − off |")
+    w("| --- | ---: | ---: | ---: |")
+    for c in log_cases:
+        off, on = pkt[("log_off", c, 50)], pkt[("log_on", c, 50)]
+        w(f"| {c} | {med(off):.0f} ({rng(off)}) | {med(on):.0f} ({rng(on)}) | {med(on) - med(off):+.1f} |")
+    w("")
 if build:
     w(f"Building a slot of {build[0]:,} prefixes (half IPv4, half IPv6) and "
       f"flipping to it: **{build[1]:.2f} s**; the bench process peaked at "

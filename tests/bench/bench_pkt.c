@@ -28,6 +28,7 @@
 
 #include "bench.skel.h"
 #include "datapath.h"
+#include "ipgate/blocked.h"
 #include "packet.h"
 #include "policy.h"
 #include "prefix.h"
@@ -459,6 +460,28 @@ int main(int argc, char **argv)
 			fflush(stdout);
 		}
 	}
+
+	/* The blocked-source log on a denied packet at 50 prefixes: off, and
+	 * on at the default budget (a flood: past the first reports of each
+	 * second only the window test). */
+	if (clear(slot_fd[0]) || clear(slot_fd[1]) ||
+	    fill(slot_fd[0], 4, 50, 42) || fill(slot_fd[1], 6, 50, 43)) {
+		fprintf(stderr, "bench: cannot fill 50 prefixes\n");
+		return 1;
+	}
+	for (int r = 0; r < rounds; r++)
+		for (int on = 0; on < 2; on++) {
+			ipg_datapath_set_blocked_budget(
+				dp, on ? IPG_BLOCKED_BUDGET_DEFAULT : 0);
+			for (int fi = 0; fi < n_frames; fi++)
+				if (strstr(frames[fi].name, "denied"))
+					printf("pkt %s %s 50 %d %.2f\n",
+					       on ? "log_on" : "log_off",
+					       frames[fi].name, r,
+					       run_ns(ipg_fd, &frames[fi],
+						      repeat));
+		}
+	ipg_datapath_set_blocked_budget(dp, 0);
 
 	/* Building a slot of 1M prefixes (half IPv4, half IPv6) and flipping
 	 * to it, as apply does (without the 1,024-entry cap of a spec). */

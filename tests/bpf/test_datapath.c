@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/libbpf.h>
 
 #include "datapath.h"
 #include "harness.h"
+#include "ipgate/blocked.h"
 #include "testbpf.h"
 #include "testpkt.h"
 #include "verdict.h"
@@ -820,6 +822,88 @@ TEST(test_jumbo_frames_in_several_buffers_are_judged_by_their_headers)
 		  IPG_STAT_DROP_DENIED);
 	ASSERT_EQ(run_jumbo(OUTSIDER6, 80, 8000, &action),
 		  IPG_STAT_PASS_UNPROTECTED);
+}
+
+/* The blocked-source reports waiting in the ring buffer. */
+struct reports {
+	int n, shadow;
+	struct ipg_blocked_event last;
+};
+
+static int on_report(void *ctx, void *data, size_t len)
+{
+	struct reports *r = ctx;
+
+	if (len == sizeof(r->last)) {
+		memcpy(&r->last, data, len);
+		r->n++;
+		r->shadow += r->last.shadow;
+	}
+	return 0;
+}
+
+static struct reports drain(void)
+{
+	struct reports r = { 0 };
+	struct ring_buffer *rb = ring_buffer__new(ipg_datapath_blocked_fd(dp),
+						  on_report, &r, NULL);
+
+	if (rb) {
+		ring_buffer__consume(rb);
+		ring_buffer__free(rb);
+	}
+	return r;
+}
+
+TEST(test_blocked_sources_are_reported_within_the_budget)
+{
+	struct frame o = pkt_v4(OUTSIDER4, IPPROTO_TCP, 443);
+	struct frame a = pkt_v4("203.0.113.1", IPPROTO_TCP, 443);
+	struct reports r;
+	int action;
+
+	CHECK(standard());
+	CHECK(apply());
+	drain();
+	ASSERT_OK(ipg_datapath_set_blocked_budget(dp, 0));
+	EXPECT_DROP(o);
+	ASSERT_EQ(drain().n, 0); /* off */
+	ASSERT_OK(ipg_datapath_set_blocked_budget(dp, 3));
+	EXPECT_DROP(o);
+	EXPECT_ALLOW(a, "203.0.113.0/24");
+	r = drain();
+	ASSERT_EQ(r.n, 1);
+	ASSERT_EQ(r.last.family, 4);
+	ASSERT_EQ(r.last.dport, 443);
+	ASSERT_EQ(r.last.proto, IPPROTO_TCP);
+	ASSERT_EQ(r.last.list, IPG_LIST_DEFAULT);
+	ASSERT_EQ(r.last.shadow, 0);
+	/* A probe is never reported. */
+	ASSERT_OK(ipg_datapath_run(dp, o.b, o.len, true, &action, NULL, NULL));
+	ASSERT_EQ(action, XDP_DROP);
+	ASSERT_EQ(drain().n, 0);
+	/* A flood: at most the budget a second (3, of which 1 is spent),
+	 * however long the machine takes over it. */
+	{
+		uint64_t t0 = ipg_boot_ns(), secs;
+
+		for (int i = 0; i < 200; i++)
+			ipg_datapath_run(dp, o.b, o.len, false, &action, NULL,
+					 NULL);
+		secs = (ipg_boot_ns() - t0) / 1000000000ull;
+		r = drain();
+		ASSERT_TRUE(r.n <= 2 + 3 * (int)(secs + 1));
+		ASSERT_TRUE(r.n < 200);
+	}
+	/* Shadow mode: reported, marked. */
+	pol.kern.mode = IPG_MODE_SHADOW;
+	CHECK(apply());
+	usleep(1100000); /* a new second's budget */
+	EXPECT(o, XDP_PASS, IPG_STAT_PASS_SHADOW, -1);
+	r = drain();
+	ASSERT_EQ(r.n, 1);
+	ASSERT_EQ(r.shadow, 1);
+	ASSERT_OK(ipg_datapath_set_blocked_budget(dp, 0));
 }
 
 /* Sleeps until boot time @ns has passed. */

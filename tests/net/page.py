@@ -89,6 +89,8 @@ def api(method, path, body=None, if_match=None):
     req = urllib.request.Request(URL + path, method=method,
                                  data=json.dumps(body).encode() if body else None)
     req.add_header("Authorization", "Bearer " + os.environ["PAGE_TOKEN"])
+    if body:
+        req.add_header("Content-Type", "application/json")
     if if_match:
         req.add_header("If-Match", if_match)
     ctx = ssl.create_default_context()

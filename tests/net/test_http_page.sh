@@ -144,12 +144,14 @@ test_breakglass_url_lets_a_locked_out_client_in_and_wrong_or_revoked_keys_do_not
 	# Failures slow down the address that failed, no other.
 	for i in $(seq 12); do
 		code=$(ip netns exec "$CLIENT" curl -sk -o /dev/null -w '%{http_code}' \
+			-H 'Content-Type: application/json' \
 			-d "{\"key\":\"$wrong\"}" "$URL/v1/breakglass")
 		[ "$code" = 429 ] && break
 		check_eq "wrong key $i refused" 403 "$code"
 	done
 	check_eq "repeated failures are slowed down" 429 "$code"
 	code=$(ip netns exec "$OUT" curl -sk -o /dev/null -w '%{http_code}' \
+		-H 'Content-Type: application/json' \
 		-d "{\"key\":\"$(cat "$RUN/alice.key")\"}" "$URL/v1/breakglass")
 	check_eq "an address that did not fail is not slowed down" 200 "$code"
 }

@@ -259,4 +259,37 @@ print(v if v is not None else int.from_bytes(bytes(int(x, 16) for x in d["value"
 	check_not "and still judges tcp/443" reach "$OUT" $API4
 }
 
+# Who is being blocked: the program's reports, kept per source and list.
+test_blocked_names_the_dropped_sources_per_list_and_marks_shadow_ones() {
+	fresh
+	local r n
+	reach "$OUT" $API4
+	reach "$OUT" 198.18.0.10
+	reach "$CLIENT" 198.18.0.10
+	wait_until 10 bash -c "$B/ipgate --socket $SOCK blocked | grep -q '^$OUT4 .*acme'" ||
+		fail "no report of the outsider at acme: $(ipgate blocked)"
+	r=$(ipgate blocked)
+	check_has "the outsider at the default list" "$r" "^$OUT4 +default +tcp/443 +[1-9]"
+	check_has "the outsider at acme" "$r" "^$OUT4 +acme +tcp/443 +[1-9]"
+	check_lacks "the client is not blocked" "$r" "^$CLIENT4 "
+	check_eq "--list acme" "acme" "$(ipgate blocked --list acme | awk 'NR > 1 {print $2}' | sort -u)"
+	check_eq "-n 1: one source" 1 "$(ipgate --json blocked -n 1 | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["sources"]))')"
+	r=$(ipgate --json blocked --list acme)
+	check_has "--json" "$r" "\"source\":\"$OUT4\",\"list\":\"acme\",\"port\":\"tcp/443\",\"reports\":[1-9]"
+	# Shadow mode: reported and marked.
+	printf '  address 198.18.0.10\n  enabled yes\n  mode shadow\n  allow %s acme\n' "$CLIENT4" >"$RUN/acme.shadow"
+	check "acme to shadow" ipgate apply --list acme "$RUN/acme.shadow"
+	check "the outsider passes" reach "$OUT" 198.18.0.10
+	wait_until 10 bash -c "$B/ipgate --socket $SOCK blocked --list acme | grep -q '(shadow)'" ||
+		fail "the shadow pass was not reported as one: $(ipgate blocked --list acme)"
+	# Off: nothing more is reported.
+	sed 's/^mode drop/mode drop\nblocked-log off/' "$CONF" >"$RUN/off.conf"
+	check "blocked-log off" ipgate apply "$RUN/off.conf"
+	n=$(ipgate --json blocked | $PY -c 'import json,sys; print(sum(s["reports"] for s in json.load(sys.stdin)["sources"]))')
+	reach "$OUT" $API4
+	sleep 1
+	check_eq "off: no new report" "$n" \
+		"$(ipgate --json blocked | $PY -c 'import json,sys; print(sum(s["reports"] for s in json.load(sys.stdin)["sources"]))')"
+}
+
 run_tests "$@"

@@ -508,6 +508,27 @@ TEST(test_config_http_settings_parse_and_refuse_plain_http_off_loopback)
 	ipg_config_free(&c);
 }
 
+TEST(test_config_blocked_log_and_chain_are_host_settings)
+{
+	struct ipg_error e = { { 0 } };
+
+	ASSERT_OK(ipg_config_parse(&c, "", "x", &e));
+	ASSERT_EQ(c.blocked_budget, 50);
+	ASSERT_STR(c.chain, "");
+	ipg_config_free(&c);
+	ASSERT_OK(ipg_config_parse(
+		&c, "blocked-log off\nchain /sys/fs/bpf/lb/x\n", "x", &e));
+	ASSERT_EQ(c.blocked_budget, 0);
+	ASSERT_STR(c.chain, "/sys/fs/bpf/lb/x");
+	ipg_config_free(&c);
+	REFUSED("blocked-log 0\n", "ipgate.conf:1:13:", "1 to 100000");
+	REFUSED("blocked-log lots\n", "ipgate.conf:1:13:", "or off");
+	REFUSED("chain lb/x\n", "ipgate.conf:1:7:", "absolute path");
+	REFUSED("list a {\n  address shared\n  chain /x\n}\n",
+		"ipgate.conf:3:3:", "chain");
+	REFUSED("mode shadowy\n", "ipgate.conf:1:6:", "drop, reject or shadow");
+}
+
 TEST(test_config_shared_list_has_no_address_and_says_so)
 {
 	struct ipg_error e = { { 0 } };

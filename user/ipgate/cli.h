@@ -32,6 +32,7 @@ enum cmd_id {
 	CMD_KNOCK,
 	CMD_TOKEN,
 	CMD_CONFIRM,
+	CMD_BLOCKED,
 	CMD_HELP,
 	CMD_COUNT
 };
@@ -45,7 +46,7 @@ struct cli {
 	const char *dur, *reason, *id, *key, *source, *role, *confirm;
 	const char *anchors; /* log --verify --anchors FILE */
 	const char *list, *to; /* --list NAME, test --to ADDRESS */
-	int json, force, dry_run, verify, cancel;
+	int json, force, dry_run, verify, cancel, follow;
 	int argc;
 	char **argv; /* the command's positional arguments */
 	const struct command *cmd;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "anchors.h"
 #include "buf.h"
@@ -212,6 +213,32 @@ static int cmd_log(struct cli *c)
 	return simple(c, "log", NULL);
 }
 
+static int cmd_blocked(struct cli *c)
+{
+	struct ipg_ctl_msg rep;
+	char since[24] = "";
+	int r;
+
+	ipg_ctl_set(&c->req, "cmd", "blocked");
+	if (c->lines)
+		ipg_ctl_set(&c->req, "lines", c->lines);
+	/* --follow: then every second, the sources seen since the last
+	 * answer, until interrupted. */
+	for (;;) {
+		if (*since)
+			ipg_ctl_set(&c->req, "since", since);
+		r = call(c, &rep);
+		if (!r && ipg_ctl_get(&rep, "now"))
+			snprintf(since, sizeof(since), "%s",
+				 ipg_ctl_get(&rep, "now"));
+		ipg_ctl_free(&rep);
+		if (r || !c->follow)
+			return r ? 1 : 0;
+		fflush(stdout);
+		sleep(1);
+	}
+}
+
 static int cmd_override(struct cli *c)
 {
 	if (c->cancel == !!(c->dur || c->reason)) {
@@ -337,5 +364,8 @@ const struct command commands[CMD_COUNT] = {
 			"manage the HTTP API's bearer tokens" },
 	[CMD_CONFIRM] = { "confirm", "", 0, 0, cmd_plain,
 			  "keep the change made with --confirm" },
+	[CMD_BLOCKED] = { "blocked", "[-n N] [--follow]", 0, 0, cmd_blocked,
+			  "the sources dropped most (reports of the XDP "
+			  "program)" },
 	[CMD_HELP] = { "help", "", 0, 0, cmd_help, "this text" },
 };

@@ -58,7 +58,7 @@ struct cli_option {
 /* The commands that act on one list (--list NAME). */
 #define LIST_CMDS                                                              \
 	(ONLY(STATUS) | ONLY(LIST) | ONLY(TEST) | ONLY(LOG) | ONLY(OVERRIDE) | \
-	 ONLY(BREAKGLASS) | ONLY(TOKEN) | CHANGES)
+	 ONLY(BREAKGLASS) | ONLY(TOKEN) | ONLY(BLOCKED) | CHANGES)
 
 static int check_count(const char *arg);
 
@@ -84,9 +84,11 @@ static const struct cli_option options[] = {
 		  "'ipgate confirm' comes first" },
 	{ FLAG("dry-run", ONLY(APPLY), dry_run) },
 	{ VALUE("port", "PORT", ONLY(TEST) | ONLY(KNOCK), port) },
-	{ VALUE("lines", "N", ONLY(LOG), lines), .short_name = 'n',
-	  .check = check_count },
+	{ VALUE("lines", "N", ONLY(LOG) | ONLY(BLOCKED), lines),
+	  .short_name = 'n', .check = check_count },
 	{ FLAG("verify", ONLY(LOG), verify) },
+	{ FLAG("follow", ONLY(BLOCKED), follow),
+	  .help = "keep printing the sources as they are reported" },
 	{ VALUE("for", "DURATION", ONLY(OVERRIDE) | ONLY(KNOCK), dur) },
 	{ VALUE("reason", "TEXT", ONLY(OVERRIDE), reason) },
 	{ FLAG("cancel", ONLY(OVERRIDE), cancel) },

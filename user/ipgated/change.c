@@ -360,6 +360,8 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 	ipg_config_free(&d->cfg);
 	d->cfg = *next;
 	memset(next, 0, sizeof(*next));
+	if (ipg_datapath_set_blocked_budget(d->dp, d->cfg.blocked_budget))
+		pr_warn("cannot set the blocked-source log's budget");
 	if (d->epfd >= 0) {
 		knock_listen(d);
 		watch_includes(d);

@@ -103,6 +103,7 @@ struct token {
 };
 
 struct http;
+struct blocked;
 
 struct daemon {
 	struct opts o;
@@ -142,6 +143,8 @@ struct daemon {
 	struct ipg_prefix prefix_buf[IPG_GRANTS_READ];
 	uint32_t grant_lists_buf[IPG_GRANTS_READ];
 
+	/* The blocked-source log (blocked.c). */
+	struct blocked *blocked;
 	/* Why the config's chain is not in place (a start runs without it). */
 	char chain_error[512];
 	/* The maps' kernel memory as last read, and when (show.c). */
@@ -304,6 +307,15 @@ size_t live_grants(struct daemon *d, struct ipg_prefix *out, uint32_t *lists);
 
 /* main.c */
 int start(struct daemon *d);
+
+/* blocked.c: the blocked-source log. */
+int blocked_open(struct daemon *d);
+int blocked_fd(struct daemon *d);
+void blocked_read(struct daemon *d);
+void blocked_close(struct daemon *d);
+/* Reports read since start, and the sources kept. */
+uint64_t blocked_reports(struct daemon *d, uint64_t *sources);
+int do_blocked(struct req *q);
 
 /* pending.c: changes made with --confirm. */
 /* The request's "confirm" duration into @secs (0: none); the refusal. */

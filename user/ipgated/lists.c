@@ -322,6 +322,7 @@ int kernel_config(struct daemon *d, struct ipg_config *k)
 	k->breakglass_port = d->cfg.breakglass_port;
 	k->http = d->cfg.http;
 	memcpy(k->chain, d->cfg.chain, sizeof(k->chain));
+	k->blocked_budget = d->cfg.blocked_budget;
 	k->policy.max_entries = d->cfg.policy.max_entries;
 	if (!ipg_datapath_adopted(d->dp))
 		return 0;

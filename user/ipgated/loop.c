@@ -33,7 +33,7 @@ static const struct command {
 	{ "detach", do_detach },     { "attach", do_attach },
 	{ "override", do_override }, { "breakglass", do_breakglass },
 	{ "token", do_token },	     { "save", do_save },
-	{ "confirm", do_confirm },
+	{ "confirm", do_confirm },   { "blocked", do_blocked },
 };
 
 /* The name of @uid from /etc/passwd itself: a local file read, so that a
@@ -441,6 +441,14 @@ int setup_loop(struct daemon *d)
 			      &(struct epoll_event){ .events = EPOLLIN,
 						     .data.fd = fds[i] }))
 			return -errno;
+	r = blocked_open(d);
+	if (r)
+		pr_warn("the blocked-source log cannot run: %s", strerror(-r));
+	else if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, blocked_fd(d),
+			   &(struct epoll_event){ .events = EPOLLIN,
+						  .data.fd = blocked_fd(d) }))
+		pr_warn("the blocked-source log cannot be watched: %s",
+			strerror(errno));
 	r = notify_watchdog_setup(d) ?: knock_listen(d);
 	if (!r) {
 		r = http_apply(d, &e);
@@ -481,6 +489,8 @@ void run(struct daemon *d)
 				on_knock(d);
 			else if (fd == d->wd_fd)
 				notify_timer(d);
+			else if (fd == blocked_fd(d))
+				blocked_read(d);
 			else if (http_owns(d, fd))
 				; /* served below, after every wake-up */
 			else if (fd == ipg_datapath_local_addrs_fd(d->dp))

@@ -517,6 +517,7 @@ int main(int argc, char **argv)
 	notify_ready(d, !d->o.foreground);
 	run(d);
 	http_stop(d);
+	blocked_close(d);
 	pending_forget(d);
 	/* The filter stays attached and enforcing; only userspace state and
 	 * the socket go. */

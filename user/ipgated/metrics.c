@@ -238,6 +238,23 @@ static void fam_changes_total(struct mctx *m)
 	sample(m, "result", "refused", m->d->changes_refused);
 }
 
+/* The blocked-source log: totals only, never addresses as labels. */
+static void fam_blocked_reports_total(struct mctx *m)
+{
+	uint64_t sources;
+
+	blocked_read(m->d);
+	sample(m, NULL, NULL, blocked_reports(m->d, &sources));
+}
+
+static void fam_blocked_sources(struct mctx *m)
+{
+	uint64_t sources;
+
+	blocked_reports(m->d, &sources);
+	sample(m, NULL, NULL, sources);
+}
+
 static void http_code_sample(void *ctx, unsigned code, uint64_t n)
 {
 	char c[16];
@@ -278,6 +295,11 @@ static void fam_http_requests_total(struct mctx *m)
 	  "Break-glass grants made (knocks and the break-glass URL)")          \
 	X(breakglass_refusals_total, counter,                                  \
 	  "Break-glass knocks and keys refused, by reason")                    \
+	X(blocked_reports_total, counter,                                      \
+	  "Blocked-source reports of the XDP program (at most blocked-log "    \
+	  "a second per list and CPU)")                                        \
+	X(blocked_sources, gauge,                                              \
+	  "Sources the blocked-source log keeps (ipgate blocked)")             \
 	X(changes_total, counter,                                              \
 	  "Policy changes asked for, by result (made or refused)")             \
 	X(http_requests_total, counter,                                        \

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "config_lines.h"
 #include "config_parse.h"
+#include "ipgate/blocked.h"
 
 int ipg_cfg_fail_at(struct parse_ctx *p, int col, const char *fmt, ...)
 {
@@ -366,6 +367,26 @@ static int parse_chain(struct parse_ctx *p, struct ipg_config *c,
 	return 0;
 }
 
+/* blocked-log N | off: reports a second per list and CPU. */
+static int parse_blocked_log(struct parse_ctx *p, struct ipg_config *c,
+			     const struct line_toks *lt)
+{
+	const struct tok *t = &lt->t[1];
+	unsigned long v;
+
+	if (!strcmp(t->val, "off")) {
+		c->blocked_budget = 0;
+		return 0;
+	}
+	if (parse_number(t, 100000, true, &v))
+		return fail_at(p, t->col,
+			       "\"%s\" is not a number of reports a second "
+			       "(1 to 100000) or off",
+			       t->val);
+	c->blocked_budget = (uint32_t)v;
+	return 0;
+}
+
 /* The lines the scope being read writes to. */
 static void scope_lines(struct parse_ctx *p, struct ipg_config *c,
 			struct ipg_config_line ***lines, int **n)
@@ -479,6 +500,8 @@ static const struct keyword keywords[] = {
 	  AT_TOP, ipg_cfg_parse_metrics_public },
 	{ "http-public-url", IPG_LINE_HTTP_URL, V_ONE, "an http(s):// URL",
 	  true, AT_TOP, ipg_cfg_parse_http_url },
+	{ "blocked-log", IPG_LINE_BLOCKED_LOG, V_ONE,
+	  "reports a second, or off", true, AT_TOP, parse_blocked_log },
 	{ "chain", IPG_LINE_CHAIN, V_ONE, "a pinned XDP program's path or off",
 	  true, AT_TOP, parse_chain },
 	{ "allow", IPG_LINE_ALLOW, V_CIDR_LABEL, "an address or CIDR", false,
@@ -592,6 +615,7 @@ static void config_reset(struct ipg_config *c)
 	ipg_policy_init(&c->policy);
 	c->override_max_s = IPG_OVERRIDE_MAX_DEFAULT_S;
 	c->breakglass_port = IPG_BREAKGLASS_PORT_DEFAULT;
+	c->blocked_budget = IPG_BLOCKED_BUDGET_DEFAULT;
 }
 
 /* Notes each entry of @s that lies inside another; @list names the list. */

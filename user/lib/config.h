@@ -44,6 +44,7 @@ enum ipg_line_kind {
 	IPG_LINE_METRICS_PUBLIC,
 	IPG_LINE_HTTP_URL,
 	IPG_LINE_CHAIN,
+	IPG_LINE_BLOCKED_LOG,
 	IPG_LINE_KINDS /* how many kinds */
 };
 
@@ -124,6 +125,8 @@ struct ipg_config {
 	uint16_t breakglass_port; /* udp; 0: off */
 	/* The pinned XDP program that gets what ipgate passes; "": none. */
 	char chain[IPG_HTTP_PATH_MAX];
+	/* Blocked-source reports a second per list and CPU; 0: off. */
+	uint32_t blocked_budget;
 	struct ipg_http_config http;
 	struct ipg_policy_spec policy; /* enabled, mode, ports, entries */
 	/* The main file, line by line (a list block is one IPG_LINE_BLOCK). */

@@ -440,6 +440,9 @@ int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 	http_settings(&o, &a->http, &b->http);
 	setting(&o, "chain", *a->chain ? a->chain : "off",
 		*b->chain ? b->chain : "off", true);
+	snprintf(s1, sizeof(s1), "%u", a->blocked_budget);
+	snprintf(s2, sizeof(s2), "%u", b->blocked_budget);
+	setting(&o, "blocked-log", s1, s2, false);
 	host = d->changes - c;
 	ports_setting(&o, pa, pb);
 	format_ifaces(a, &x);

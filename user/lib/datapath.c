@@ -209,6 +209,7 @@ static int load(struct ipg_datapath *dp, struct ipg_error *e)
 		{ dp->skel->maps.ipg_active, z->lists_max },
 		{ dp->skel->maps.ipg_lists, z->lists_max },
 		{ dp->skel->maps.ipg_override, 1 + z->lists_max },
+		{ dp->skel->maps.ipg_blocked_budget, z->lists_max },
 		{ dp->skel->maps.ipg_policy, IPG_SLOTS * z->lists_max },
 		{ dp->skel->maps.ipg_v4_tries, IPG_SLOTS * z->lists_max },
 		{ dp->skel->maps.ipg_v6_tries, IPG_SLOTS * z->lists_max },
@@ -431,6 +432,21 @@ int ipg_datapath_set_chain(struct ipg_datapath *dp, const char *path,
 			     path, info.name, strerror(errno));
 	close(fd);
 	return r;
+}
+
+int ipg_datapath_blocked_fd(const struct ipg_datapath *dp)
+{
+	return bpf_map__fd(dp->skel->maps.ipg_blocked);
+}
+
+int ipg_datapath_set_blocked_budget(struct ipg_datapath *dp, uint32_t n)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_blocked_cfg),
+				&zero, &n, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 int ipg_datapath_chain(struct ipg_datapath *dp, uint32_t *id, char name[16])

@@ -153,6 +153,10 @@ int ipg_datapath_set_override(struct ipg_datapath *dp, uint64_t deadline_ns);
  * cannot be tail-called from ipgate's (it must declare xdp.frags too). */
 int ipg_datapath_set_chain(struct ipg_datapath *dp, const char *path,
 			   struct ipg_error *e);
+/* The blocked-source log's ring buffer (struct ipg_blocked_event), and
+ * its budget: reports a second per list and CPU (0: off). */
+int ipg_datapath_blocked_fd(const struct ipg_datapath *dp);
+int ipg_datapath_set_blocked_budget(struct ipg_datapath *dp, uint32_t n);
 /* The chained program's id and name (id 0: none). */
 int ipg_datapath_chain(struct ipg_datapath *dp, uint32_t *id, char name[16]);
 int ipg_datapath_get_override(struct ipg_datapath *dp, uint64_t *deadline_ns);
