@@ -58,7 +58,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct ipg_blocked_cfg);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipg_blocked_cfg SEC(".maps");
 
@@ -732,26 +732,25 @@ static __always_inline void report(int probe, __u32 list, const struct pkt *p,
 				   __u8 shadow)
 {
 	struct ipg_blocked_window *w;
+	struct ipg_blocked_cfg *cfg;
 	struct ipg_blocked_event ev;
-	__u32 zero = 0, *budget;
-	__u64 now;
+	__u32 zero = 0;
 
 	if (probe || !p->family)
 		return;
-	budget = bpf_map_lookup_elem(&ipg_blocked_cfg, &zero);
-	if (!budget || !*budget)
+	cfg = bpf_map_lookup_elem(&ipg_blocked_cfg, &zero);
+	if (!cfg || !cfg->budget)
 		return;
 	w = bpf_map_lookup_elem(&ipg_blocked_budget, &list);
 	if (!w)
 		return;
-	/* The coarse clock (a tick's resolution) is enough for a second's
-	 * window, and cheap: under a flood it is all a packet pays. */
-	now = bpf_ktime_get_coarse_ns();
-	if (now - w->start_ns >= 1000000000ull) {
-		w->start_ns = now;
+	/* A new second (ipgated's tick): a new budget. No clock is read, so
+	 * a flood past the budget costs two array reads and a compare. */
+	if (w->epoch != cfg->epoch) {
+		w->epoch = cfg->epoch;
 		w->used = 0;
 	}
-	if (w->used >= *budget)
+	if (w->used >= cfg->budget)
 		return;
 	w->used++;
 	__builtin_memset(&ev, 0, sizeof(ev));

@@ -87,6 +87,8 @@ for i in $(seq 0 48); do PREFIXES+=("192.0.2.$((i * 4))/30"); done
 	for p in "${PREFIXES[@]}"; do echo "allow ${p%/32}"; done
 } >"$RUN/etc/ipgate.conf"
 cp "$RUN/etc/ipgate.conf" "$RUN/a.conf"
+# The blocked-source log is on (its default budget) in a.conf; off here.
+sed 's/^mode drop$/mode drop\nblocked-log off/' "$RUN/a.conf" >"$RUN/nolog.conf"
 # b.conf: the same list with its last entry swapped for another.
 sed 's|^allow 192.0.2.192/30$|allow 198.51.100.0/30|' "$RUN/a.conf" >"$RUN/b.conf"
 cmp -s "$RUN/a.conf" "$RUN/b.conf" && { echo "bench: a.conf and b.conf are equal" >&2; exit 1; }
@@ -115,6 +117,7 @@ NFT
 on() {
 	case $1 in
 	ipgate) ipgate attach >/dev/null ;;
+	ipgate_nolog) ipgate apply "$RUN/nolog.conf" >/dev/null && ipgate attach >/dev/null ;;
 	nftables)
 		ip -n "$RX" link set rx0 xdp pinned "$RUN/bpf/progs/xdp_pass"
 		nft_rules | ip netns exec "$RX" nft -f - ;;
@@ -124,6 +127,7 @@ on() {
 off() {
 	case $1 in
 	ipgate) ipgate detach >/dev/null ;;
+	ipgate_nolog) ipgate detach >/dev/null && ipgate apply "$RUN/a.conf" >/dev/null ;;
 	nftables)
 		ip netns exec "$RX" nft delete table netdev ipgb
 		ip -n "$RX" link set rx0 xdp off ;;
@@ -132,7 +136,7 @@ off() {
 }
 dropped() {
 	case $1 in
-	ipgate) ipgate --json status | $PY_BIN -c 'import json,sys; print(json.load(sys.stdin)["counters"]["dropped"])' ;;
+	ipgate | ipgate_nolog) ipgate --json status | $PY_BIN -c 'import json,sys; print(json.load(sys.stdin)["counters"]["dropped"])' ;;
 	nftables) ip netns exec "$RX" nft -j list counter netdev ipgb drops |
 		$PY_BIN -c 'import json,sys; d=json.load(sys.stdin)["nftables"]; print([x for x in d if "counter" in x][0]["counter"]["packets"])' ;;
 	ceiling) bpftool -j map dump pinned "$RUN/bpf/benchmaps/drop_count" |
@@ -145,7 +149,7 @@ gen() { # COUNT
 }
 
 for r in $(seq 1 "$ROUNDS"); do
-	for c in ipgate nftables ceiling; do
+	for c in ipgate ipgate_nolog nftables ceiling; do
 		on $c
 		before=$(dropped $c)
 		read -r _ sent secs < <(gen "$COUNT")

@@ -23,13 +23,19 @@ struct ipg_blocked_event {
 };
 _Static_assert(sizeof(struct ipg_blocked_event) == 32, "blocked event");
 
-/* ipg_blocked_budget: per CPU and list, the reports of the current
- * second. */
-struct ipg_blocked_window {
-	__u64 start_ns;
-	__u32 used;
-	__u32 pad;
+/* ipg_blocked_cfg[0]: the budget, and the second it is for: ipgated
+ * counts epoch up once a second, so the program reads no clock. */
+struct ipg_blocked_cfg {
+	__u32 budget; /* reports a second per list and CPU; 0: off */
+	__u32 epoch;
 };
-_Static_assert(sizeof(struct ipg_blocked_window) == 16, "blocked window");
+_Static_assert(sizeof(struct ipg_blocked_cfg) == 8, "blocked cfg");
+
+/* ipg_blocked_budget: per CPU and list, the reports of epoch @epoch. */
+struct ipg_blocked_window {
+	__u32 epoch;
+	__u32 used;
+};
+_Static_assert(sizeof(struct ipg_blocked_window) == 8, "blocked window");
 
 #endif

@@ -368,6 +368,7 @@ static void on_tick(struct daemon *d)
 	ovr_check(d);
 	pending_check(d);
 	http_tick(d);
+	ipg_datapath_blocked_tick(d->dp);
 	grants_check(d);
 	local_addrs_check(d);
 	notify_tick(d);

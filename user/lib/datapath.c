@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "datapath_int.h"
+#include "ipgate/blocked.h"
 #include "ipgate/dst.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
@@ -441,10 +442,27 @@ int ipg_datapath_blocked_fd(const struct ipg_datapath *dp)
 
 int ipg_datapath_set_blocked_budget(struct ipg_datapath *dp, uint32_t n)
 {
+	int fd = bpf_map__fd(dp->skel->maps.ipg_blocked_cfg);
+	struct ipg_blocked_cfg c = { 0 };
 	__u32 zero = 0;
 
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_blocked_cfg),
-				&zero, &n, BPF_ANY))
+	bpf_map_lookup_elem(fd, &zero, &c);
+	c.budget = n;
+	if (bpf_map_update_elem(fd, &zero, &c, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int ipg_datapath_blocked_tick(struct ipg_datapath *dp)
+{
+	int fd = bpf_map__fd(dp->skel->maps.ipg_blocked_cfg);
+	struct ipg_blocked_cfg c = { 0 };
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, &c))
+		return -errno;
+	c.epoch++;
+	if (bpf_map_update_elem(fd, &zero, &c, BPF_ANY))
 		return -errno;
 	return 0;
 }

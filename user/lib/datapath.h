@@ -157,6 +157,8 @@ int ipg_datapath_set_chain(struct ipg_datapath *dp, const char *path,
  * its budget: reports a second per list and CPU (0: off). */
 int ipg_datapath_blocked_fd(const struct ipg_datapath *dp);
 int ipg_datapath_set_blocked_budget(struct ipg_datapath *dp, uint32_t n);
+/* A new second for the budget: ipgated calls it once a second. */
+int ipg_datapath_blocked_tick(struct ipg_datapath *dp);
 /* The chained program's id and name (id 0: none). */
 int ipg_datapath_chain(struct ipg_datapath *dp, uint32_t *id, char name[16]);
 int ipg_datapath_get_override(struct ipg_datapath *dp, uint64_t *deadline_ns);
