@@ -763,17 +763,17 @@ static __always_inline void report(int probe, __u32 list, const struct pkt *p,
 	bpf_ringbuf_output(&ipg_blocked, &ev, sizeof(ev), 0);
 }
 
-/* The decision, for a frame that starts where the constant @frame says. */
-static __always_inline int judge(struct xdp_md *ctx, const int frame)
+/* The decision, for a frame that starts where the constant @frame says;
+ * @probe: a test run of `ipgate test` (counted nowhere, reported never). */
+static __always_inline int judge(struct xdp_md *ctx, const int frame, int probe)
 {
 	const struct ipg_policy *pol;
 	__u32 zero = 0, list = IPG_LIST_DEFAULT, word, idx;
 	struct pkt p = {};
 	ipg_rule_id *rule;
 	__u32 *active;
-	int probe, r;
+	int r;
 
-	probe = is_probe(ctx);
 	r = parse_common(ctx, &p, frame) ? parse_packet(ctx, &p, frame) :
 					   PARSE_L4;
 	if (r == PARSE_NON_IP) {
@@ -860,13 +860,16 @@ static __always_inline int judge(struct xdp_md *ctx, const int frame)
  * attach natively to devices whose MTU exceeds a page (jumbo frames). The
  * headers they read are in the first buffer; a frame whose headers are
  * not is judged as unparseable, as a truncated one is. */
-/* A frame ipgate passes goes on to the chained program, if any (a probe
- * never: its verdict is ipgate's own). */
-static __always_inline int pass_on(struct xdp_md *ctx, int verdict)
+/* Judges the frame; one it passes goes on to the chained program, if any
+ * (a probe's never: its verdict is ipgate's own). Whether it is a probe is
+ * read once, here. */
+static __always_inline int judge_and_pass_on(struct xdp_md *ctx,
+					     const int frame)
 {
+	int probe = is_probe(ctx), verdict = judge(ctx, frame, probe);
 	__u32 zero = 0;
 
-	if (verdict == XDP_PASS && !is_probe(ctx))
+	if (verdict == XDP_PASS && !probe)
 		bpf_tail_call(ctx, &ipg_chain, zero);
 	return verdict;
 }
@@ -874,11 +877,11 @@ static __always_inline int pass_on(struct xdp_md *ctx, int verdict)
 SEC("xdp.frags")
 int ipgate_xdp(struct xdp_md *ctx)
 {
-	return pass_on(ctx, judge(ctx, IPG_FRAME_ETH));
+	return judge_and_pass_on(ctx, IPG_FRAME_ETH);
 }
 
 SEC("xdp.frags")
 int ipgate_xdp_l3(struct xdp_md *ctx)
 {
-	return pass_on(ctx, judge(ctx, IPG_FRAME_IP));
+	return judge_and_pass_on(ctx, IPG_FRAME_IP);
 }

@@ -99,7 +99,7 @@ struct token {
 	enum token_role role;
 	char list[IPG_LIST_NAME_MAX + 1]; /* "": every list */
 	time_t created;
-	uint8_t hash[32]; /* SHA-256 of the token */
+	char hash[IPG_HASH_HEX]; /* SHA-256 of the token, hex */
 };
 
 struct http;

@@ -9,14 +9,16 @@
 
 #define GATE_SLOTS 1024
 #define GATE_FREE_FAILURES 5 /* failures before the first wait */
+#define GATE_WAIT_FIRST_S 5
 #define GATE_WAIT_MAX_S 60
 #define GATE_FORGET_S 600
 #define CODES_MAX 32
 /* TLS 1.2 and 1.3 only (GnuTLS priority string). */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
-/* Failures of one address: after GATE_FREE_FAILURES, each failure doubles
- * the wait (up to a minute) before the next try is even looked at. */
+/* Failures of one address: after GATE_FREE_FAILURES, a wait of 5 s before
+ * the next try is even looked at, doubling with each further failure (up
+ * to a minute). */
 struct gate_slot {
 	struct ipg_prefix addr; /* IPv6: its /64 */
 	uint32_t failures;
@@ -271,7 +273,8 @@ void hgate_failed(struct hreq *h)
 	g->last = now;
 	if (g->failures >= GATE_FREE_FAILURES) {
 		unsigned n = g->failures - GATE_FREE_FAILURES;
-		unsigned wait = n >= 6 ? GATE_WAIT_MAX_S : 1u << n;
+		unsigned wait = n >= 4 ? GATE_WAIT_MAX_S :
+					 GATE_WAIT_FIRST_S << n;
 
 		g->until =
 			now + (wait > GATE_WAIT_MAX_S ? GATE_WAIT_MAX_S : wait);

@@ -66,10 +66,45 @@ bool hpeer_trusted(struct hreq *h);
 bool hgate_blocked(struct hreq *h);
 void hgate_failed(struct hreq *h);
 
-/* http_api.c */
+/* http_api.c: who asks, running a control request as the token, the
+ * routes. */
 /* Answers @h when it is one of the API's; returns false when no route
  * matches (then the server answers 404). */
 bool api_route(struct hreq *h);
+/* The caller's token: false with 401 or 429 answered. */
+bool hauthed(struct hreq *h);
+/* Whether the token sees list @name (a scoped token: its own only). */
+bool hsees(struct hreq *h, const char *name);
+/* An admin token: false with 403 answered. */
+bool hadmin(struct hreq *h);
+/* The list exists and the token sees it: false with 404 answered. */
+bool hlist_visible(struct hreq *h, const char *name);
+/* Runs control request @m (its "cmd" set) as the token's holder; on
+ * failure answers the reply's message as a problem naming @field. */
+int hrun(struct hreq *h, struct ipg_ctl_msg *m, struct ipg_ctl_msg *rep,
+	 const char *field);
+/* The output of a --json request as JSON, or NULL with a 500 answered. */
+json_t *hrun_json(struct hreq *h, struct ipg_ctl_msg *rep);
+
+/* http_lists.c: the list resource; each answers @h. */
+int lists_get(struct hreq *h);
+int list_get(struct hreq *h, const char *name, unsigned status);
+int list_put(struct hreq *h, const char *name);
+/* A change with no body but the list (and @cidr): enable, disable,
+ * remove. */
+int list_change(struct hreq *h, const char *name, const char *cmd,
+		const char *cidr);
+int list_add_entry(struct hreq *h, const char *name);
+int list_test(struct hreq *h, const char *name);
+int list_audit(struct hreq *h, const char *name);
+
+/* http_check.c */
+/* GET /v1/check. */
+int api_check(struct hreq *h);
+/* The verdict on @a for list @name from the live maps (list slot,
+ * overrides, trie, grants), why in @why, the allowing entry in @ent. */
+bool hjudge(struct daemon *d, const char *name, const struct ipg_prefix *a,
+	    const char **why, const struct ipg_entry **ent);
 
 /* http_page.c: the pages' files; routes POST /v1/breakglass too. */
 bool page_route(struct hreq *h);

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The HTTP API's /v1 resources. Every change runs as a control request
- * (serve_req: validate, guards, persist, flip, audit) with the token's id
- * as the actor; reads render the daemon's state with jansson. */
+/* The HTTP API: who asks (tokens, scope, role), control requests run as
+ * the token, the routes, override and confirm. Every change runs as a
+ * control request (serve_req: validate, guards, persist, flip, audit) with
+ * the token's id as the actor; reads render the daemon's state with
+ * jansson. */
 #include "http.h"
 
 /* ---- who asks ---- */
 
 /* The caller's token: false with 401 or 429 answered. */
-static bool authed(struct hreq *h)
+bool hauthed(struct hreq *h)
 {
 	const char *a = hheader(h, MHD_HTTP_HEADER_AUTHORIZATION);
 
@@ -33,12 +35,12 @@ static bool authed(struct hreq *h)
 
 /* Whether the token sees list @name: a scoped token sees only its own;
  * others answer 404, so that names do not leak. */
-static bool sees(struct hreq *h, const char *name)
+bool hsees(struct hreq *h, const char *name)
 {
 	return !*h->tok->list || !strcmp(h->tok->list, name);
 }
 
-static bool admin(struct hreq *h)
+bool hadmin(struct hreq *h)
 {
 	if (h->tok->role == TOKEN_ADMIN)
 		return true;
@@ -50,10 +52,10 @@ static bool admin(struct hreq *h)
 }
 
 /* The list @name when the token sees it; else false with 404 answered. */
-static bool list_visible(struct hreq *h, const char *name)
+bool hlist_visible(struct hreq *h, const char *name)
 {
-	if (sees(h, name) && (!strcmp(name, "default") ||
-			      ipg_config_list_find(&h->d->cfg, name)))
+	if (hsees(h, name) && (!strcmp(name, "default") ||
+			       ipg_config_list_find(&h->d->cfg, name)))
 		return true;
 	hproblem(h, 404, NULL, "no list named \"%s\"", name);
 	return false;
@@ -85,8 +87,8 @@ static unsigned status_of(int r)
 
 /* Runs @m (its "cmd" set) as the token's holder. On failure answers the
  * reply's message as a problem (naming @field) and returns its error. */
-static int run_as(struct hreq *h, struct ipg_ctl_msg *m,
-		  struct ipg_ctl_msg *rep, const char *field)
+int hrun(struct hreq *h, struct ipg_ctl_msg *m, struct ipg_ctl_msg *rep,
+	 const char *field)
 {
 	struct req q = { .d = h->d, .m = m, .rep = rep };
 	int r;
@@ -129,7 +131,7 @@ static int run_as(struct hreq *h, struct ipg_ctl_msg *m,
 }
 
 /* The output of a --json request as JSON, or NULL with a 500 answered. */
-static json_t *run_json(struct hreq *h, struct ipg_ctl_msg *rep)
+json_t *hrun_json(struct hreq *h, struct ipg_ctl_msg *rep)
 {
 	size_t len;
 	const char *out = ipg_ctl_getn(rep, "out", &len);
@@ -140,567 +142,18 @@ static json_t *run_json(struct hreq *h, struct ipg_ctl_msg *rep)
 	return j;
 }
 
-/* ---- the list resource ---- */
-
-/* A value that changes with every change of the list: its contents'
- * FNV-1a hash, beside the kernel's generation. */
-static uint64_t list_hash(const struct ipg_policy_spec *s)
+/* 200 with {"message": the first line of what the CLI would print}. */
+static int reply_message(struct hreq *h, const struct ipg_ctl_msg *rep)
 {
-	uint64_t h = 1469598103934665603ull;
-	char buf[IPG_PREFIX_STRLEN + IPG_LABEL_MAX + 4];
-
-	for (uint32_t i = 0; i <= s->n_entries; i++) {
-		if (i < s->n_entries) {
-			char c[IPG_PREFIX_STRLEN];
-
-			ipg_prefix_format(&s->entries[i].prefix, c, sizeof(c));
-			snprintf(buf, sizeof(buf), "%s %s\n", c,
-				 s->entries[i].label);
-		} else {
-			snprintf(buf, sizeof(buf), "enabled=%d max=%u",
-				 !!s->kern.enabled, s->max_entries);
-		}
-		for (const char *p = buf; *p; p++)
-			h = (h ^ (uint8_t)*p) * 1099511628211ull;
-	}
-	return h;
-}
-
-static uint32_t generation(struct daemon *d, const char *name)
-{
-	struct ipg_policy live = { 0 };
-	uint32_t id;
-
-	if (!ipg_datapath_list_id(d->dp, name, &id))
-		ipg_datapath_list_active(d->dp, id, &live);
-	return live.generation;
-}
-
-static void etag_of(struct daemon *d, const char *name, char *out, size_t size)
-{
-	const struct ipg_policy_spec *s = ipg_config_policy(&d->cfg, name);
-
-	snprintf(out, size, "\"%u-%08" PRIx32 "\"", generation(d, name),
-		 (uint32_t)(s ? list_hash(s) : 0));
-}
-
-static json_t *override_json(const struct ovr *o, uint64_t left,
-			     const char *scope)
-{
-	char until[40];
-
-	if (!o || !o->active || !left)
-		return json_null();
-	format_utc(o->until, until, sizeof(until));
-	return json_pack("{s:s, s:s, s:I, s:s, s:s}", "scope", scope, "until",
-			 until, "seconds_left", (json_int_t)left, "reason",
-			 o->reason, "by", o->user);
-}
-
-/* List @name as the API shows it. */
-static json_t *list_json(struct hreq *h, const char *name, bool full)
-{
-	struct daemon *d = h->d;
-	const struct ipg_policy_spec *s = ipg_config_policy(&d->cfg, name);
-	const struct ipg_config_list *l = ipg_config_list_find(&d->cfg, name);
-	struct ipg_buf ports = { 0 };
-	json_t *j, *a;
-	char etag[64];
-	uint32_t id = 0;
-
-	ipg_datapath_list_id(d->dp, name, &id);
-	etag_of(d, name, etag, sizeof(etag));
-	j = json_pack("{s:s, s:b, s:s, s:i, s:i, s:I, s:s}", "name", name,
-		      "enabled", s->kern.enabled, "mode",
-		      ipg_mode_name(s->kern.mode), "count", (int)s->n_entries,
-		      "max_entries", (int)s->max_entries, "generation",
-		      (json_int_t)generation(d, name), "etag", etag);
-	if (!j)
-		return NULL;
-	/* The override that opens it: its own, else the host-wide one. */
-	if (list_override_left(d, id))
-		json_object_set_new(j, "override",
-				    override_json(ovr_of(d, name),
-						  list_override_left(d, id),
-						  "list"));
-	else
-		json_object_set_new(j, "override",
-				    override_json(&d->ovr, override_left(d),
-						  "host"));
-	if (!full)
-		return j;
-	ipg_config_ports(&s->ports, &ports);
-	a = json_array();
-	for (char *p = ports.s ? strtok(ports.s, " ,") : NULL; p;
-	     p = strtok(NULL, " ,"))
-		json_array_append_new(a, json_string(p));
-	json_object_set_new(j, "protect", a);
-	ipg_buf_free(&ports);
-	a = json_array();
-	for (int i = 0; l && i < l->n_addrs; i++) {
-		char t[IPG_PREFIX_STRLEN];
-
-		ipg_prefix_format(&l->addrs[i], t, sizeof(t));
-		json_array_append_new(a, json_string(t));
-	}
-	json_object_set_new(j, "addresses", a);
-	json_object_set_new(j, "shared", json_boolean(l && l->shared));
-	a = json_array();
-	for (uint32_t i = 0; i < s->n_entries; i++) {
-		const struct ipg_entry *ent = &s->entries[i];
-		char c[IPG_PREFIX_STRLEN];
-		uint64_t hits = 0;
-
-		ipg_datapath_rule_hits(d->dp, ent->rule_id, &hits);
-		ipg_prefix_format(&ent->prefix, c, sizeof(c));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:I}", "cidr", c,
-						   "label", ent->label, "hits",
-						   (json_int_t)hits));
-	}
-	json_object_set_new(j, "entries", a);
-	return j;
-}
-
-static int get_list(struct hreq *h, const char *name, unsigned status)
-{
-	etag_of(h->d, name, h->etag, sizeof(h->etag));
-	return hjson(h, status, list_json(h, name, true));
-}
-
-static int get_lists(struct hreq *h)
-{
-	json_t *a = json_array();
-
-	if (sees(h, "default"))
-		json_array_append_new(a, list_json(h, "default", false));
-	for (int i = 0; i < h->d->cfg.n_lists; i++)
-		if (sees(h, h->d->cfg.lists[i]->name))
-			json_array_append_new(
-				a,
-				list_json(h, h->d->cfg.lists[i]->name, false));
-	return hjson(h, 200, json_pack("{s:o}", "lists", a));
-}
-
-/* If-Match, when sent (@required: it must be): the list as read. */
-static bool precondition(struct hreq *h, const char *name, bool required)
-{
-	const char *im = hheader(h, MHD_HTTP_HEADER_IF_MATCH);
-	char etag[64];
-
-	if (!im) {
-		if (!required)
-			return true;
-		hproblem(h, 428, NULL,
-			 "send If-Match with the ETag of GET /v1/lists/%s, "
-			 "so that a change made meanwhile is not overwritten "
-			 "(or If-Match: * to overwrite)",
-			 name);
-		return false;
-	}
-	etag_of(h->d, name, etag, sizeof(etag));
-	if (!strcmp(im, "*") || !strcmp(im, etag))
-		return true;
-	snprintf(h->etag, sizeof(h->etag), "%s", etag);
-	hproblem(h, 412, NULL,
-		 "list %s changed meanwhile (now %s, you read %s); re-read "
-		 "it and retry",
-		 name, etag, im);
-	return false;
-}
-
-/* One entry of a PUT: {"cidr": ..., "label": ...}, into "CIDR LABEL\n". */
-static int put_entry(struct hreq *h, json_t *e, size_t i, struct ipg_buf *out,
-		     struct ipg_prefix *seen)
-{
-	const char *key, *cidr, *label = NULL;
-	char field[48];
-	struct ipg_error pe;
-	json_t *v;
-
-	if (!json_is_object(e))
-		return snprintf(field, sizeof(field), "entries[%zu]", i),
-		       hproblem(h, 422, field,
-				"an entry is an object "
-				"{\"cidr\": ..., \"label\": "
-				"...}");
-	json_object_foreach(e, key, v)
-	{
-		snprintf(field, sizeof(field), "entries[%zu].%s", i, key);
-		if (!strcmp(key, "hits"))
-			continue; /* read-only: as GET gave it */
-		if (strcmp(key, "cidr") && strcmp(key, "label"))
-			return hproblem(h, 422, field, "unknown field \"%s\"",
-					key);
-		if (!json_is_string(v))
-			return hproblem(h, 422, field, "%s must be a string",
-					key);
-	}
-	snprintf(field, sizeof(field), "entries[%zu].cidr", i);
-	cidr = json_string_value(json_object_get(e, "cidr"));
-	if (!cidr)
-		return hproblem(h, 422, field, "the entry has no cidr");
-	if (ipg_prefix_parse(cidr, &seen[i], &pe))
-		return hproblem(h, 422, field, "%s", pe.msg);
-	for (size_t k = 0; k < i; k++)
-		if (ipg_prefix_equal(&seen[k], &seen[i]))
-			return hproblem(h, 422, field,
-					"%s is already entries[%zu]", cidr, k);
-	v = json_object_get(e, "label");
-	label = v ? json_string_value(v) : NULL;
-	snprintf(field, sizeof(field), "entries[%zu].label", i);
-	if (label && strlen(label) >= IPG_LABEL_MAX)
-		return hproblem(h, 422, field,
-				"the label is longer than %d characters",
-				IPG_LABEL_MAX - 1);
-	if (label && ipg_label_check(label, &pe))
-		return hproblem(h, 422, field, "the label %s", pe.msg);
-	if (label && strchr(label, '\n'))
-		return hproblem(h, 422, field, "the label holds a newline");
-	ipg_prefix_format(&seen[i], field, sizeof(field));
-	ipg_buf_printf(out, "%s%s%s\n", field, label && *label ? " " : "",
-		       label ? label : "");
-	return 0;
-}
-
-/* PUT /v1/lists/NAME: the page's Save, the entries and the toggle. */
-static int put_list(struct hreq *h, const char *name)
-{
-	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
-	struct ipg_buf text = { 0 };
-	struct ipg_prefix *seen = NULL;
-	json_t *j, *ents, *en;
-	const char *key;
-	json_t *v;
-	size_t i;
-	int r = 0;
-
-	if (!admin(h) || !precondition(h, name, true))
-		return -1;
-	j = hbody_object(h);
-	if (!j)
-		return -1;
-	json_object_foreach(j, key, v)
-	{
-		if (strcmp(key, "entries") && strcmp(key, "enabled")) {
-			r = hproblem(h, 422, key,
-				     "unknown field \"%s\"; a list is saved "
-				     "as {\"enabled\": true, \"entries\": "
-				     "[...]}",
-				     key);
-			goto out;
-		}
-	}
-	ents = json_object_get(j, "entries");
-	en = json_object_get(j, "enabled");
-	if (!json_is_array(ents)) {
-		r = hproblem(h, 422, "entries",
-			     "entries must be an array of {\"cidr\", "
-			     "\"label\"}");
-		goto out;
-	}
-	if (en && !json_is_boolean(en)) {
-		r = hproblem(h, 422, "enabled",
-			     "enabled must be true or false");
-		goto out;
-	}
-	if (json_array_size(ents) > IPG_RULES_MAX) {
-		r = hproblem(h, 422, "entries", "more than %d entries",
-			     IPG_RULES_MAX);
-		goto out;
-	}
-	seen = calloc(json_array_size(ents) + 1, sizeof(*seen));
-	if (!seen) {
-		r = hproblem(h, 500, NULL, "out of memory");
-		goto out;
-	}
-	json_array_foreach(ents, i, v)
-	{
-		r = put_entry(h, v, i, &text, seen);
-		if (r)
-			goto out;
-	}
-	ipg_ctl_set(&m, "cmd", "save");
-	ipg_ctl_set(&m, "list", name);
-	ipg_ctl_set(&m, "entries", text.s ? text.s : "");
-	if (en)
-		ipg_ctl_set(&m, "enabled", json_is_true(en) ? "yes" : "no");
-	r = run_as(h, &m, &rep, "entries");
-	if (!r)
-		r = get_list(h, name, 200);
-out:
-	free(seen);
-	ipg_buf_free(&text);
-	ipg_ctl_free(&m);
-	ipg_ctl_free(&rep);
-	json_decref(j);
-	return r;
-}
-
-/* A change with no body but the list: enable, disable, remove. */
-static int change(struct hreq *h, const char *name, const char *cmd,
-		  const char *cidr)
-{
-	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
-	int r;
-
-	if (!admin(h) || !precondition(h, name, false))
-		return -1;
-	ipg_ctl_set(&m, "cmd", cmd);
-	ipg_ctl_set(&m, "list", name);
-	if (cidr)
-		ipg_ctl_set(&m, "cidr", cidr);
-	r = run_as(h, &m, &rep, cidr ? "cidr" : NULL);
-	if (!r)
-		r = get_list(h, name, 200);
-	ipg_ctl_free(&m);
-	ipg_ctl_free(&rep);
-	return r;
-}
-
-/* POST /v1/lists/NAME/entries {"cidr": ..., "label": ...}. */
-static int add_entry(struct hreq *h, const char *name)
-{
-	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
-	const char *key, *cidr, *label;
-	struct ipg_error pe;
-	json_t *j, *v;
-	int r = 0;
-
-	if (!admin(h) || !precondition(h, name, false))
-		return -1;
-	j = hbody_object(h);
-	if (!j)
-		return -1;
-	json_object_foreach(j, key, v)
-	{
-		if (strcmp(key, "cidr") && strcmp(key, "label")) {
-			r = hproblem(h, 422, key, "unknown field \"%s\"", key);
-			goto out;
-		}
-		if (!json_is_string(v)) {
-			r = hproblem(h, 422, key, "%s must be a string", key);
-			goto out;
-		}
-	}
-	cidr = json_string_value(json_object_get(j, "cidr"));
-	label = json_string_value(json_object_get(j, "label"));
-	if (!cidr) {
-		r = hproblem(h, 422, "cidr", "missing the address or CIDR");
-		goto out;
-	}
-	if (label && strlen(label) >= IPG_LABEL_MAX) {
-		r = hproblem(h, 422, "label",
-			     "the label is longer than %d characters",
-			     IPG_LABEL_MAX - 1);
-		goto out;
-	}
-	if (label && ipg_label_check(label, &pe)) {
-		r = hproblem(h, 422, "label", "the label %s", pe.msg);
-		goto out;
-	}
-	ipg_ctl_set(&m, "cmd", "add");
-	ipg_ctl_set(&m, "list", name);
-	ipg_ctl_set(&m, "cidr", cidr);
-	if (label && *label)
-		ipg_ctl_set(&m, "label", label);
-	r = run_as(h, &m, &rep, "cidr");
-	if (!r)
-		r = get_list(h, name, 201);
-out:
-	ipg_ctl_free(&m);
-	ipg_ctl_free(&rep);
-	json_decref(j);
-	return r;
-}
-
-/* ---- test, audit, override ---- */
-
-static bool judge(struct daemon *d, const char *name,
-		  const struct ipg_prefix *a, const char **why,
-		  const struct ipg_entry **ent);
-
-/* Test IP on a shared list: no address of its own for a probe packet to
- * go to, so the answer is /v1/check's, from the same live maps. */
-static int test_shared(struct hreq *h, const char *name, const char *ip)
-{
-	const struct ipg_entry *ent;
-	struct ipg_prefix a;
-	struct ipg_error e;
-	char c[IPG_PREFIX_STRLEN];
-	const char *why;
-	json_t *j;
-	bool ok;
-
-	if (ipg_addr_parse(ip, &a, &e))
-		return hproblem(h, 422, "ip", "%s", e.msg);
-	ok = judge(h->d, name, &a, &why, &ent);
-	j = json_pack("{s:s, s:n, s:s, s:n, s:s, s:s, s:n}", "ip", ip, "port",
-		      "list", name, "to", "verdict", ok ? "allowed" : "blocked",
-		      "reason", why, "action");
-	if (j && ent) {
-		ipg_prefix_format(&ent->prefix, c, sizeof(c));
-		json_object_set_new(j, "entry",
-				    json_pack("{s:s, s:s}", "cidr", c, "label",
-					      ent->label));
-	} else if (j) {
-		json_object_set_new(j, "entry", json_null());
-	}
-	return hjson(h, 200, j);
-}
-
-/* POST /v1/lists/NAME/test {"ip": ..., "port": "tcp/443"}: the live
- * program's verdict (ipgate test). */
-static int test_ip(struct hreq *h, const char *name)
-{
-	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
-	const char *ip, *port;
-	json_t *j, *out;
-	int r = 0;
-
-	j = hbody_object(h);
-	if (!j)
-		return -1;
-	ip = json_string_value(json_object_get(j, "ip"));
-	port = json_string_value(json_object_get(j, "port"));
-	if (!ip) {
-		r = hproblem(h, 422, "ip", "missing the address to test");
-		goto out;
-	}
-	if (json_object_get(j, "port") && !port) {
-		r = hproblem(h, 422, "port", "port is a string, e.g. tcp/443");
-		goto out;
-	}
-	{
-		const struct ipg_config_list *l =
-			ipg_config_list_find(&h->d->cfg, name);
-
-		if (l && l->shared) {
-			r = test_shared(h, name, ip);
-			goto out;
-		}
-	}
-	ipg_ctl_set(&m, "cmd", "test");
-	ipg_ctl_set(&m, "list", name);
-	ipg_ctl_set(&m, "ip", ip);
-	if (port)
-		ipg_ctl_set(&m, "port", port);
-	ipg_ctl_set(&m, "json", "1");
-	r = run_as(h, &m, &rep, "ip");
-	if (!r) {
-		out = run_json(h, &rep);
-		r = out ? hjson(h, 200, out) : -1;
-	}
-out:
-	ipg_ctl_free(&m);
-	ipg_ctl_free(&rep);
-	json_decref(j);
-	return r;
-}
-
-/* @side (a record's "before" or "after") reduced to list @name's part:
- * the element of its "lists" for a named list, the top-level fields for
- * the default list. */
-static json_t *side_of(json_t *side, const char *name)
-{
-	json_t *ls, *l, *out;
-	size_t i;
-
-	if (!json_is_object(side))
-		return json_incref(side);
-	ls = json_object_get(side, "lists");
-	if (!strcmp(name, "default")) {
-		out = json_deep_copy(side);
-		json_object_del(out, "lists");
-		return out;
-	}
-	json_array_foreach(
-		ls, i,
-		l) if (!strcmp(json_string_value(json_object_get(l, "list")) ?:
-									       "",
-			       name)) return json_incref(l);
-	return json_null();
-}
-
-/* What a token scoped to list @name may read of audit record @rec: a
- * record of several lists keeps only this list's part, and a record of no
- * one list (a host-wide override, an unscoped key) only what happened and
- * when. */
-static void scope_record(json_t *rec, const char *name)
-{
-	json_t *l = json_object_get(rec, "list");
-	const char *action = json_string_value(json_object_get(rec, "action"));
-
-	/* Token and key records hold no config: as they are. */
-	if (json_is_string(l) && action &&
-	    (!strncmp(action, "token-", 6) ||
-	     !strncmp(action, "breakglass-", 11) ||
-	     !strncmp(action, "override-", 9) || !strcmp(action, "confirm")))
-		return;
-	if (json_is_string(l) || json_is_array(l)) {
-		json_object_set_new(rec, "before",
-				    side_of(json_object_get(rec, "before"),
-					    name));
-		json_object_set_new(rec, "after",
-				    side_of(json_object_get(rec, "after"),
-					    name));
-		json_object_set_new(rec, "list", json_string(name));
-		return;
-	}
-	json_object_set_new(rec, "actor", json_null());
-	json_object_set_new(rec, "before", json_null());
-	json_object_set_new(rec, "after", json_null());
-	json_object_set_new(rec, "redacted", json_true());
-}
-
-/* GET /v1/lists/NAME/audit?limit=N&before=SEQ: newest first. */
-static int get_audit(struct hreq *h, const char *name)
-{
-	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
-	const char *lim = harg(h, "limit"), *before = harg(h, "before");
-	unsigned long n = 50;
-	json_t *a;
 	size_t len;
-	const char *out;
-	char *end;
+	const char *out = ipg_ctl_getn(rep, "out", &len);
+	char *msg = strndup(out ? out : "", out ? len : 0);
 	int r;
 
-	if (lim) {
-		n = strtoul(lim, &end, 10);
-		if (!*lim || *end || n < 1 || n > 1000)
-			return hproblem(h, 400, "limit",
-					"limit is 1 to 1000, not \"%s\"", lim);
-	}
-	if (before &&
-	    (!*before || strspn(before, "0123456789") != strlen(before)))
-		return hproblem(h, 400, "before",
-				"before is a record's seq, not \"%s\"", before);
-	ipg_ctl_set(&m, "cmd", "log");
-	ipg_ctl_set(&m, "list", name);
-	ipg_ctl_setf(&m, "lines", "%lu", n);
-	if (before)
-		ipg_ctl_set(&m, "before", before);
-	ipg_ctl_set(&m, "json", "1");
-	r = run_as(h, &m, &rep, NULL);
-	if (!r) {
-		a = json_array();
-		out = ipg_ctl_getn(&rep, "out", &len);
-		/* One record per line, oldest first: reversed. */
-		for (const char *s = out, *e = out ? out + len : NULL;
-		     s && s < e;) {
-			const char *nl = memchr(s, '\n', (size_t)(e - s));
-			size_t l = nl ? (size_t)(nl - s) : (size_t)(e - s);
-			json_t *rec = json_loadb(s, l, 0, NULL);
-
-			if (rec && *h->tok->list)
-				scope_record(rec, name);
-			if (rec)
-				json_array_insert_new(a, 0, rec);
-			s += l + 1;
-		}
-		r = hjson(h, 200, json_pack("{s:o}", "records", a));
-	}
-	ipg_ctl_free(&m);
-	ipg_ctl_free(&rep);
+	if (msg)
+		msg[strcspn(msg, "\n")] = '\0';
+	r = hjson(h, 200, json_pack("{s:s}", "message", msg ? msg : ""));
+	free(msg);
 	return r;
 }
 
@@ -713,14 +166,14 @@ static int override(struct hreq *h)
 	json_t *j = NULL;
 	int r;
 
-	if (!admin(h))
+	if (!hadmin(h))
 		return -1;
 	if (*h->tok->list)
 		return hproblem(h, 403, NULL,
 				"token %s is scoped to list %s; an override "
 				"needs an admin token of every list",
 				h->tok->id, h->tok->list);
-	if (list && !list_visible(h, list))
+	if (list && !hlist_visible(h, list))
 		return -1;
 	if (!strcmp(h->method, "POST")) {
 		j = hbody_object(h);
@@ -744,127 +197,13 @@ static int override(struct hreq *h)
 	} else {
 		ipg_ctl_set(&m, "cancel", "1");
 	}
-	r = run_as(h, &m, &rep, dur ? "duration" : NULL);
-	if (!r) {
-		size_t len;
-		const char *out = ipg_ctl_getn(&rep, "out", &len);
-		char *msg = strndup(out ? out : "", out ? len : 0);
-
-		if (msg)
-			msg[strcspn(msg, "\n")] = '\0';
-		r = hjson(h, 200,
-			  json_pack("{s:s}", "message", msg ? msg : ""));
-		free(msg);
-	}
+	r = hrun(h, &m, &rep, dur ? "duration" : NULL);
+	if (!r)
+		r = reply_message(h, &rep);
 	json_decref(j);
 	ipg_ctl_free(&m);
 	ipg_ctl_free(&rep);
 	return r;
-}
-
-/* ---- /v1/check, for nginx auth_request and Envoy ext_authz ---- */
-
-/* Whether a break-glass grant lets @a into list @id. */
-static bool granted(struct daemon *d, const struct ipg_prefix *a, uint32_t id)
-{
-	size_t n = live_grants(d, d->prefix_buf, d->grant_lists_buf);
-
-	for (size_t i = 0; i < n; i++)
-		if (ipg_prefix_equal(&d->prefix_buf[i], a) &&
-		    (d->grant_lists_buf[i] == id ||
-		     d->grant_lists_buf[i] == IPG_LIST_ANY))
-			return true;
-	return false;
-}
-
-/* The verdict on @a for list @name, from the live maps: the list's trie,
- * overrides and grants, as the XDP program judges. */
-static bool judge(struct daemon *d, const char *name,
-		  const struct ipg_prefix *a, const char **why,
-		  const struct ipg_entry **ent)
-{
-	const struct ipg_policy_spec *s = ipg_config_policy(&d->cfg, name);
-	struct ipg_policy live = { 0 };
-	uint32_t id, rule;
-
-	*ent = NULL;
-	if (ipg_datapath_list_id(d->dp, name, &id) ||
-	    ipg_datapath_list_active(d->dp, id, &live)) {
-		*why = "list not in the kernel";
-		return false;
-	}
-	if (!live.enabled) {
-		*why = "disabled";
-		return true;
-	}
-	if (override_left(d) || list_override_left(d, id)) {
-		*why = "override";
-		return true;
-	}
-	if (!ipg_datapath_list_lookup(d->dp, id, a, &rule)) {
-		for (uint32_t i = 0; s && i < s->n_entries; i++)
-			if (s->entries[i].rule_id == rule)
-				*ent = &s->entries[i];
-		*why = "allowed";
-		return true;
-	}
-	if (granted(d, a, id)) {
-		*why = "breakglass";
-		return true;
-	}
-	*why = "not-listed";
-	return false;
-}
-
-/* GET /v1/check: X-Ipgate-List names the list (none: nothing to judge),
- * X-Real-IP the client, believed only from a trusted proxy (or a token's
- * holder); 204 allowed, 403 not. */
-static int check(struct hreq *h)
-{
-	const char *list = hheader(h, "X-Ipgate-List"),
-		   *real = hheader(h, "X-Real-IP"), *why;
-	const struct ipg_entry *ent;
-	struct ipg_prefix a = h->peer;
-	struct ipg_error e;
-	char c[IPG_PREFIX_STRLEN], msg[256];
-	bool ok;
-
-	if (!hpeer_trusted(h)) {
-		if (!hheader(h, MHD_HTTP_HEADER_AUTHORIZATION))
-			return hproblem(h, 401, NULL,
-					"%s is not an http-trusted-proxy; "
-					"send a token",
-					h->peer_text);
-		if (!authed(h))
-			return -1;
-	}
-	if (!list || !*list) {
-		h->status = 204;
-		return 0;
-	}
-	if (!ipg_list_name_ok(list))
-		return hproblem(h, 400, "X-Ipgate-List",
-				"\"%s\" is not a list name", list);
-	if (h->tok && !sees(h, list))
-		return hproblem(h, 404, NULL, "no list named \"%s\"", list);
-	if (strcmp(list, "default") && !ipg_config_list_find(&h->d->cfg, list))
-		return hproblem(h, 404, "X-Ipgate-List", "no list named \"%s\"",
-				list);
-	if (real && ipg_addr_parse(real, &a, &e))
-		return hproblem(h, 400, "X-Real-IP", "%s", e.msg);
-	ok = judge(h->d, list, &a, &why, &ent);
-	ipg_prefix_format(&a, c, sizeof(c));
-	if (ok) {
-		h->status = 204;
-		return 0;
-	}
-	snprintf(msg, sizeof(msg),
-		 "list %s is enabled, and your IP address %s is not permitted "
-		 "to access this resource.",
-		 list, c);
-	return hjson(h, 403,
-		     json_pack("{s:s, s:s, s:s, s:s}", "message", msg, "list",
-			       list, "address", c, "reason", why));
 }
 
 /* ---- routing ---- */
@@ -874,26 +213,16 @@ static int check(struct hreq *h)
 static int confirm(struct hreq *h)
 {
 	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
-	size_t len;
-	const char *out;
-	char *msg;
 	int r;
 
-	if (!admin(h))
+	if (!hadmin(h))
 		return -1;
 	ipg_ctl_set(&m, "cmd", "confirm");
 	if (*h->tok->list)
 		ipg_ctl_set(&m, "list", h->tok->list);
-	r = run_as(h, &m, &rep, NULL);
-	if (!r) {
-		out = ipg_ctl_getn(&rep, "out", &len);
-		msg = strndup(out ? out : "", out ? len : 0);
-		if (msg)
-			msg[strcspn(msg, "\n")] = '\0';
-		r = hjson(h, 200,
-			  json_pack("{s:s}", "message", msg ? msg : ""));
-		free(msg);
-	}
+	r = hrun(h, &m, &rep, NULL);
+	if (!r)
+		r = reply_message(h, &rep);
 	ipg_ctl_free(&m);
 	ipg_ctl_free(&rep);
 	return r;
@@ -911,7 +240,7 @@ static int whoami(struct hreq *h)
 static int metrics(struct hreq *h)
 {
 	if (!h->d->cfg.http.metrics_public) {
-		if (!authed(h))
+		if (!hauthed(h))
 			return -1;
 		if (*h->tok->list)
 			return hproblem(h, 403, NULL,
@@ -952,38 +281,38 @@ static void route_list(struct hreq *h, const char *rest)
 	}
 	memcpy(name, rest, n);
 	name[n] = '\0';
-	if (!list_visible(h, name))
+	if (!hlist_visible(h, name))
 		return;
 	if (!sub || !sub[1]) {
 		if (is(h, "GET"))
-			get_list(h, name, 200);
+			list_get(h, name, 200);
 		else if (is(h, "PUT"))
-			put_list(h, name);
+			list_put(h, name);
 		else
 			wrong_method(h, "GET or PUT");
 	} else if (!strcmp(sub, "/entries")) {
 		if (is(h, "POST"))
-			add_entry(h, name);
+			list_add_entry(h, name);
 		else
 			wrong_method(h, "POST");
 	} else if (!strncmp(sub, "/entries/", 9) && sub[9]) {
 		if (is(h, "DELETE"))
-			change(h, name, "remove", sub + 9);
+			list_change(h, name, "remove", sub + 9);
 		else
 			wrong_method(h, "DELETE");
 	} else if (!strcmp(sub, "/enable") || !strcmp(sub, "/disable")) {
 		if (is(h, "POST"))
-			change(h, name, sub + 1, NULL);
+			list_change(h, name, sub + 1, NULL);
 		else
 			wrong_method(h, "POST");
 	} else if (!strcmp(sub, "/test")) {
 		if (is(h, "POST"))
-			test_ip(h, name);
+			list_test(h, name);
 		else
 			wrong_method(h, "POST");
 	} else if (!strcmp(sub, "/audit")) {
 		if (is(h, "GET"))
-			get_audit(h, name);
+			list_audit(h, name);
 		else
 			wrong_method(h, "GET");
 	} else {
@@ -996,7 +325,7 @@ bool api_route(struct hreq *h)
 	const char *u = h->url;
 
 	if (!strcmp(u, "/v1/check")) {
-		check(h);
+		api_check(h);
 		return true;
 	}
 	if (!strcmp(u, "/metrics")) {
@@ -1008,12 +337,12 @@ bool api_route(struct hreq *h)
 	}
 	if (strncmp(u, "/v1/", 4))
 		return false;
-	if (!authed(h))
+	if (!hauthed(h))
 		return true;
 	if (!strcmp(u, "/v1/whoami"))
 		whoami(h);
 	else if (!strcmp(u, "/v1/lists"))
-		is(h, "GET") ? get_lists(h) : (wrong_method(h, "GET"), 0);
+		is(h, "GET") ? lists_get(h) : (wrong_method(h, "GET"), 0);
 	else if (!strncmp(u, "/v1/lists/", 10))
 		route_list(h, u + 10);
 	else if (!strcmp(u, "/v1/confirm"))

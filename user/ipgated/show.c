@@ -233,14 +233,16 @@ static void print_breakglass(struct ipg_print *p, struct daemon *d)
 	for (v = IPG_KNOCK_MALFORMED; v <= IPG_KNOCK_RATE_LIMITED; v++)
 		refused += *kstat_of(d, v);
 	ipg_print_text(p, "%-14s ", "break-glass");
+	if (d->kport)
+		ipg_print_text(p, "udp/%u%s", d->kport, d->http ? " and " : "");
+	if (d->http)
+		ipg_print_text(p, "the page /breakglass");
 	if (d->kport || d->http)
 		ipg_print_text(p,
-			       "%s%.0u%s%s; %zu grant%s live; %" PRIu64
+			       "; %zu grant%s live; %" PRIu64
 			       " granted, %" PRIu64 " refused since start\n",
-			       d->kport ? "udp/" : "", d->kport,
-			       d->kport && d->http ? " and " : "",
-			       d->http ? "the page /breakglass" : "", ng,
-			       ng == 1 ? "" : "s", d->kstat.granted, refused);
+			       ng, ng == 1 ? "" : "s", d->kstat.granted,
+			       refused);
 	else
 		ipg_print_text(p, "off\n");
 	for (size_t i = 0; i < ng; i++) {

@@ -16,25 +16,6 @@ static void tokens_path(struct daemon *d, char *out, size_t size)
 	snprintf(out, size, "%s/tokens", d->o.state_dir);
 }
 
-static void sha256(const char *s, size_t len, uint8_t out[32])
-{
-	unsigned n = 32;
-
-	EVP_Digest(s, len, out, &n, EVP_sha256(), NULL);
-}
-
-static int hex_decode(const char *s, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -EINVAL;
-		out[i] = (uint8_t)v;
-	}
-	return s[2 * n] ? -EINVAL : 0;
-}
-
 bool token_id_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -82,13 +63,15 @@ static int tokens_parse(char *text, struct token *out, int *n,
 		    !token_id_ok(id) ||
 		    (strcmp(role, "admin") && strcmp(role, "viewer")) ||
 		    (strcmp(list, "*") && !ipg_list_name_ok(list)) ||
-		    hex_decode(hash, t->hash, sizeof(t->hash)))
+		    strlen(hash) != IPG_HASH_HEX - 1 ||
+		    strspn(hash, "0123456789abcdef") != IPG_HASH_HEX - 1)
 			return ipg_fail(e, -EINVAL,
 					"line %d is not \"ID ROLE LIST CREATED "
 					"SHA256\"",
 					line);
 		/* Both checked above: they fit. */
 		memcpy(t->id, id, strlen(id) + 1);
+		memcpy(t->hash, hash, sizeof(t->hash));
 		t->role = strcmp(role, "admin") ? TOKEN_VIEWER : TOKEN_ADMIN;
 		if (strcmp(list, "*"))
 			memcpy(t->list, list, strlen(list) + 1);
@@ -134,13 +117,10 @@ static int tokens_save(struct daemon *d, const struct token *t, int n,
 	ipg_buf_printf(&b, "# ipgate HTTP API tokens (SHA-256); managed by "
 			   "`ipgate token`\n");
 	for (int i = 0; i < n; i++) {
-		ipg_buf_printf(&b, "%s %s %s %lld ", t[i].id,
+		ipg_buf_printf(&b, "%s %s %s %lld %s\n", t[i].id,
 			       token_role_name(t[i].role),
 			       *t[i].list ? t[i].list : "*",
-			       (long long)t[i].created);
-		for (size_t k = 0; k < sizeof(t[i].hash); k++)
-			ipg_buf_printf(&b, "%02x", t[i].hash[k]);
-		ipg_buf_printf(&b, "\n");
+			       (long long)t[i].created, t[i].hash);
 	}
 	if (b.oom)
 		r = -ENOMEM;
@@ -153,12 +133,12 @@ static int tokens_save(struct daemon *d, const struct token *t, int n,
 
 const struct token *token_check(struct daemon *d, const char *bearer)
 {
-	uint8_t h[32];
+	char h[IPG_HASH_HEX];
 	const struct token *found = NULL;
 
-	if (!bearer || strncmp(bearer, TOKEN_PREFIX, strlen(TOKEN_PREFIX)))
+	if (!bearer || strncmp(bearer, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) ||
+	    ipg_audit_sha256(bearer, strlen(bearer), h))
 		return NULL;
-	sha256(bearer, strlen(bearer), h);
 	/* Every token compared in constant time: no early exit. */
 	for (int i = 0; i < d->n_tokens; i++)
 		if (!CRYPTO_memcmp(h, d->tokens[i].hash, sizeof(h)))
@@ -228,25 +208,14 @@ static int token_create(struct req *q)
 	memcpy(secret, TOKEN_PREFIX, strlen(TOKEN_PREFIX));
 	n = strlen(TOKEN_PREFIX);
 	/* base64url without padding: 43 characters for 32 bytes. */
-	{
-		static const char a[] =
-			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
-			"nopqrstuvwxyz0123456789-_";
-		uint32_t acc = 0;
-		int bits = 0;
-
-		for (size_t i = 0; i < sizeof(rnd); i++) {
-			acc = (acc << 8) | rnd[i];
-			bits += 8;
-			while (bits >= 6) {
-				bits -= 6;
-				secret[n++] = a[(acc >> bits) & 63];
-			}
-		}
-		if (bits)
-			secret[n++] = a[(acc << (6 - bits)) & 63];
-	}
-	secret[n] = '\0';
+	n += (size_t)EVP_EncodeBlock((unsigned char *)secret + n, rnd,
+				     sizeof(rnd));
+	for (size_t i = strlen(TOKEN_PREFIX); i < n; i++)
+		secret[i] = secret[i] == '+' ? '-' :
+			    secret[i] == '/' ? '_' :
+					       secret[i];
+	while (n && secret[n - 1] == '=')
+		secret[--n] = '\0';
 	explicit_bzero(rnd, sizeof(rnd));
 	next = calloc((size_t)d->n_tokens + 1, sizeof(*next));
 	if (!next)
@@ -257,7 +226,11 @@ static int token_create(struct req *q)
 	t->role = strcmp(role, "admin") ? TOKEN_VIEWER : TOKEN_ADMIN;
 	snprintf(t->list, sizeof(t->list), "%s", list ? list : "");
 	t->created = time(NULL);
-	sha256(secret, n, t->hash);
+	if (ipg_audit_sha256(secret, n, t->hash)) {
+		explicit_bzero(secret, sizeof(secret));
+		free(next);
+		return reply_err(q, -EIO, "cannot hash the token");
+	}
 	r = tokens_save(d, next, d->n_tokens + 1, &e);
 	if (!r) {
 		token_json(t, &after);

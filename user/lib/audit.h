@@ -15,6 +15,10 @@
 
 #define IPG_AUDIT_DEFAULT "/var/log/ipgate/audit.jsonl"
 
+/* The SHA-256 of @n bytes at @s in hex, as the chain's hashes are (the
+ * HTTP API's tokens are kept so too); 0 or -EIO. */
+int ipg_audit_sha256(const char *s, size_t n, char out[IPG_HASH_HEX]);
+
 struct ipg_actor {
 	uid_t uid;
 	pid_t pid;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "anchors.h"
+#include "audit.h"
 
 #define IPG_AUDIT_ZERO_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
@@ -16,9 +17,6 @@
 #define IPG_AUDIT_PREV_KEY ",\"prev\":\""
 /* The head record: "LAST_SEQ HASH FIRST_SEQ\n", fixed width. */
 #define IPG_AUDIT_HEAD_LEN (20 + 1 + 64 + 1 + 20 + 1)
-
-/* The SHA-256 of @n bytes at @s in hex; 0 or -EIO. */
-int ipg_audit_sha256(const char *s, size_t n, char out[IPG_HASH_HEX]);
 
 /* Checks one line against the chain: its hash, its link to @prev, and its
  * sequence number @seq. Fills @hash with its own hash; on -EBADMSG, *why
