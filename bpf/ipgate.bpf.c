@@ -136,7 +136,7 @@ struct {
 	__uint(max_entries, IPG_TRIE_CAPACITY_DEFAULT); \
 	__uint(map_flags, BPF_F_NO_PREALLOC);           \
 	__type(key, keytype);                           \
-	__type(value, ipg_rule_id)
+	__type(value, struct ipg_rule)
 
 /* Inner-map templates: libbpf refuses a pinning attribute on them. */
 struct ipg_trie_v4 {
@@ -492,11 +492,37 @@ static __always_inline int granted(const struct pkt *p, __u32 list)
 	return g && bpf_ktime_get_boot_ns() < g->expires_ns;
 }
 
+/* The entry of @trie matching @key longest that has not expired. An expired
+ * one matches no more: the lookup goes on below its prefix length, so at
+ * most once per length. @key's prefixlen is its first field; @max is the
+ * family's longest prefix. Expiry costs a packet nothing until a matching
+ * entry has a deadline, and one clock read then. */
+static __always_inline struct ipg_rule *live_rule(void *trie, void *key,
+						  const __u32 max)
+{
+	struct ipg_rule *r = bpf_map_lookup_elem(trie, key);
+	__u32 *prefixlen = key;
+	__u64 now;
+
+	if (!r || !r->expires_ns)
+		return r;
+	now = bpf_ktime_get_boot_ns();
+	for (__u32 i = 0; i <= max; i++) {
+		if (!r || !r->expires_ns || now < r->expires_ns)
+			return r;
+		if (!r->prefixlen || r->prefixlen > *prefixlen)
+			return NULL; /* nothing shorter; or a bad value */
+		*prefixlen = r->prefixlen - 1;
+		r = bpf_map_lookup_elem(trie, key);
+	}
+	return NULL;
+}
+
 /* Looks the source of @p up in trie @v4 or @v6 (either may be NULL); an
  * IPv4-mapped IPv6 source is looked up as the IPv4 address it maps.
- * Returns the value found, or NULL. */
-static __always_inline void *lookup_source(const struct pkt *p, void *v4,
-					   void *v6)
+ * Returns the live entry found, or NULL. */
+static __always_inline struct ipg_rule *lookup_source(const struct pkt *p,
+						      void *v4, void *v6)
 {
 	const __u32 *w = (const __u32 *)p->saddr;
 
@@ -504,12 +530,12 @@ static __always_inline void *lookup_source(const struct pkt *p, void *v4,
 		struct ipg_lpm_v6 key = { .prefixlen = 128 };
 
 		__builtin_memcpy(key.addr, p->saddr, 16);
-		return v6 ? bpf_map_lookup_elem(v6, &key) : NULL;
+		return v6 ? live_rule(v6, &key, 128) : NULL;
 	} else if (p->family) {
 		struct ipg_lpm_v4 key = { .prefixlen = 32 };
 
 		__builtin_memcpy(key.addr, p->family == 6 ? &w[3] : &w[0], 4);
-		return v4 ? bpf_map_lookup_elem(v4, &key) : NULL;
+		return v4 ? live_rule(v4, &key, 32) : NULL;
 	}
 	return NULL;
 }
@@ -770,7 +796,7 @@ static __always_inline int judge(struct xdp_md *ctx, const int frame, int probe)
 	const struct ipg_policy *pol;
 	__u32 zero = 0, list = IPG_LIST_DEFAULT, word, idx;
 	struct pkt p = {};
-	ipg_rule_id *rule;
+	struct ipg_rule *rule;
 	__u32 *active;
 	int r;
 
@@ -824,7 +850,7 @@ static __always_inline int judge(struct xdp_md *ctx, const int frame, int probe)
 			     bpf_map_lookup_elem(&ipg_v6_tries, &idx));
 	if (rule) {
 		count_stat(probe, list, IPG_STAT_PASS_ALLOWED);
-		count_rule(probe, *rule);
+		count_rule(probe, rule->id);
 		return XDP_PASS;
 	}
 	if (granted(&p, list)) {

@@ -5,7 +5,7 @@
 
 /* Bump whenever a map's layout or meaning changes: a daemon never adopts
  * pinned maps of another ABI. */
-#define IPG_ABI_VERSION 9
+#define IPG_ABI_VERSION 10
 
 /* The most entries one list may hold (max-entries); rule ids, which index
  * the per-rule hit counters, are unique across all lists. */

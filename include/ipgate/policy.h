@@ -22,6 +22,16 @@ _Static_assert(sizeof(struct ipg_lpm_v6) == 20, "ipg_lpm_v6 layout");
 /* Trie value: the rule id of the entry, which indexes rule_hits. */
 typedef __u32 ipg_rule_id;
 
+/* What a trie holds for one entry: its rule id, its prefix length (a
+ * lookup that finds an expired entry looks again below it) and the
+ * boot-time ns from which it no longer matches (0: never expires). */
+struct ipg_rule {
+	ipg_rule_id id;
+	__u32 prefixlen;
+	__u64 expires_ns;
+};
+_Static_assert(sizeof(struct ipg_rule) == 16, "ipg_rule layout");
+
 enum ipg_action_mode {
 	IPG_MODE_DROP = 0,
 	/* Answer a blocked TCP SYN with a RST; drop everything else blocked. */

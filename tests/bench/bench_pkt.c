@@ -119,10 +119,10 @@ static void random_prefix(int family, const struct ipg_prefix *deny,
 static int put(int fd, const struct ipg_prefix *p, int flags)
 {
 	struct ipg_lpm_v6 k = { .prefixlen = p->len };
-	ipg_rule_id id = 1;
+	struct ipg_rule v = { .id = 1, .prefixlen = p->len };
 
 	memcpy(k.addr, p->addr, p->family == 4 ? 4 : 16);
-	return bpf_map_update_elem(fd, &k, &id, flags) ? -errno : 0;
+	return bpf_map_update_elem(fd, &k, &v, flags) ? -errno : 0;
 }
 
 /* Fills trie @fd with @n prefixes of @family: the allowed source, then

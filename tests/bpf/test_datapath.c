@@ -53,7 +53,8 @@ static struct ipg_verdict_env env_for(const struct frame *f)
 					 .n_grants = n_grants,
 					 .local = local,
 					 .n_local = n_local,
-					 .frame = f->start };
+					 .frame = f->start,
+					 .now = (int64_t)time(NULL) };
 }
 
 static void apply(void)
@@ -929,6 +930,78 @@ TEST(test_override_active_passes_expired_enforces)
 	wait_past(soon);
 	EXPECT_DROP(o);
 	ASSERT_OK(ipg_datapath_set_override(dp, 0));
+}
+
+/* Adds @cidr to the policy expiring at Unix time @expires. */
+static void allow_until(const char *cidr, int64_t expires)
+{
+	struct ipg_prefix p;
+
+	ASSERT_OK(ipg_prefix_parse(cidr, &p, NULL));
+	ASSERT_OK(ipg_policy_add(&pol, &p, NULL, NULL));
+	pol.entries[pol.n_entries - 1].expires = expires;
+}
+
+TEST(test_expired_entries_match_nothing_and_shorter_entries_take_over)
+{
+	int64_t past = (int64_t)time(NULL) - 10, later = past + 7200;
+
+	CHECK(standard());
+	/* Nested: a live /24 around an expired /28 around an expired /32. */
+	CHECK(allow_until("198.18.5.0/24", 0));
+	CHECK(allow_until("198.18.5.0/28", past));
+	CHECK(allow_until("198.18.5.1", past));
+	/* Every length expired: nothing left to match. */
+	CHECK(allow_until("198.18.7.0/24", past));
+	CHECK(allow_until("198.18.7.0/25", past));
+	/* Not yet expired. */
+	CHECK(allow_until("198.18.6.0/24", later));
+	CHECK(allow_until("198.18.6.9", later));
+	CHECK(allow_until("2001:db8:9::/48", 0));
+	CHECK(allow_until("2001:db8:9::/64", past));
+	CHECK(allow_until("2001:db8:9::1", past));
+	CHECK(allow_until("2001:db8:a::/48", past));
+	CHECK(apply());
+
+	struct frame a = pkt_v4("198.18.5.1", IPPROTO_TCP, 443);
+	struct frame b = pkt_v4("198.18.5.7", IPPROTO_TCP, 443);
+	struct frame c = pkt_v4("198.18.7.1", IPPROTO_TCP, 443);
+	struct frame d = pkt_v4("198.18.6.9", IPPROTO_TCP, 443);
+	struct frame e = pkt_v4("198.18.6.10", IPPROTO_TCP, 443);
+	struct frame f = pkt_v6("2001:db8:9::1", IPPROTO_TCP, 443);
+	struct frame g = pkt_v6("2001:db8:a::1", IPPROTO_TCP, 443);
+	struct frame h = pkt_v6("::ffff:198.18.5.1", IPPROTO_TCP, 443);
+
+	EXPECT_ALLOW(a, "198.18.5.0/24");
+	EXPECT_ALLOW(b, "198.18.5.0/24");
+	EXPECT_DROP(c);
+	EXPECT_ALLOW(d, "198.18.6.9");
+	EXPECT_ALLOW(e, "198.18.6.0/24");
+	EXPECT_ALLOW(f, "2001:db8:9::/48");
+	EXPECT_DROP(g);
+	EXPECT_ALLOW(h, "198.18.5.0/24");
+}
+
+TEST(test_entry_stops_matching_at_its_deadline_without_any_change)
+{
+	int64_t soon = (int64_t)time(NULL) + 2;
+
+	CHECK(standard());
+	CHECK(allow_until("198.18.8.8", soon));
+	CHECK(allow_until("2001:db8:8::8", soon));
+	CHECK(apply());
+
+	struct frame a = pkt_v4("198.18.8.8", IPPROTO_TCP, 443);
+	struct frame b = pkt_v6("2001:db8:8::8", IPPROTO_TCP, 443);
+
+	EXPECT_ALLOW(a, "198.18.8.8");
+	EXPECT_ALLOW(b, "2001:db8:8::8");
+	/* Waiting for the clock, not a guessed time: past the deadline by
+	 * a second, the program drops on its own. */
+	while ((int64_t)time(NULL) <= soon)
+		usleep(50000);
+	EXPECT_DROP(a);
+	EXPECT_DROP(b);
 }
 
 TEST(test_breakglass_grant_passes_its_source_until_expiry)

@@ -518,7 +518,8 @@ static int parse_pool(void)
 /* A random policy for named list @i in round @round. named[0] guards this
  * host's IPv6 address in reject mode; named[1] holds the scoped grant and
  * so never allows the outsiders (in odd rounds it runs in shadow mode);
- * of the others one is disabled and one under its own override. */
+ * of the others one is disabled and one under its own override. Some
+ * entries have expired, some expire later. */
 static void random_policy(int i, int round, struct ipg_policy_spec *s)
 {
 	static const struct {
@@ -541,7 +542,7 @@ static void random_policy(int i, int round, struct ipg_policy_spec *s)
 		if (!below(ports[k].one_in))
 			ipg_policy_set_port(s, ports[k].proto, ports[k].port,
 					    true);
-	for (size_t k = 0; k < sizeof(entry_pool) / sizeof(entry_pool[0]);
+	for (size_t k = 0, e; k < sizeof(entry_pool) / sizeof(entry_pool[0]);
 	     k++) {
 		struct ipg_prefix p;
 
@@ -553,6 +554,16 @@ static void random_policy(int i, int round, struct ipg_policy_spec *s)
 			       ipg_prefix_contains(&p, &outsider[1])))
 			continue;
 		policy_allow(s, entry_pool[k]);
+		/* One entry in four has expired (the program must look past
+		 * it, to a shorter one), one in eight expires in an hour;
+		 * chosen without the generator, whose sequence picks ports. */
+		e = (k * 7 + (size_t)i * 3 + (size_t)round) % 8;
+		if (e < 2)
+			s->entries[s->n_entries - 1].expires =
+				(int64_t)time(NULL) - 60;
+		else if (e == 2)
+			s->entries[s->n_entries - 1].expires =
+				(int64_t)time(NULL) + 3600;
 	}
 }
 
@@ -760,7 +771,8 @@ static void named_frame(long i, int round, struct named_reach *R,
 					   .n_lists = N_NAMED,
 					   .local = local,
 					   .n_local = 2,
-					   .frame = f.start },
+					   .frame = f.start,
+					   .now = (int64_t)time(NULL) },
 		f.b, f.len, &v);
 	s = named_spec(v.list);
 	if (!s) {

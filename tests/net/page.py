@@ -176,6 +176,11 @@ def tenant(d, name, client, outsider):
     st, lst = api("GET", f"/v1/lists/{name}")
     check(st == 200 and any(e["cidr"] == f"{client}" and e["label"] == "office HQ"
                             for e in lst["entries"]), "the server has the saved label")
+    if name == "acme":
+        check(any(e["cidr"] == "192.0.2.51" and e["expires"] == "2030-01-01T00:00:00Z"
+                  for e in lst["entries"]), "Save keeps an entry's expiry")
+        check("2030-01-01T00:00:00Z" in text_of(d, f"{box} tr[data-cidr='192.0.2.51'] .expires"),
+              "the page shows the expiry")
 
     # Someone else changes the list; this page's Save is refused, shown,
     # and overwrites nothing; Reload shows their change.

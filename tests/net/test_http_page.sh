@@ -38,6 +38,7 @@ list acme {
   address $ACME4
   enabled yes
   allow 192.0.2.50 "old office"
+  allow 192.0.2.51 contractor expires 2030-01-01T00:00:00Z
 }
 list beta {
   address $BETA4

@@ -307,4 +307,59 @@ test_blocked_names_the_dropped_sources_per_list_and_marks_shadow_ones() {
 		"$(ipgate --json blocked | $PY -c 'import json,sys; print(sum(s["reports"] for s in json.load(sys.stdin)["sources"]))')"
 }
 
+test_an_entry_expires_on_time_with_ipgated_dead_then_is_removed_and_audited() {
+	fresh
+	local before r until
+	before=$(conf_sum)
+	check_not "outsider blocked" reach "$OUT" $API4
+	r=$(ipgate add "$OUT4" --for 0s 2>&1)
+	check_has "a zero duration is refused" "$r" "is not a duration"
+	r=$(ipgate add "$OUT4" --until 2020-01-01T00:00:00Z 2>&1)
+	check_has "a past time is refused" "$r" "not in the future"
+	r=$(ipgate add "$OUT4" --until tomorrow 2>&1)
+	check_has "a time that is not one is refused" "$r" "is not a time such as"
+	r=$(ipgate add "$OUT4" --for 1h --until 2030-01-01T00:00:00Z 2>&1)
+	check_has "both at once are refused" "$r" "not both"
+	check_eq "... and the file is untouched" "$before" "$(conf_sum)"
+	check "add for 6 s" ipgate add "$OUT4" --label contractor --for 6s
+	check "the outsider reaches the API at once" reach "$OUT" $API4
+	check_has "list shows the time left" "$(ipgate list)" "^$OUT4 +[0-9]+ +[0-9]s left +contractor"
+	check_has "... and JSON the expiry" "$(ipgate --json list)" '"expires":"20[0-9-]+T[0-9:]+Z","expires_in":[0-9]'
+	until=$(grep -oE "^allow $OUT4 +contractor expires [0-9T:Z-]+" "$CONF" | awk '{print $NF}')
+	[ -n "$until" ] || fail "no expiry written in the file: $(grep "$OUT4" "$CONF")"
+	# The program alone enforces the deadline: ipgated is dead past it.
+	daemon_kill9
+	while [ "$(date +%s)" -le "$(date -d "$until" +%s)" ]; do sleep 0.2; done
+	check_not "blocked at its deadline, with ipgated dead" reach "$OUT" $API4
+	daemon_start || fail "ipgated did not restart: $(tail -n 3 "$DLOG")"
+	expired() { ! grep -q "$OUT4" "$CONF"; }
+	wait_until 30 expired || fail "the expired entry is still in the file"
+	check_eq "the file is as before the add" "$before" "$(conf_sum)"
+	check_lacks "list no longer shows it" "$(ipgate list)" "$OUT4"
+	check_has "audit: expire, by ipgated, with the entry before" "$(tail -n 1 "$AUDIT")" \
+		"\"user\":\"ipgated\".*\"action\":\"expire\",\"list\":\"default\".*\"before\":\\{.*\"cidr\":\"$OUT4\",\"label\":\"contractor\",\"expires\":\"$until\""
+	check_not "still blocked" reach "$OUT" $API4
+}
+
+test_entries_expire_over_http_and_a_live_daemon_removes_them() {
+	fresh
+	local tok r
+	tok=$(ipgate token create --role admin --list acme --id acme | tail -n 1)
+	post() { # PATH BODY
+		ip netns exec "$API" curl -sS -w '\n%{http_code}' -X POST \
+			-H "Authorization: Bearer $tok" -H 'Content-Type: application/json' -d "$2" "$U$1"
+	}
+	r=$(post /v1/lists/acme/entries "{\"cidr\":\"$OUT4\",\"expires\":\"yesterday\"}")
+	check_eq "a bad expiry: 422" 422 "$(tail -n 1 <<<"$r")"
+	check_has "... naming the field" "$r" '"field":"expires"'
+	r=$(post /v1/lists/acme/entries "{\"cidr\":\"$OUT4\",\"for\":\"5s\",\"label\":\"temp\"}")
+	check_eq "added for 5 s: 201" 201 "$(tail -n 1 <<<"$r")"
+	check_has "the list shows its expiry" "$r" "\"cidr\":\"$OUT4\",\"label\":\"temp\",\"hits\":[0-9]+,\"expires\":\"20"
+	check "the outsider reaches acme at once" reach "$OUT" 198.18.0.10
+	gone() { ! ipgate list --list acme | grep -q "$OUT4"; }
+	wait_until 40 gone || fail "the entry was not removed after it expired"
+	check_not "blocked after it expired" reach "$OUT" 198.18.0.10
+	check_has "audit: expire on acme" "$(tail -n 1 "$AUDIT")" '"user":"ipgated".*"action":"expire","list":"acme"'
+}
+
 run_tests "$@"

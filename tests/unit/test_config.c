@@ -80,7 +80,7 @@ TEST(test_config_edits_keep_comments_and_labels)
 	ASSERT_OK(ipg_config_parse(&c, example, "x", NULL));
 	ASSERT_OK(ipg_config_set_enabled(&c, false, &e));
 	ASSERT_OK(ipg_prefix_parse("198.51.100.0/24", &p, NULL));
-	ASSERT_OK(ipg_config_add(&c, &p, "new office", &e));
+	ASSERT_OK(ipg_config_add(&c, &p, "new office", 0, &e));
 	ASSERT_OK(ipg_prefix_parse("203.0.113.45", &p, NULL));
 	ASSERT_OK(ipg_config_remove(&c, &p, &e));
 	out = ipg_config_render(&c);
@@ -113,21 +113,21 @@ TEST(test_config_edits_refuse_and_change_nothing)
 				   NULL));
 	ASSERT_OK(ipg_prefix_parse("192.0.2.1", &p, NULL));
 	before = ipg_config_render(&c);
-	ASSERT_EQ(ipg_config_add(&c, &p, NULL, &e), -EEXIST);
+	ASSERT_EQ(ipg_config_add(&c, &p, NULL, 0, &e), -EEXIST);
 	ASSERT_OK(ipg_prefix_parse("192.0.2.9", &p, NULL));
 	ASSERT_EQ(ipg_config_remove(&c, &p, &e), -ENOENT);
 	ASSERT_TRUE(strstr(e.msg, "192.0.2.9 is not in the list") != NULL);
-	ASSERT_EQ(ipg_config_add(&c, &p, "bad\nlabel", &e), -EINVAL);
+	ASSERT_EQ(ipg_config_add(&c, &p, "bad\nlabel", 0, &e), -EINVAL);
 	after = ipg_config_render(&c);
 	ASSERT_STR(after, before);
 	free(after);
 	for (int i = 2; i <= 3; i++) {
 		snprintf(buf, sizeof(buf), "192.0.2.%d", 10 + i);
 		ASSERT_OK(ipg_prefix_parse(buf, &p, NULL));
-		ASSERT_OK(ipg_config_add(&c, &p, NULL, &e));
+		ASSERT_OK(ipg_config_add(&c, &p, NULL, 0, &e));
 	}
 	ASSERT_OK(ipg_prefix_parse("192.0.2.99", &p, NULL));
-	ASSERT_EQ(ipg_config_add(&c, &p, NULL, &e), -ENOSPC);
+	ASSERT_EQ(ipg_config_add(&c, &p, NULL, 0, &e), -ENOSPC);
 	ASSERT_TRUE(strstr(e.msg, "3 of 3") != NULL);
 	ASSERT_EQ(c.policy.n_entries, 3);
 	free(before);
@@ -206,9 +206,9 @@ TEST(test_config_labels_refuse_terminal_escapes)
 		&c, "allow 192.0.2.1 \"Caf\xc3\xa9 \xe2\x82\xac\"\n", "x", &e));
 	ASSERT_STR(c.policy.entries[0].label, "Caf\xc3\xa9 \xe2\x82\xac");
 	ASSERT_OK(ipg_prefix_parse("192.0.2.2", &p, NULL));
-	ASSERT_EQ(ipg_config_add(&c, &p, "\x1b]0;pwned\x07", &e), -EINVAL);
+	ASSERT_EQ(ipg_config_add(&c, &p, "\x1b]0;pwned\x07", 0, &e), -EINVAL);
 	ASSERT_TRUE(strstr(e.msg, "control character") != NULL);
-	ASSERT_EQ(ipg_config_add(&c, &p, "x\xc2\x85y", &e), -EINVAL);
+	ASSERT_EQ(ipg_config_add(&c, &p, "x\xc2\x85y", 0, &e), -EINVAL);
 	ASSERT_EQ(c.policy.n_entries, 1);
 	ipg_config_free(&c);
 
@@ -406,7 +406,7 @@ TEST(test_config_clone_keeps_rule_ids_of_kept_prefixes)
 	ASSERT_EQ(b.policy.entries[0].rule_id, id_vpn);
 	/* A new prefix takes the lowest id left free: the removed one's. */
 	ASSERT_OK(ipg_prefix_parse("198.51.100.0/24", &p, &e));
-	ASSERT_OK(ipg_config_add(&b, &p, "new", &e));
+	ASSERT_OK(ipg_config_add(&b, &p, "new", 0, &e));
 	ipg_policy_keep_ids(&b.policy, a.policy.entries, a.policy.n_entries);
 	ASSERT_EQ(b.policy.entries[3].rule_id, 0);
 	for (uint32_t i = 0; i < 3; i++)
@@ -554,4 +554,114 @@ TEST(test_config_shared_list_has_no_address_and_says_so)
 int main(int argc, char **argv)
 {
 	return harness_main("unit/config", argc, argv, NULL, NULL);
+}
+
+TEST(test_time_forms)
+{
+	char out[IPG_TIME_STRLEN];
+	int64_t t;
+
+	ASSERT_OK(ipg_time_parse("2026-12-01T18:00:00Z", &t));
+	ASSERT_EQ(t, 1796148000);
+	ipg_time_format(t, out, sizeof(out));
+	ASSERT_STR(out, "2026-12-01T18:00:00Z");
+	/* An offset is the same instant, written back in UTC. */
+	ASSERT_OK(ipg_time_parse("2026-12-01T19:30:00+01:30", &t));
+	ASSERT_EQ(t, 1796148000);
+	ASSERT_OK(ipg_time_parse("2026-12-01T13:00:00-05:00", &t));
+	ASSERT_EQ(t, 1796148000);
+	ASSERT_OK(ipg_time_parse("2028-02-29T00:00:00Z", &t));
+	ASSERT_EQ(ipg_time_parse("2027-02-29T00:00:00Z", &t), -EINVAL);
+	ASSERT_EQ(ipg_time_parse("2100-02-29T00:00:00Z", &t), -EINVAL);
+	ASSERT_EQ(ipg_time_parse("2026-04-31T00:00:00Z", &t), -EINVAL);
+	ASSERT_EQ(ipg_time_parse("2026-12-01T24:00:00Z", &t), -EINVAL);
+	ASSERT_EQ(ipg_time_parse("2026-12-01T18:00:60Z", &t), -EINVAL);
+	ASSERT_EQ(ipg_time_parse("2026-12-01 18:00:00Z", &t), -EINVAL);
+	ASSERT_EQ(ipg_time_parse("2026-12-01T18:00:00", &t), -EINVAL);
+	ASSERT_EQ(ipg_time_parse("2026-12-01T18:00:00Zjunk", &t), -EINVAL);
+	ASSERT_EQ(ipg_time_parse("2026-12-01T18:00:00+1:00", &t), -EINVAL);
+	ASSERT_EQ(ipg_time_parse("1999-12-31T23:59:59Z", &t), -ERANGE);
+	ASSERT_EQ(ipg_time_parse("", &t), -EINVAL);
+}
+
+TEST(test_config_entry_expiry_parses_writes_back_and_diffs)
+{
+	static struct ipg_config a, b;
+	struct ipg_config_diff d;
+	struct ipg_error e = { { 0 } };
+	struct ipg_prefix p;
+	char *out;
+
+	ASSERT_OK(ipg_config_parse(
+		&a,
+		"allow 198.51.100.7 contractor expires 2026-12-01T18:00:00Z\n"
+		"allow 198.51.100.8 expires 2026-12-01T19:00:00+01:00\n"
+		"allow 198.51.100.9 expires\n"
+		"allow 198.51.100.10 \"expires\" expires 2030-01-01T00:00:00Z\n",
+		"a", &e));
+	ASSERT_EQ(a.policy.n_entries, 4);
+	ASSERT_STR(a.policy.entries[0].label, "contractor");
+	ASSERT_EQ(a.policy.entries[0].expires, 1796148000);
+	ASSERT_STR(a.policy.entries[1].label, "");
+	ASSERT_EQ(a.policy.entries[1].expires, 1796148000);
+	/* "expires" with nothing after it is a label. */
+	ASSERT_STR(a.policy.entries[2].label, "expires");
+	ASSERT_EQ(a.policy.entries[2].expires, 0);
+	ASSERT_STR(a.policy.entries[3].label, "expires");
+	ASSERT_EQ(a.policy.entries[3].expires, 1893456000);
+
+	/* An add writes the expiry back in UTC, and it reads back. */
+	ASSERT_OK(ipg_prefix_parse("203.0.113.0/24", &p, NULL));
+	ASSERT_OK(ipg_config_add(&a, &p, "vpn", 1796151600, &e));
+	ASSERT_OK(ipg_prefix_parse("203.0.114.0/24", &p, NULL));
+	ASSERT_OK(ipg_config_add(&a, &p, NULL, 1796151600, &e));
+	out = ipg_config_render(&a);
+	ASSERT_TRUE(strstr(out, "allow 203.0.113.0/24     vpn expires "
+				"2026-12-01T19:00:00Z\n") != NULL);
+	ASSERT_TRUE(strstr(out, "allow 203.0.114.0/24     expires "
+				"2026-12-01T19:00:00Z\n") != NULL);
+	ASSERT_OK(ipg_config_parse(&b, out, "b", &e));
+	free(out);
+	ASSERT_EQ(b.policy.n_entries, 6);
+	ASSERT_EQ(b.policy.entries[4].expires, 1796151600);
+	ASSERT_STR(b.policy.entries[4].label, "vpn");
+	ASSERT_EQ(b.policy.entries[5].expires, 1796151600);
+	ipg_config_free(&b);
+
+	/* A changed expiry is a change of the entry, before and after. */
+	ASSERT_OK(ipg_config_parse(
+		&b,
+		"allow 198.51.100.7 contractor expires 2026-12-02T18:00:00Z\n"
+		"allow 198.51.100.8 expires 2026-12-01T19:00:00+01:00\n"
+		"allow 198.51.100.9 expires\n"
+		"allow 198.51.100.10 \"expires\" expires 2030-01-01T00:00:00Z\n"
+		"allow 203.0.113.0/24 vpn expires 2026-12-01T19:00:00Z\n"
+		"allow 203.0.114.0/24 expires 2026-12-01T19:00:00Z\n",
+		"b", &e));
+	ASSERT_OK(ipg_config_diff(&a, &b, &d));
+	ASSERT_EQ(d.entries_changed, 2);
+	ASSERT_TRUE(strstr(d.text.s, "- allow 198.51.100.7         "
+				     "\"contractor\" expires "
+				     "2026-12-01T18:00:00Z") != NULL);
+	ASSERT_TRUE(strstr(d.after.s, "\"expires\":\"2026-12-02T18:00:00Z\"") !=
+		    NULL);
+	ipg_config_diff_free(&d);
+	ipg_config_free(&a);
+	ipg_config_free(&b);
+}
+
+TEST(test_config_entry_expiry_errors_name_the_column)
+{
+	REFUSED("allow 192.0.2.1 x expires\n", "ipgate.conf:1:26:",
+		"expected a time such as 2026-12-01T18:00:00Z");
+	REFUSED("allow 192.0.2.1 expires tomorrow\n",
+		"ipgate.conf:1:25:", "expiry tomorrow is not a time");
+	REFUSED("allow 192.0.2.1 expires 2026-02-30T00:00:00Z\n",
+		"ipgate.conf:1:25:", "is not a time");
+	REFUSED("allow 192.0.2.1 expires 1970-01-01T00:00:00Z\n",
+		"ipgate.conf:1:25:", "out of range");
+	REFUSED("allow 192.0.2.1 x expires 2026-12-01T18:00:00Z y\n",
+		"ipgate.conf:1:48:", "unexpected \"y\"");
+	REFUSED("allow 192.0.2.1 x y\n",
+		"ipgate.conf:1:19:", "unexpected \"y\"");
 }

@@ -578,7 +578,7 @@ TEST(test_lists_edits_land_in_the_lists_own_file)
 	ASSERT_OK(parse_example(&c, &e));
 	g = ipg_config_list_find(&c, "globex");
 	hq_id = g->policy.entries[0].rule_id;
-	ASSERT_OK(ipg_config_list_add(&c, "globex", &p, "new office", &e));
+	ASSERT_OK(ipg_config_list_add(&c, "globex", &p, "new office", 0, &e));
 	ASSERT_OK(ipg_config_list_set_enabled(&c, "globex", true, &e));
 	ASSERT_OK(ipg_config_list_set_enabled(&c, "initech", true, &e));
 	ASSERT_EQ(ipg_config_list_remove(&c, "acme", &p, &e), -ENOENT);
@@ -608,13 +608,13 @@ TEST(test_lists_edits_land_in_the_lists_own_file)
 	/* Lines below the edit moved down. */
 	ASSERT_EQ(c.lists[1]->line, 9);
 	/* Errors name the list, and change nothing. */
-	ASSERT_EQ(ipg_config_list_add(&c, "globex", &p, NULL, &e), -EEXIST);
+	ASSERT_EQ(ipg_config_list_add(&c, "globex", &p, NULL, 0, &e), -EEXIST);
 	ASSERT_TRUE(strstr(e.msg, "list globex: 198.18.0.1 is already") !=
 		    NULL);
-	ASSERT_EQ(ipg_config_list_add(&c, "nobody", &p, NULL, &e), -ENOENT);
+	ASSERT_EQ(ipg_config_list_add(&c, "nobody", &p, NULL, 0, &e), -ENOENT);
 	ASSERT_TRUE(strstr(e.msg, "no list named \"nobody\"") != NULL);
 	/* The top level, by name, edits the main file. */
-	ASSERT_OK(ipg_config_list_add(&c, "default", &p, NULL, &e));
+	ASSERT_OK(ipg_config_list_add(&c, "default", &p, NULL, 0, &e));
 	ASSERT_TRUE(c.dirty);
 	out = ipg_config_render(&c);
 	ASSERT_TRUE(strstr(out, "allow 198.51.100.0/24 ops\nallow 198.18.0.1\n"
@@ -645,7 +645,7 @@ TEST(test_lists_top_level_edits_stay_above_the_blocks)
 				   "list acme {\n  address 192.0.2.1\n}\n",
 				   "x", &e));
 	ASSERT_OK(ipg_config_set_enabled(&c, true, &e));
-	ASSERT_OK(ipg_config_add(&c, &p, NULL, &e));
+	ASSERT_OK(ipg_config_add(&c, &p, NULL, 0, &e));
 	out = ipg_config_render(&c);
 	ASSERT_STR(out, "# header\nprotect tcp/443\nenabled yes\n"
 			"allow 198.18.0.1\n\n# acme\n"
@@ -666,11 +666,11 @@ TEST(test_lists_full_list_refuses_an_add)
 				 "list a {\n  address 192.0.2.1\n"
 				 "  allow 198.18.0.1\n  allow 198.18.0.2\n}\n",
 				 "x", &e));
-	ASSERT_EQ(ipg_config_list_add(&c, "a", &p, NULL, &e), -ENOSPC);
+	ASSERT_EQ(ipg_config_list_add(&c, "a", &p, NULL, 0, &e), -ENOSPC);
 	ASSERT_TRUE(strstr(e.msg, "list a: cannot add 198.18.0.3") != NULL);
 	ASSERT_TRUE(strstr(e.msg, "2 of 2") != NULL);
 	/* The top level has room of its own. */
-	ASSERT_OK(ipg_config_add(&c, &p, NULL, &e));
+	ASSERT_OK(ipg_config_add(&c, &p, NULL, 0, &e));
 	ipg_config_free(&c);
 }
 
@@ -691,7 +691,7 @@ TEST(test_lists_save_all_writes_the_edited_files_only)
 	ASSERT_OK(chmod(inc, 0640));
 	ASSERT_OK(ipg_config_load(&c, main_path, &e));
 	ASSERT_OK(stat(main_path, &st0));
-	ASSERT_OK(ipg_config_list_add(&c, "initech", &p, "x y", &e));
+	ASSERT_OK(ipg_config_list_add(&c, "initech", &p, "x y", 0, &e));
 	ASSERT_OK(ipg_config_save_all(&c, main_path, &e));
 	ASSERT_TRUE(!c.files[0].dirty);
 	ASSERT_OK(stat(main_path, &st1));
@@ -924,7 +924,7 @@ TEST(test_lists_cow_copies_only_the_edited_file)
 		    ipg_config_list_find(&c, "acme"));
 	ASSERT_TRUE(ipg_config_list_find(&a, "globex") !=
 		    ipg_config_list_find(&c, "globex"));
-	ASSERT_OK(ipg_config_list_add(&a, "globex", &p, "x", &e));
+	ASSERT_OK(ipg_config_list_add(&a, "globex", &p, "x", 0, &e));
 	ASSERT_EQ(ipg_config_list_find(&a, "globex")->policy.n_entries, 2);
 	ASSERT_EQ(ipg_config_list_find(&c, "globex")->policy.n_entries, 1);
 	after = ipg_config_render_file(&c, 0);
@@ -937,7 +937,7 @@ TEST(test_lists_cow_copies_only_the_edited_file)
 		    ipg_config_list_find(&a, "acme"));
 	ASSERT_TRUE(ipg_config_list_find(&b, "globex") ==
 		    ipg_config_list_find(&a, "globex"));
-	ASSERT_OK(ipg_config_list_add(&b, "default", &p, NULL, &e));
+	ASSERT_OK(ipg_config_list_add(&b, "default", &p, NULL, 0, &e));
 	ASSERT_EQ(a.policy.n_entries, 1);
 	ASSERT_EQ(b.policy.n_entries, 2);
 	ASSERT_EQ(ipg_config_cow(&b, &a, "nobody", &e), -ENOENT);

@@ -213,13 +213,13 @@ TEST(test_policy_match_is_longest_prefix)
 
 	policy_standard(&s);
 	ASSERT_OK(ipg_addr_parse("192.0.2.201", &a, NULL));
-	ASSERT_EQ(ipg_policy_match(&s, &a), 3);
+	ASSERT_EQ(ipg_policy_match(&s, &a, 0), 3);
 	ASSERT_OK(ipg_addr_parse("192.0.2.200", &a, NULL));
-	ASSERT_EQ(ipg_policy_match(&s, &a), 4);
+	ASSERT_EQ(ipg_policy_match(&s, &a, 0), 4);
 	ASSERT_OK(ipg_addr_parse("192.0.2.1", &a, NULL));
-	ASSERT_EQ(ipg_policy_match(&s, &a), 2);
+	ASSERT_EQ(ipg_policy_match(&s, &a, 0), 2);
 	ASSERT_OK(ipg_addr_parse("198.18.0.1", &a, NULL));
-	ASSERT_EQ(ipg_policy_match(&s, &a), -1);
+	ASSERT_EQ(ipg_policy_match(&s, &a, 0), -1);
 	ASSERT_TRUE(ipg_policy_port_protected(&s.ports, IPPROTO_UDP, 443));
 	ASSERT_TRUE(!ipg_policy_port_protected(&s.ports, IPPROTO_UDP, 8443));
 }

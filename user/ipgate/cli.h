@@ -43,7 +43,7 @@ enum cmd_id {
  * and the request being built for ipgated. */
 struct cli {
 	const char *socket, *label, *client, *client_source, *port, *lines;
-	const char *dur, *reason, *id, *key, *source, *role, *confirm;
+	const char *dur, *reason, *id, *key, *source, *role, *confirm, *until;
 	const char *anchors; /* log --verify --anchors FILE */
 	const char *list, *to; /* --list NAME, test --to ADDRESS */
 	int json, force, dry_run, verify, cancel, follow;

@@ -101,6 +101,16 @@ static int cmd_add(struct cli *c)
 {
 	if (c->label)
 		ipg_ctl_set(&c->req, "label", c->label);
+	if (c->dur && c->until) {
+		fprintf(stderr,
+			"ipgate: add takes --for or --until, not both\n");
+		return 2;
+	}
+	/* ipgated checks them, against its own clock. */
+	if (c->dur)
+		ipg_ctl_set(&c->req, "for", c->dur);
+	if (c->until)
+		ipg_ctl_set(&c->req, "expires", c->until);
 	return simple(c, "add", "cidr");
 }
 
@@ -318,8 +328,9 @@ const struct command commands[CMD_COUNT] = {
 	[CMD_LISTS] = { "lists", "", 0, 0, cmd_plain,
 			"every list: addresses, enabled, entries, override, "
 			"hits" },
-	[CMD_ADD] = { "add", "CIDR [--label TEXT]", 1, 1, cmd_add,
-		      "allow an address or CIDR" },
+	[CMD_ADD] = { "add",
+		      "CIDR [--label TEXT] [--for DURATION|--until TIME]", 1, 1,
+		      cmd_add, "allow an address or CIDR" },
 	[CMD_REMOVE] = { "remove", "CIDR", 1, 1, cmd_remove,
 			 "remove an entry" },
 	[CMD_ENABLE] = { "enable", "", 0, 0, cmd_plain,

@@ -89,7 +89,13 @@ static const struct cli_option options[] = {
 	{ FLAG("verify", ONLY(LOG), verify) },
 	{ FLAG("follow", ONLY(BLOCKED), follow),
 	  .help = "keep printing the sources as they are reported" },
-	{ VALUE("for", "DURATION", ONLY(OVERRIDE) | ONLY(KNOCK), dur) },
+	{ VALUE("for", "DURATION", ONLY(OVERRIDE) | ONLY(KNOCK) | ONLY(ADD),
+		dur),
+	  .help = "how long: an override, a knock's grant, or an entry\n"
+		  "added (it stops matching then, and is removed)" },
+	{ VALUE("until", "TIME", ONLY(ADD), until),
+	  .help = "the entry added expires at TIME, such as\n"
+		  "2026-12-01T18:00:00Z (or with an offset, +01:00)" },
 	{ VALUE("reason", "TEXT", ONLY(OVERRIDE), reason) },
 	{ FLAG("cancel", ONLY(OVERRIDE), cancel) },
 	{ VALUE("id", "NAME", ONLY(BREAKGLASS) | ONLY(TOKEN), id) },

@@ -449,13 +449,52 @@ static int cidr_arg(struct req *q, struct ipg_prefix *p, struct ipg_error *e)
 	return ipg_prefix_parse(s, p, e) ? -EINVAL : 0;
 }
 
+/* The expiry a request asks for: "expires" (an RFC 3339 time) or "for"
+ * (a duration from now), at most one of them; 0 when neither. A time that
+ * is not in the future is refused: the entry would never pass. */
+static int expiry_arg(struct req *q, int64_t *out, struct ipg_error *e)
+{
+	const char *until = ipg_ctl_get(q->m, "expires");
+	const char *dur = ipg_ctl_get(q->m, "for");
+	int64_t now = (int64_t)time(NULL);
+	uint32_t secs;
+	int r;
+
+	*out = 0;
+	if (until && dur)
+		return ipg_fail(e, -EINVAL,
+				"give either an expiry time or a duration, "
+				"not both");
+	if (dur) {
+		if (ipg_duration_parse(dur, &secs))
+			return ipg_fail(e, -EINVAL,
+					"\"%s\" is not a duration such as 30m, "
+					"8h or 7d",
+					dur);
+		*out = now + secs;
+	} else if (until) {
+		r = ipg_time_parse(until, out);
+		if (r)
+			return ipg_fail(e, -EINVAL, "expiry \"%s\" %s", until,
+					ipg_time_error(r));
+		if (*out <= now)
+			return ipg_fail(e, -EINVAL,
+					"expiry %s is not in the future",
+					until);
+	}
+	return 0;
+}
+
 static int edit_add(struct req *q, struct ipg_config *c, struct ipg_error *e)
 {
 	struct ipg_prefix p;
+	int64_t expires;
 
-	return cidr_arg(q, &p, e) ?:
-				    ipg_config_list_add(c, list_arg(q), &p,
-							ipg_ctl_get(q->m, "label"), e);
+	return cidr_arg(q, &p, e)		  ?:
+		       expiry_arg(q, &expires, e) ?:
+		       ipg_config_list_add(c, list_arg(q), &p,
+					   ipg_ctl_get(q->m, "label"), expires,
+					   e);
 }
 
 static int edit_remove(struct req *q, struct ipg_config *c, struct ipg_error *e)
@@ -517,7 +556,8 @@ int do_disable(struct req *q)
 }
 
 /* save: list @list's entries become those of "entries" (one "CIDR" or
- * "CIDR LABEL" per line) and, when "enabled" is sent, its toggle that:
+ * "CIDR LABEL" per line, then a tab and the Unix time it expires, if it
+ * does) and, when "enabled" is sent, its toggle that:
  * the settings page's Save. Entries kept keep their lines; removed and
  * relabelled ones go, new ones are added at the end; one change. */
 static int edit_save(struct req *q, struct ipg_config *c, struct ipg_error *e)
@@ -534,8 +574,9 @@ static int edit_save(struct req *q, struct ipg_config *c, struct ipg_error *e)
 	want->max_entries = IPG_RULES_MAX;
 	for (const char *s = text ? text : ""; *s && !r;) {
 		size_t n = strcspn(s, "\n");
-		char buf[IPG_PREFIX_STRLEN + IPG_LABEL_MAX + 8], *label;
+		char buf[IPG_PREFIX_STRLEN + IPG_LABEL_MAX + 32], *label, *tab;
 		struct ipg_prefix p;
+		long long expires = 0;
 
 		line++;
 		if (n >= sizeof(buf)) {
@@ -545,6 +586,17 @@ static int edit_save(struct req *q, struct ipg_config *c, struct ipg_error *e)
 		memcpy(buf, s, n);
 		buf[n] = '\0';
 		s += n + (s[n] == '\n');
+		tab = strchr(buf, '\t');
+		if (tab) {
+			char *end;
+
+			*tab++ = '\0';
+			expires = strtoll(tab, &end, 10);
+			if (*end || expires <= 0)
+				r = ipg_fail(e, -EINVAL,
+					     "entry %d: bad expiry \"%s\"",
+					     line, tab);
+		}
 		label = strchr(buf, ' ');
 		if (label)
 			*label++ = '\0';
@@ -556,6 +608,18 @@ static int edit_save(struct req *q, struct ipg_config *c, struct ipg_error *e)
 			r = -EINVAL;
 		if (!r)
 			r = ipg_policy_add(want, &p, label, e);
+		if (!r)
+			want->entries[want->n_entries - 1].expires = expires;
+		/* A past expiry only as the list has it already (a page saved
+		 * just as an entry ran out): the tick removes that one. */
+		if (!r && expires && expires <= (long long)time(NULL)) {
+			int k = ipg_policy_find(cur, &p);
+
+			if (k < 0 || cur->entries[k].expires != expires)
+				r = ipg_fail(e, -EINVAL,
+					     "entry %d: %s expires in the past",
+					     line, buf);
+		}
 		if (r) {
 			char msg[sizeof(e->msg)];
 
@@ -570,7 +634,7 @@ static int edit_save(struct req *q, struct ipg_config *c, struct ipg_error *e)
 		const struct ipg_entry *ce = &cur->entries[i];
 		int k = ipg_policy_find(want, &ce->prefix);
 
-		if (k < 0 || strcmp(want->entries[k].label, ce->label)) {
+		if (k < 0 || !ipg_entry_same(&want->entries[k], ce)) {
 			struct ipg_prefix p = ce->prefix;
 
 			r = ipg_config_list_remove(c, list, &p, e);
@@ -585,7 +649,8 @@ static int edit_save(struct req *q, struct ipg_config *c, struct ipg_error *e)
 
 			r = ipg_config_list_add(c, list,
 						&want->entries[i].prefix,
-						*label ? label : NULL, e);
+						*label ? label : NULL,
+						want->entries[i].expires, e);
 			cur = ipg_config_policy(c, list);
 		}
 	if (!r && en) {
@@ -788,4 +853,74 @@ out:
 	ipg_ctl_free(&rep);
 	ipg_buf_free(&q.out);
 	ipg_buf_free(&text);
+}
+
+/* expire: removes from list "list" every entry expired at the tick's
+ * time. The program stopped passing them at their deadline already. */
+static int edit_expire(struct req *q, struct ipg_config *c, struct ipg_error *e)
+{
+	const struct ipg_policy_spec *s = ipg_config_policy(c, list_arg(q));
+	int64_t now = (int64_t)time(NULL);
+	int r = 0;
+
+	for (uint32_t i = 0; s && i < s->n_entries && !r;) {
+		struct ipg_prefix p = s->entries[i].prefix;
+
+		if (!ipg_entry_expired(&s->entries[i], now)) {
+			i++;
+			continue;
+		}
+		r = ipg_config_list_remove(c, list_arg(q), &p, e);
+		s = ipg_config_policy(c, list_arg(q));
+	}
+	return r;
+}
+
+static bool has_expired(const struct ipg_policy_spec *s, int64_t now)
+{
+	for (uint32_t i = 0; i < s->n_entries; i++)
+		if (ipg_entry_expired(&s->entries[i], now))
+			return true;
+	return false;
+}
+
+/* Takes expired entries out of the files, one audited change ("expire")
+ * per list, as ipgated. Not while a change awaits confirmation (changes
+ * are refused then): the program enforces the deadlines meanwhile, and
+ * the first tick after the confirmation or the rollback removes them. */
+void expire_check(struct daemon *d)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	if (d->pending)
+		return;
+	for (int i = -1; i < d->cfg.n_lists; i++) {
+		const char *name = i < 0 ? "default" : d->cfg.lists[i]->name;
+		const struct ipg_policy_spec *s =
+			i < 0 ? &d->cfg.policy : &d->cfg.lists[i]->policy;
+		struct ipg_ctl_msg m = { 0 }, rep = { 0 };
+		struct req q = { .d = d, .m = &m, .rep = &rep, .force = 1 };
+		char list[IPG_LIST_NAME_MAX + 1];
+		int r;
+
+		if (!has_expired(s, now))
+			continue;
+		/* The change replaces d->cfg's lists: keep the name. */
+		snprintf(list, sizeof(list), "%s", name);
+		snprintf(q.user, sizeof(q.user), "ipgated");
+		actor_self(&q.who, "ipgated");
+		ipg_ctl_set(&m, "list", list);
+		r = change_by(&q, edit_expire, "expire");
+		/* Once a minute at most: the tick retries every second. */
+		if (r && now - d->expire_warned >= 60) {
+			d->expire_warned = now;
+			pr_warn("list %s: cannot remove expired entries: %s; "
+				"they pass no traffic, and the next tick tries "
+				"again",
+				list, ipg_ctl_get(&rep, "message") ?: "?");
+		}
+		ipg_buf_free(&q.out);
+		ipg_ctl_free(&m);
+		ipg_ctl_free(&rep);
+	}
 }

@@ -170,6 +170,7 @@ struct daemon {
 	int n_tokens;
 	/* The change awaiting confirmation (pending.c), or NULL. */
 	struct json_t *pending;
+	int64_t expire_warned; /* when a failed expiry removal last warned */
 	/* Changes refused and made, for /metrics. */
 	uint64_t changes_ok, changes_refused;
 };
@@ -333,6 +334,9 @@ void pending_forget(struct daemon *d);
 void pending_load(struct daemon *d);
 /* The tick: rolls back when the time is up. */
 void pending_check(struct daemon *d);
+/* Removes entries whose expiry has passed, one audited change per list
+ * (change.c). */
+void expire_check(struct daemon *d);
 /* Seconds left (0: none), and "ACTION by USER" (NULL: none). */
 uint64_t pending_left(struct daemon *d);
 const char *pending_what(struct daemon *d, char *out, size_t size);

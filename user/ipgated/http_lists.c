@@ -6,19 +6,31 @@
 
 /* ---- the list resource ---- */
 
+/* An entry's expiry as the API writes it: an RFC 3339 time, or null. */
+static json_t *expires_json(int64_t expires)
+{
+	char t[IPG_TIME_STRLEN];
+
+	if (!expires)
+		return json_null();
+	ipg_time_format(expires, t, sizeof(t));
+	return json_string(t);
+}
+
 /* A value that changes with every change of the list: its contents'
  * FNV-1a hash, beside the kernel's generation. */
 static uint64_t list_hash(const struct ipg_policy_spec *s)
 {
 	uint64_t h = 1469598103934665603ull;
-	char buf[IPG_PREFIX_STRLEN + IPG_LABEL_MAX + 4];
+	char buf[IPG_PREFIX_STRLEN + IPG_LABEL_MAX + 32];
 
 	for (uint32_t i = 0; i <= s->n_entries; i++) {
 		if (i < s->n_entries) {
 			char c[IPG_PREFIX_STRLEN];
 
 			ipg_prefix_format(&s->entries[i].prefix, c, sizeof(c));
-			snprintf(buf, sizeof(buf), "%s %s\n", c,
+			snprintf(buf, sizeof(buf), "%s %lld %s\n", c,
+				 (long long)s->entries[i].expires,
 				 s->entries[i].label);
 		} else {
 			snprintf(buf, sizeof(buf), "enabled=%d max=%u",
@@ -117,9 +129,10 @@ static json_t *list_json(struct hreq *h, const char *name, bool full)
 
 		ipg_datapath_rule_hits(d->dp, ent->rule_id, &hits);
 		ipg_prefix_format(&ent->prefix, c, sizeof(c));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:I}", "cidr", c,
-						   "label", ent->label, "hits",
-						   (json_int_t)hits));
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:I, s:o}", "cidr", c, "label",
+				     ent->label, "hits", (json_int_t)hits,
+				     "expires", expires_json(ent->expires)));
 	}
 	json_object_set_new(j, "entries", a);
 	return j;
@@ -172,11 +185,25 @@ static bool precondition(struct hreq *h, const char *name, bool required)
 	return false;
 }
 
-/* One entry of a PUT: {"cidr": ..., "label": ...}, into "CIDR LABEL\n". */
+/* An entry's "expires" (@field) into Unix time, or a 422 naming it. The
+ * pipeline refuses a time that is not in the future (save: unless the
+ * entry had it already). */
+static int expiry_parse(struct hreq *h, const char *field, const char *s,
+			int64_t *out)
+{
+	int r = ipg_time_parse(s, out);
+
+	return r ? hproblem(h, 422, field, "\"%s\" %s", s, ipg_time_error(r)) :
+		   0;
+}
+
+/* One entry of a PUT: {"cidr": ..., "label": ..., "expires": ...}, into
+ * "CIDR LABEL\tEXPIRES\n" (the save command's lines). */
 static int put_entry(struct hreq *h, json_t *e, size_t i, struct ipg_buf *out,
 		     struct ipg_prefix *seen)
 {
 	const char *key, *cidr, *label = NULL;
+	int64_t expires = 0;
 	char field[48];
 	struct ipg_error pe;
 	json_t *v;
@@ -192,7 +219,10 @@ static int put_entry(struct hreq *h, json_t *e, size_t i, struct ipg_buf *out,
 		snprintf(field, sizeof(field), "entries[%zu].%s", i, key);
 		if (!strcmp(key, "hits"))
 			continue; /* read-only: as GET gave it */
-		if (strcmp(key, "cidr") && strcmp(key, "label"))
+		if (!strcmp(key, "expires") && json_is_null(v))
+			continue;
+		if (strcmp(key, "cidr") && strcmp(key, "label") &&
+		    strcmp(key, "expires"))
 			return hproblem(h, 422, field, "unknown field \"%s\"",
 					key);
 		if (!json_is_string(v))
@@ -220,9 +250,17 @@ static int put_entry(struct hreq *h, json_t *e, size_t i, struct ipg_buf *out,
 		return hproblem(h, 422, field, "the label %s", pe.msg);
 	if (label && strchr(label, '\n'))
 		return hproblem(h, 422, field, "the label holds a newline");
+	v = json_object_get(e, "expires");
+	snprintf(field, sizeof(field), "entries[%zu].expires", i);
+	if (v && !json_is_null(v) &&
+	    expiry_parse(h, field, json_string_value(v), &expires))
+		return -1;
 	ipg_prefix_format(&seen[i], field, sizeof(field));
-	ipg_buf_printf(out, "%s%s%s\n", field, label && *label ? " " : "",
+	ipg_buf_printf(out, "%s%s%s", field, label && *label ? " " : "",
 		       label ? label : "");
+	if (expires)
+		ipg_buf_printf(out, "\t%lld", (long long)expires);
+	ipg_buf_printf(out, "\n");
 	return 0;
 }
 
@@ -321,12 +359,15 @@ int list_change(struct hreq *h, const char *name, const char *cmd,
 	return r;
 }
 
-/* POST /v1/lists/NAME/entries {"cidr": ..., "label": ...}. */
+/* POST /v1/lists/NAME/entries {"cidr": ..., "label": ..., "expires": TIME
+ * or "for": DURATION}. */
 int list_add_entry(struct hreq *h, const char *name)
 {
 	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
-	const char *key, *cidr, *label;
+	const char *key, *cidr, *label, *until, *dur;
 	struct ipg_error pe;
+	int64_t expires;
+	uint32_t secs;
 	json_t *j, *v;
 	int r = 0;
 
@@ -337,7 +378,10 @@ int list_add_entry(struct hreq *h, const char *name)
 		return -1;
 	json_object_foreach(j, key, v)
 	{
-		if (strcmp(key, "cidr") && strcmp(key, "label")) {
+		if (!strcmp(key, "expires") && json_is_null(v))
+			continue;
+		if (strcmp(key, "cidr") && strcmp(key, "label") &&
+		    strcmp(key, "expires") && strcmp(key, "for")) {
 			r = hproblem(h, 422, key, "unknown field \"%s\"", key);
 			goto out;
 		}
@@ -367,6 +411,33 @@ int list_add_entry(struct hreq *h, const char *name)
 	ipg_ctl_set(&m, "cidr", cidr);
 	if (label && *label)
 		ipg_ctl_set(&m, "label", label);
+	until = json_string_value(json_object_get(j, "expires"));
+	dur = json_string_value(json_object_get(j, "for"));
+	/* Checked here, so that the pipeline's refusals are the cidr's. */
+	if (until && dur) {
+		r = hproblem(h, 422, "for",
+			     "give either \"expires\" or \"for\", not both");
+		goto out;
+	}
+	if (until && expiry_parse(h, "expires", until, &expires)) {
+		r = -1;
+		goto out;
+	}
+	if (until && expires <= (int64_t)time(NULL)) {
+		r = hproblem(h, 422, "expires", "%s is not in the future",
+			     until);
+		goto out;
+	}
+	if (dur && ipg_duration_parse(dur, &secs)) {
+		r = hproblem(h, 422, "for",
+			     "\"%s\" is not a duration such as 30m, 8h or 7d",
+			     dur);
+		goto out;
+	}
+	if (until)
+		ipg_ctl_set(&m, "expires", until);
+	if (dur)
+		ipg_ctl_set(&m, "for", dur);
 	r = hrun(h, &m, &rep, "cidr");
 	if (!r)
 		r = list_get(h, name, 201);

@@ -6,7 +6,7 @@
 #include "daemon.h"
 
 /* Whether @a and @b put the same thing in the kernel: settings, ports and
- * the set of prefixes (labels and order aside). */
+ * the set of prefixes with their expiries (labels and order aside). */
 static bool same_in_kernel(const struct ipg_policy_spec *a,
 			   const struct ipg_policy_spec *b)
 {
@@ -14,9 +14,12 @@ static bool same_in_kernel(const struct ipg_policy_spec *a,
 	    a->kern.mode != b->kern.mode || a->n_entries != b->n_entries ||
 	    memcmp(&a->ports, &b->ports, sizeof(a->ports)))
 		return false;
-	for (uint32_t i = 0; i < a->n_entries; i++)
-		if (ipg_policy_find(b, &a->entries[i].prefix) < 0)
+	for (uint32_t i = 0; i < a->n_entries; i++) {
+		int j = ipg_policy_find(b, &a->entries[i].prefix);
+
+		if (j < 0 || b->entries[j].expires != a->entries[i].expires)
 			return false;
+	}
 	return true;
 }
 

@@ -367,6 +367,7 @@ static void on_tick(struct daemon *d)
 			conn_close(d, &d->conns[i]);
 	ovr_check(d);
 	pending_check(d);
+	expire_check(d);
 	http_tick(d);
 	ipg_datapath_blocked_tick(d->dp);
 	grants_check(d);

@@ -11,7 +11,10 @@ const char *xdp_mode_name(enum ipg_xdp_mode m)
 
 void format_duration(uint64_t s, char *out, size_t size)
 {
-	if (s >= 3600)
+	if (s >= 2 * 86400)
+		snprintf(out, size, "%" PRIu64 "d%02" PRIu64 "h", s / 86400,
+			 s % 86400 / 3600);
+	else if (s >= 3600)
 		snprintf(out, size, "%" PRIu64 "h%02" PRIu64 "m", s / 3600,
 			 s % 3600 / 60);
 	else if (s >= 60)
@@ -23,10 +26,7 @@ void format_duration(uint64_t s, char *out, size_t size)
 
 void format_utc(time_t t, char *out, size_t size)
 {
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ipg_time_format((int64_t)t, out, size);
 }
 
 static uint64_t seconds_to(uint64_t deadline)
@@ -454,11 +454,13 @@ int do_status(struct req *q)
 	return print_end(q, &p);
 }
 
-/* For list: one entry and the packets it let in. */
+/* For list: one entry, the packets it let in and, when @expiries (some
+ * entry of the list expires), the time it has left. */
 static void print_entry(struct ipg_print *p, struct daemon *d,
-			const struct ipg_entry *ent)
+			const struct ipg_entry *ent, bool expiries)
 {
-	char cidr[IPG_PREFIX_STRLEN];
+	int64_t now = (int64_t)time(NULL);
+	char cidr[IPG_PREFIX_STRLEN], t[IPG_TIME_STRLEN], left[40];
 	uint64_t hits = 0;
 
 	ipg_datapath_rule_hits(d->dp, ent->rule_id, &hits);
@@ -466,6 +468,24 @@ static void print_entry(struct ipg_print *p, struct daemon *d,
 	ipg_print_open_object(p, NULL);
 	ipg_print_string(p, IPG_PR_ANY, "cidr", "%-43s", cidr);
 	ipg_print_u64(p, IPG_PR_TEXT, NULL, " %12s  ", hits);
+	if (ent->expires) {
+		ipg_time_format(ent->expires, t, sizeof(t));
+		ipg_print_string(p, IPG_PR_JSON, "expires", NULL, t);
+		ipg_print_u64(p, IPG_PR_JSON, "expires_in", NULL,
+			      ent->expires > now ?
+				      (uint64_t)(ent->expires - now) :
+				      0);
+		if (ent->expires > now) {
+			format_duration((uint64_t)(ent->expires - now), left,
+					sizeof(left));
+			strcat(left, " left");
+		} else {
+			snprintf(left, sizeof(left), "expired");
+		}
+		ipg_print_string(p, IPG_PR_TEXT, NULL, "%-12s  ", left);
+	} else if (expiries) {
+		ipg_print_string(p, IPG_PR_TEXT, NULL, "%-12s  ", "-");
+	}
 	/* Labels are checked on the way in; escape anyway, since text goes
 	 * to a terminal. */
 	ipg_print_string(p, IPG_PR_ANY | IPG_PR_SAFE, "label", "%s\n",
@@ -479,6 +499,7 @@ int do_list(struct req *q)
 {
 	const struct ipg_policy_spec *s;
 	struct ipg_print p;
+	bool expiries = false;
 	const char *name;
 	uint32_t id;
 
@@ -491,12 +512,17 @@ int do_list(struct req *q)
 	/* JSON counts the entries before them, text after them. */
 	ipg_print_u64(&p, IPG_PR_JSON, "count", NULL, s->n_entries);
 	ipg_print_u64(&p, IPG_PR_JSON, "max_entries", NULL, s->max_entries);
-	if (s->n_entries)
+	for (uint32_t i = 0; i < s->n_entries; i++)
+		expiries |= s->entries[i].expires != 0;
+	if (s->n_entries && expiries)
+		ipg_print_text(&p, "%-43s %12s  %-12s  %s\n", "ENTRY", "HITS",
+			       "EXPIRES", "LABEL");
+	else if (s->n_entries)
 		ipg_print_text(&p, "%-43s %12s  %s\n", "ENTRY", "HITS",
 			       "LABEL");
 	ipg_print_open_array(&p, "entries");
 	for (uint32_t i = 0; i < s->n_entries; i++)
-		print_entry(&p, q->d, &s->entries[i]);
+		print_entry(&p, q->d, &s->entries[i], expiries);
 	ipg_print_close_array(&p);
 	ipg_print_text(&p, "%u of %u entries\n", s->n_entries, s->max_entries);
 	ipg_print_open_object(&p, "breakglass");
@@ -638,7 +664,8 @@ static int probe_run(struct req *q, const struct ipg_prefix *addr,
 	struct ipg_verdict_list *lists =
 		calloc((size_t)d->cfg.n_lists + 1, sizeof(*lists));
 	struct ipg_verdict_env env = { .grants = d->prefix_buf,
-				       .grant_lists = d->grant_lists_buf };
+				       .grant_lists = d->grant_lists_buf,
+				       .now = (int64_t)time(NULL) };
 	const struct ipg_policy_spec *s;
 	uint8_t pkt[256];
 	uint32_t rule = 0;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "change.h"
 
@@ -10,7 +11,7 @@ bool ipg_addr_allowed(const struct ipg_policy_spec *s,
 		      const struct ipg_prefix *addr)
 {
 	return !s->kern.enabled || s->kern.mode == IPG_MODE_SHADOW ||
-	       ipg_policy_match(s, addr) >= 0;
+	       ipg_policy_match(s, addr, (int64_t)time(NULL)) >= 0;
 }
 
 /* The guards for one list: @name's policy going from @cur (NULL: the list

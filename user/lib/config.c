@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "config.h"
@@ -141,6 +142,81 @@ int ipg_duration_parse(const char *s, uint32_t *seconds)
 		return -ERANGE;
 	*seconds = (uint32_t)(v * mult);
 	return 0;
+}
+
+/* The earliest and latest times an expiry may name: after 2000 and before
+ * 10000 (four-digit years), so that every one prints back the same. */
+#define TIME_MIN 946684800ll /* 2000-01-01T00:00:00Z */
+#define TIME_MAX 253402300799ll /* 9999-12-31T23:59:59Z */
+
+/* Reads @n digits at @s into @out; returns 0 or -EINVAL. */
+static int digits(const char *s, int n, int *out)
+{
+	*out = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -EINVAL;
+		*out = *out * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+int ipg_time_parse(const char *s, int64_t *out)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30,
+				     31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	struct tm tm = { 0 };
+	int64_t t;
+
+	if (!s || strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' ||
+	    digits(s + 5, 2, &mo) || s[7] != '-' || digits(s + 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) ||
+	    s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    digits(s + 17, 2, &sec))
+		return -EINVAL;
+	if ((s[19] == 'Z' || s[19] == 'z') && !s[20]) {
+		sign = 0;
+	} else if ((s[19] == '+' || s[19] == '-') && strlen(s) == 25 &&
+		   !digits(s + 20, 2, &oh) && s[22] == ':' &&
+		   !digits(s + 23, 2, &om) && oh < 24 && om < 60) {
+		sign = s[19] == '+' ? 1 : -1;
+	} else {
+		return -EINVAL;
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
+	    mi > 59 || sec > 59 ||
+	    (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))))
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = (int64_t)timegm(&tm) - sign * (oh * 3600 + om * 60);
+	if (t < TIME_MIN || t > TIME_MAX)
+		return -ERANGE;
+	*out = t;
+	return 0;
+}
+
+const char *ipg_time_error(int r)
+{
+	return r == -ERANGE ?
+		       "is out of range (years 2000 to 9999)" :
+		       "is not a time such as 2026-12-01T18:00:00Z (UTC) "
+		       "or 2026-12-01T19:00:00+01:00";
+}
+
+void ipg_time_format(int64_t t, char *out, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) ||
+	    !strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, size, "@%lld", (long long)t);
 }
 
 static int once(struct parse_ctx *p, enum ipg_line_kind k, const char *what)
@@ -419,13 +495,37 @@ static int allowed_on(struct parse_ctx *p, struct ipg_config *c,
 	return 0;
 }
 
+/* allow CIDR [LABEL] [expires TIME]: the word "expires" is a label only
+ * when nothing follows it (or when quoted). */
 static int parse_allow(struct parse_ctx *p, struct ipg_config *c,
 		       const struct line_toks *lt)
 {
 	struct ipg_error pe = { { 0 } };
-	const struct tok *t = &lt->t[1], *label = lt->n == 3 ? &lt->t[2] : NULL;
+	const struct tok *t = &lt->t[1], *label = NULL, *when = NULL;
 	struct ipg_prefix *out = &p->prefix;
+	int64_t expires = 0;
+	int r;
 
+	for (int i = 2; i < lt->n; i++) {
+		const struct tok *w = &lt->t[i];
+
+		if (!when && !w->quoted && !strcmp(w->val, "expires") &&
+		    (i + 1 < lt->n || label)) {
+			if (i + 1 >= lt->n)
+				return fail_at(p, w->col + 7,
+					       "expected a time such as "
+					       "2026-12-01T18:00:00Z after "
+					       "\"expires\"");
+			when = &lt->t[++i];
+		} else if (!label && !when) {
+			label = w;
+		} else {
+			return fail_at(p, w->col,
+				       "unexpected \"%s\"; expected the end "
+				       "of the line or a # comment",
+				       w->val);
+		}
+	}
 	if (ipg_prefix_parse(t->val, out, &pe))
 		return fail_at(p, t->col, "%s", pe.msg);
 	if (ipg_policy_find(p->s->spec, out) >= 0)
@@ -436,8 +536,12 @@ static int parse_allow(struct parse_ctx *p, struct ipg_config *c,
 			       IPG_LABEL_MAX - 1);
 	if (label && ipg_label_check(label->val, &pe))
 		return fail_at(p, label->col, "label %s", pe.msg);
+	if (when && (r = ipg_time_parse(when->val, &expires)))
+		return fail_at(p, when->col, "expiry %s %s", when->val,
+			       ipg_time_error(r));
 	if (ipg_policy_add(p->s->spec, out, label ? label->val : NULL, &pe))
 		return fail_at(p, t->col, "%s", pe.msg);
+	p->s->spec->entries[p->s->spec->n_entries - 1].expires = expires;
 	return 0;
 }
 
@@ -446,7 +550,7 @@ enum value_kind {
 	V_NONE, /* nothing */
 	V_ONE, /* one word */
 	V_LIST, /* one word or more */
-	V_CIDR_LABEL, /* an address or CIDR, then an optional label */
+	V_CIDR_LABEL, /* an address or CIDR, a label, an expiry: allow */
 };
 
 /* Where a keyword may stand. */
@@ -579,7 +683,7 @@ static int parse_line(struct parse_ctx *p, struct ipg_config *c,
 		      const char *text)
 {
 	static const int max_words[] = {
-		[V_NONE] = 0, [V_ONE] = 1, [V_LIST] = -1, [V_CIDR_LABEL] = 2
+		[V_NONE] = 0, [V_ONE] = 1, [V_LIST] = -1, [V_CIDR_LABEL] = 4
 	};
 	const struct keyword *k = NULL;
 	struct line_toks lt;

@@ -226,8 +226,10 @@ int ipg_config_save_all(struct ipg_config *c, const char *path,
  * changes nothing on error. */
 int ipg_config_set_enabled(struct ipg_config *c, bool enabled,
 			   struct ipg_error *e);
+/* @expires: Unix time the entry stops matching (written "expires TIME"),
+ * 0 for never. */
 int ipg_config_add(struct ipg_config *c, const struct ipg_prefix *p,
-		   const char *label, struct ipg_error *e);
+		   const char *label, int64_t expires, struct ipg_error *e);
 int ipg_config_remove(struct ipg_config *c, const struct ipg_prefix *p,
 		      struct ipg_error *e);
 /* The same on list @list ("default" or NULL: the top level, as above),
@@ -237,7 +239,7 @@ int ipg_config_list_set_enabled(struct ipg_config *c, const char *list,
 				bool enabled, struct ipg_error *e);
 int ipg_config_list_add(struct ipg_config *c, const char *list,
 			const struct ipg_prefix *p, const char *label,
-			struct ipg_error *e);
+			int64_t expires, struct ipg_error *e);
 int ipg_config_list_remove(struct ipg_config *c, const char *list,
 			   const struct ipg_prefix *p, struct ipg_error *e);
 
@@ -294,5 +296,15 @@ void ipg_config_ports(const struct ipg_ports *k, struct ipg_buf *b);
 
 /* Parses a duration such as 30m, 2h, 24h, 90s, 1d into seconds. */
 int ipg_duration_parse(const char *s, uint32_t *seconds);
+
+/* Parses an RFC 3339 time, "2026-12-01T18:00:00Z" or with an offset
+ * ("...+01:00"), into Unix seconds; -EINVAL for another form, -ERANGE for
+ * a year outside 2000 to 9999. Formats one back, in UTC. */
+int ipg_time_parse(const char *s, int64_t *out);
+/* What is wrong with a time ipg_time_parse() refused with @r, to follow
+ * the time in a message ("is not a time such as ..."). */
+const char *ipg_time_error(int r);
+#define IPG_TIME_STRLEN 32
+void ipg_time_format(int64_t t, char *out, size_t size);
 
 #endif

@@ -64,6 +64,12 @@ static void json_entry(struct ipg_buf *b, const struct ipg_entry *ent,
 	ipg_buf_printf(b, "%s{\"cidr\":\"%s\",\"label\":", *first ? "" : ",",
 		       cidr);
 	ipg_buf_json_str(b, ent->label);
+	if (ent->expires) {
+		char t[IPG_TIME_STRLEN];
+
+		ipg_time_format(ent->expires, t, sizeof(t));
+		ipg_buf_printf(b, ",\"expires\":\"%s\"", t);
+	}
 	ipg_buf_printf(b, "}");
 	*first = false;
 }
@@ -80,6 +86,12 @@ static void text_entry(struct ipg_buf *b, char sign, const char *who,
 		ipg_buf_json_str(b, ent->label);
 	} else {
 		ipg_buf_printf(b, "%c %sallow %s", sign, who, cidr);
+	}
+	if (ent->expires) {
+		char t[IPG_TIME_STRLEN];
+
+		ipg_time_format(ent->expires, t, sizeof(t));
+		ipg_buf_printf(b, " expires %s", t);
 	}
 	ipg_buf_printf(b, "\n");
 }
@@ -114,7 +126,8 @@ static void setting(struct out *o, const char *key, const char *old,
 	ipg_buf_printf(o->after, ",");
 }
 
-/* Lists the entries of @from that @to lacks (or labels differently). */
+/* Lists the entries of @from that @to lacks (or labels or expires
+ * differently). */
 static void diff_entries(struct out *o, const struct ipg_policy_spec *from,
 			 const struct ipg_policy_spec *to, char sign,
 			 struct ipg_buf *json)
@@ -126,7 +139,7 @@ static void diff_entries(struct out *o, const struct ipg_policy_spec *from,
 		int j = ipg_policy_find(to, &from->entries[i].prefix);
 
 		if (j >= 0 &&
-		    !strcmp(from->entries[i].label, to->entries[j].label))
+		    ipg_entry_same(&from->entries[i], &to->entries[j]))
 			continue;
 		o->d->changes++;
 		o->d->entries_changed++;
@@ -227,7 +240,7 @@ static bool same_list(const struct ipg_config_list *a,
 	for (uint32_t i = 0; i < x->n_entries; i++)
 		if (!ipg_prefix_equal(&x->entries[i].prefix,
 				      &y->entries[i].prefix) ||
-		    strcmp(x->entries[i].label, y->entries[i].label))
+		    !ipg_entry_same(&x->entries[i], &y->entries[i]))
 			return false;
 	return true;
 }
@@ -454,7 +467,7 @@ int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 	ipg_buf_free(&y);
 
 	/* Entries: removed ones go in "before", added ones in "after"; a
-	 * changed label counts as both. */
+	 * changed label or expiry counts as both. */
 	diff_entries(&o, pa, pb, '-', &d->before);
 	diff_entries(&o, pb, pa, '+', &d->after);
 	ipg_buf_printf(&d->before, "],\"count\":%u", pa->n_entries);

@@ -234,22 +234,32 @@ static void format_label(const char *label, char *out, size_t size)
 }
 
 static int add(struct ipg_config *c, struct target *t,
-	       const struct ipg_prefix *p, const char *label,
+	       const struct ipg_prefix *p, const char *label, int64_t expires,
 	       struct ipg_error *e)
 {
 	char text[300], cidr[IPG_PREFIX_STRLEN], lab[IPG_LABEL_MAX * 2 + 4];
+	char when[IPG_TIME_STRLEN + 10] = "";
 	struct ipg_error pe = { { 0 } };
 	int at, r;
 
 	r = ipg_policy_add(t->spec, p, label, &pe);
 	if (r)
 		return ipg_fail(e, r, "%s%s", t->prefix, pe.msg);
+	t->spec->entries[t->spec->n_entries - 1].expires = expires;
 	at = place(t, IPG_LINE_ALLOW, t->list ? *t->n - 1 : top_end(c));
 	ipg_prefix_format(p, cidr, sizeof(cidr));
+	if (expires) {
+		strcpy(when, " expires ");
+		ipg_time_format(expires, when + strlen(when),
+				sizeof(when) - strlen(when));
+	}
 	if (label && *label) {
 		format_label(label, lab, sizeof(lab));
-		snprintf(text, sizeof(text), "%sallow %-18s %s", t->indent,
-			 cidr, lab);
+		snprintf(text, sizeof(text), "%sallow %-18s %s%s", t->indent,
+			 cidr, lab, when);
+	} else if (expires) {
+		snprintf(text, sizeof(text), "%sallow %-18s%s", t->indent, cidr,
+			 when);
 	} else {
 		snprintf(text, sizeof(text), "%sallow %s", t->indent, cidr);
 	}
@@ -298,9 +308,9 @@ int ipg_config_set_enabled(struct ipg_config *c, bool enabled,
 }
 
 int ipg_config_add(struct ipg_config *c, const struct ipg_prefix *p,
-		   const char *label, struct ipg_error *e)
+		   const char *label, int64_t expires, struct ipg_error *e)
 {
-	return ipg_config_list_add(c, NULL, p, label, e);
+	return ipg_config_list_add(c, NULL, p, label, expires, e);
 }
 
 int ipg_config_remove(struct ipg_config *c, const struct ipg_prefix *p,
@@ -320,12 +330,12 @@ int ipg_config_list_set_enabled(struct ipg_config *c, const char *list,
 
 int ipg_config_list_add(struct ipg_config *c, const char *list,
 			const struct ipg_prefix *p, const char *label,
-			struct ipg_error *e)
+			int64_t expires, struct ipg_error *e)
 {
 	struct target t;
 	int r = target_of(c, list, &t, e);
 
-	return r ? r : add(c, &t, p, label, e);
+	return r ? r : add(c, &t, p, label, expires, e);
 }
 
 int ipg_config_list_remove(struct ipg_config *c, const char *list,

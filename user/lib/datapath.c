@@ -136,6 +136,41 @@ uint64_t ipg_boot_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+uint64_t ipg_expiry_boot_ns(int64_t expires)
+{
+	int64_t left;
+
+	if (!expires)
+		return 0;
+	/* Seconds left, bounded so that ns cannot overflow (about 292
+	 * years); past: 1, a deadline long gone. */
+	if (expires > INT64_MAX / 1000000000ll - 1)
+		expires = INT64_MAX / 1000000000ll - 1;
+	left = expires * 1000000000ll - wall_ns();
+	if (left <= 0)
+		return 1;
+	return ipg_boot_ns() + (uint64_t)left;
+}
+
+int64_t ipg_expiry_wall(uint64_t boot_ns)
+{
+	int64_t left;
+
+	if (!boot_ns)
+		return 0;
+	left = (int64_t)(boot_ns - ipg_boot_ns());
+	/* To the nearest second: deadlines are whole seconds. */
+	return (wall_ns() + left + 500000000ll) / 1000000000ll;
+}
+
 static int write_meta(struct ipg_datapath *dp)
 {
 	__u32 zero = 0;

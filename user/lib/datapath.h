@@ -143,6 +143,13 @@ int ipg_datapath_list_active(struct ipg_datapath *dp, uint32_t id,
  * the meta record use (bpf_ktime_get_boot_ns). */
 uint64_t ipg_boot_ns(void);
 
+/* An entry's expiry (Unix time in s; 0: never) as the boot-time ns the
+ * XDP program compares (a time already past: 1), and back. The clocks are
+ * paired when the entry is written: a later step of the wall clock moves
+ * the kernel's deadline no more than it moves the override's. */
+uint64_t ipg_expiry_boot_ns(int64_t expires);
+int64_t ipg_expiry_wall(uint64_t boot_ns);
+
 /* Emergency override deadline in boot-time ns; 0 ends it. For every list
  * (the host-wide emergency), or for list @id alone. */
 int ipg_datapath_set_override(struct ipg_datapath *dp, uint64_t deadline_ns);

@@ -32,11 +32,13 @@ static int trie_put(int fd, const struct ipg_entry *ent)
 {
 	const struct ipg_prefix *p = &ent->prefix;
 	struct ipg_lpm_v6 k = { .prefixlen = p->len };
-	ipg_rule_id id = ent->rule_id;
+	struct ipg_rule v = { .id = ent->rule_id,
+			      .prefixlen = p->len,
+			      .expires_ns = ipg_expiry_boot_ns(ent->expires) };
 
 	/* The v4 key is a prefix of the v6 key's layout. */
 	memcpy(k.addr, p->addr, p->family == 4 ? 4 : 16);
-	return bpf_map_update_elem(fd, &k, &id, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(fd, &k, &v, BPF_ANY) ? -errno : 0;
 }
 
 /* Appends every (prefix, rule id) of trie @fd of @family to @out (room for
@@ -49,10 +51,14 @@ static int trie_read(int fd, int family, struct ipg_entry *out, int n, int max)
 	while (n < max && bpf_map_get_next_key(fd, prev, &k) == 0) {
 		struct ipg_entry *ent = &out[n];
 
+		struct ipg_rule v;
+
 		prev = &k;
 		memset(ent, 0, sizeof(*ent));
-		if (bpf_map_lookup_elem(fd, &k, &ent->rule_id))
+		if (bpf_map_lookup_elem(fd, &k, &v))
 			continue;
+		ent->rule_id = v.id;
+		ent->expires = ipg_expiry_wall(v.expires_ns);
 		ent->prefix.family = (uint8_t)family;
 		ent->prefix.len = (uint8_t)k.prefixlen;
 		memcpy(ent->prefix.addr, k.addr, family == 4 ? 4 : 16);
@@ -457,7 +463,7 @@ int ipg_datapath_list_lookup(struct ipg_datapath *dp, uint32_t id,
 			     const struct ipg_prefix *addr, uint32_t *rule_id)
 {
 	struct ipg_lpm_v6 k = { .prefixlen = addr->len };
-	ipg_rule_id v;
+	struct ipg_rule v;
 	__u32 word;
 	int fd, r = ipg_dp_read_word(dp, id, &word);
 
@@ -469,9 +475,19 @@ int ipg_datapath_list_lookup(struct ipg_datapath *dp, uint32_t id,
 		return fd;
 	memcpy(k.addr, addr->addr, addr->family == 4 ? 4 : 16);
 	r = bpf_map_lookup_elem(fd, &k, &v) ? -errno : 0;
+	/* As the program does: an expired entry matches no more, and the
+	 * lookup goes on below its length. */
+	while (!r && v.expires_ns && v.expires_ns <= ipg_boot_ns()) {
+		if (!v.prefixlen || v.prefixlen > k.prefixlen) {
+			r = -ENOENT;
+			break;
+		}
+		k.prefixlen = v.prefixlen - 1;
+		r = bpf_map_lookup_elem(fd, &k, &v) ? -errno : 0;
+	}
 	close(fd);
 	if (!r)
-		*rule_id = v;
+		*rule_id = v.id;
 	return r;
 }
 

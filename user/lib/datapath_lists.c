@@ -147,7 +147,7 @@ static int make_tries(struct ipg_datapath *dp, const uint32_t *ids, int n)
 					BPF_MAP_TYPE_LPM_TRIE, "ipg_list_trie",
 					f == 4 ? sizeof(struct ipg_lpm_v4) :
 						 sizeof(struct ipg_lpm_v6),
-					sizeof(ipg_rule_id),
+					sizeof(struct ipg_rule),
 					dp->size.trie_capacity, &o);
 
 				if (fd < 0) {

@@ -175,15 +175,26 @@ int ipg_policy_add(struct ipg_policy_spec *s, const struct ipg_prefix *p,
 	return 0;
 }
 
+bool ipg_entry_same(const struct ipg_entry *a, const struct ipg_entry *b)
+{
+	return !strcmp(a->label, b->label) && a->expires == b->expires;
+}
+
+bool ipg_entry_expired(const struct ipg_entry *ent, int64_t now)
+{
+	return ent->expires && ent->expires <= now;
+}
+
 int ipg_policy_match(const struct ipg_policy_spec *s,
-		     const struct ipg_prefix *addr)
+		     const struct ipg_prefix *addr, int64_t now)
 {
 	int best = -1;
 
 	for (uint32_t i = 0; i < s->n_entries; i++) {
 		const struct ipg_prefix *p = &s->entries[i].prefix;
 
-		if (!ipg_prefix_contains(p, addr))
+		if (!ipg_prefix_contains(p, addr) ||
+		    ipg_entry_expired(&s->entries[i], now))
 			continue;
 		if (best < 0 || p->len > s->entries[best].prefix.len)
 			best = (int)i;

@@ -18,6 +18,8 @@ struct ipg_entry {
 	struct ipg_prefix prefix;
 	uint32_t rule_id; /* indexes the per-rule hit counters */
 	char label[IPG_LABEL_MAX];
+	/* Unix time (s) from which the entry no longer matches; 0: never. */
+	int64_t expires;
 };
 
 struct ipg_policy_spec {
@@ -73,8 +75,15 @@ void ipg_policy_keep_ids(struct ipg_policy_spec *s,
 			 const struct ipg_entry *live, uint32_t n_live);
 
 /* Returns the index of the longest entry covering address @addr (a /32 or
- * /128), or -1: the allowlist decision for a source. */
+ * /128) that has not expired at Unix time @now, or -1: the allowlist
+ * decision for a source. */
 int ipg_policy_match(const struct ipg_policy_spec *s,
-		     const struct ipg_prefix *addr);
+		     const struct ipg_prefix *addr, int64_t now);
+
+/* Whether two entries of one prefix say the same: label and expiry. */
+bool ipg_entry_same(const struct ipg_entry *a, const struct ipg_entry *b);
+/* Whether @ent has expired at Unix time @now (it has a deadline, and the
+ * deadline is not after @now). */
+bool ipg_entry_expired(const struct ipg_entry *ent, int64_t now);
 
 #endif

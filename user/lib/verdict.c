@@ -354,7 +354,7 @@ void ipg_verdict_eval(const struct ipg_policy_spec *s,
 		struct ipg_prefix src;
 
 		as_prefix(r.family, r.src, &src);
-		v->entry = ipg_policy_match(s, &src);
+		v->entry = ipg_policy_match(s, &src, env ? env->now : 0);
 		if (v->entry >= 0)
 			return set(v, XDP_PASS, IPG_STAT_PASS_ALLOWED);
 		if (granted(env, &src, v->list))

@@ -50,6 +50,9 @@ struct ipg_verdict_env {
 	/* Where the frame starts (IPG_FRAME_ETH: an Ethernet header), and so
 	 * which entry point judges it. */
 	enum ipg_frame frame;
+	/* Unix time of the decision: an entry that expired by then matches
+	 * nothing (0: none has). */
+	int64_t now;
 };
 
 /* Judges frame @pkt of @len bytes under default policy @s and @env (NULL:

@@ -97,9 +97,9 @@ async function loadLists() {
 
 // ---- one list ----
 
-const entriesOf = (l) => l.entries.map((e) => ({ cidr: e.cidr, label: e.label, hits: e.hits }));
-const sameAsBase = (v) => JSON.stringify([v.draft.enabled, v.draft.entries.map((e) => [e.cidr, e.label])]) ===
-	JSON.stringify([v.base.enabled, v.base.entries.map((e) => [e.cidr, e.label])]);
+const entriesOf = (l) => l.entries.map((e) => ({ cidr: e.cidr, label: e.label, hits: e.hits, expires: e.expires || null }));
+const sameAsBase = (v) => JSON.stringify([v.draft.enabled, v.draft.entries.map((e) => [e.cidr, e.label, e.expires || null])]) ===
+	JSON.stringify([v.base.enabled, v.base.entries.map((e) => [e.cidr, e.label, e.expires || null])]);
 
 // The list as the server has it; the draft starts over from it.
 async function reload(v) {
@@ -166,7 +166,8 @@ function render(v) {
 			'(off: every address reaches the API)' })));
 	// The entries.
 	const rows = v.draft.entries.map((e, i) => el('tr', { 'data-cidr': e.cidr },
-		el('td', { class: 'mono cidr', text: e.cidr }, err(`e${i}-cidr`)),
+		el('td', { class: 'mono cidr', text: e.cidr },
+			e.expires && el('span', { class: 'help expires', text: ` expires ${e.expires}` }), err(`e${i}-cidr`)),
 		el('td', {}, admin ?
 			[input(`e${i}-label`, { class: 'label', value: e.label, 'aria-label': `Label of ${e.cidr}`,
 				oninput: (ev) => { v.draft.entries[i].label = ev.target.value; dirtyNote(v); } }),
@@ -315,7 +316,7 @@ function removeEntry(v, i) {
 
 async function save(v) {
 	const body = { enabled: v.draft.enabled,
-		entries: v.draft.entries.map((e) => ({ cidr: e.cidr, label: e.label })) };
+		entries: v.draft.entries.map((e) => ({ cidr: e.cidr, label: e.label, expires: e.expires || null })) };
 	const r = await api('PUT', '/v1/lists/' + encodeURIComponent(v.name), body, v.etag);
 	const ok = await changed(v, r, () => 'save');
 	if (ok) status(`Saved list ${v.name}.`);
