@@ -18,6 +18,8 @@ SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 LDLIBS    := -lbpf -lelf -lz -lcrypto -lpthread
 # Only ipgated serves HTTP.
 HTTP_LIBS := -lmicrohttpd -ljansson
+# The etcd client (user/lib/etcd*.c): ipgated and the tests that use it.
+STORE_LIBS := -lcurl -ljansson
 
 BPF_SRC   := bpf/ipgate.bpf.c
 BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/ipgate/*.h)
@@ -94,14 +96,14 @@ $(B)/san/libipgate.a: $(SLIB_OBJ)
 	ar rcs $@ $^
 
 $(B)/ipgated: $(IPGATED_OBJ) $(B)/libipgate.a
-	$(CC) $(CFLAGS) $^ $(LDLIBS) $(HTTP_LIBS) -o $@
+	$(CC) $(CFLAGS) $^ $(LDLIBS) $(HTTP_LIBS) $(STORE_LIBS) -o $@
 
 $(B)/ipgate: $(IPGATE_OBJ) $(B)/libipgate.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The namespace suites run these: the binaries again, with sanitizers.
 $(B)/san/ipgated: $(patsubst $(B)/obj/%,$(B)/san/obj/%,$(IPGATED_OBJ)) $(B)/san/libipgate.a
-	$(CC) $(SAN_FLAGS) $^ $(LDLIBS) $(HTTP_LIBS) -o $@
+	$(CC) $(SAN_FLAGS) $^ $(LDLIBS) $(HTTP_LIBS) $(STORE_LIBS) -o $@
 
 $(B)/san/ipgate: $(patsubst $(B)/obj/%,$(B)/san/obj/%,$(IPGATE_OBJ)) $(B)/san/libipgate.a
 	$(CC) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
@@ -140,13 +142,14 @@ $(B)/san/obj/tests/%.o: tests/%.c | $(SKEL)
 
 $(B)/tests/%: $(B)/san/obj/tests/%.o $(TESTLIB_OBJ) $(B)/san/libipgate.a
 	@mkdir -p $(@D)
-	$(CC) $(SAN_FLAGS) $^ $(LDLIBS) -lpthread -o $@
+	$(CC) $(SAN_FLAGS) $^ $(LDLIBS) $(STORE_LIBS) -lpthread -o $@
 
 # libFuzzer targets, with the library sources compiled in by clang.
 $(B)/tests/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard user/lib/*.h) $(BPF_HDRS) $(SKEL)
 	@mkdir -p $(@D)
 	$(CLANG) -std=gnu11 -g -O1 -Iinclude -Iuser/lib -I$(B) -D_GNU_SOURCE \
-		-fsanitize=fuzzer,address,undefined $< $(LIB_SRC) $(LDLIBS) -o $@
+		-fsanitize=fuzzer,address,undefined $< $(LIB_SRC) $(LDLIBS) \
+		$(STORE_LIBS) -o $@
 
 tests-build: all $(B)/testprogs.bpf.o $(B)/bench.bpf.o $(BENCH_BINS) $(B)/san/ipgated $(B)/san/ipgate $(UNIT_TESTS) $(BPF_TESTS) $(FUZZERS)
 

@@ -8,11 +8,12 @@ pkgs=(
 	make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config
 	bpftool iproute2 libssl-dev libmicrohttpd-dev libjansson-dev
 	xdp-tools nftables tcpdump nginx-light socat curl python3-scapy
-	gnuplot-nox libclang-rt-14-dev clang-format
+	gnuplot-nox libclang-rt-14-dev clang-format libcurl4-openssl-dev
 )
 # Only `make test` needs these (--test): the manual pages' lint, the
-# settings page's browser, the metrics' Prometheus.
-test_pkgs=(mandoc chromium chromium-driver python3-selenium prometheus)
+# settings page's browser, the metrics' Prometheus, the store's etcd.
+test_pkgs=(mandoc chromium chromium-driver python3-selenium prometheus
+	etcd-server etcd-client)
 [ "${1:-}" = --test ] && pkgs+=("${test_pkgs[@]}")
 
 missing=()

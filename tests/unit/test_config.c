@@ -665,3 +665,57 @@ TEST(test_config_entry_expiry_errors_name_the_column)
 	REFUSED("allow 192.0.2.1 x y\n",
 		"ipgate.conf:1:19:", "unexpected \"y\"");
 }
+
+TEST(test_config_store_settings_parse_and_refuse_what_does_not_go_together)
+{
+	struct ipg_error e = { { 0 } };
+
+	if (ipg_config_parse(
+		&c,
+		"store etcd http://127.0.0.1:2379,https://[2001:db8::1]:2379,"
+		"http://etcd-2.example:2379\n"
+		"store-prefix /fleet/a/\n"
+		"store-ca /etc/ipgate/ca.pem\n"
+		"store-cert /etc/ipgate/c.pem\n"
+		"store-key /etc/ipgate/k.pem\n"
+		"store-user ipgate\n"
+		"store-password-file /etc/ipgate/etcd-password\n"
+		"store-host api-1\n",
+		"ipgate.conf", &e))
+		FAIL("%s", e.msg);
+	ASSERT_EQ(c.store.n_endpoints, 3);
+	ASSERT_STR(c.store.endpoints[1], "https://[2001:db8::1]:2379");
+	ASSERT_STR(c.store.prefix, "/fleet/a/");
+	ASSERT_STR(c.store.user, "ipgate");
+	ASSERT_STR(c.store.host, "api-1");
+	ipg_config_free(&c);
+	ASSERT_OK(ipg_config_parse(&c, "enabled yes\n", "x", &e));
+	ASSERT_EQ(c.store.n_endpoints, 0);
+	ASSERT_STR(c.store.prefix, "/ipgate/");
+	ipg_config_free(&c);
+
+	REFUSED("store consul http://127.0.0.1:8500\n", "ipgate.conf:1:7:",
+		"expected etcd URL[,URL...] or off");
+	REFUSED("store etcd\n", "ipgate.conf:1:11:",
+		"expected etcd's client URLs");
+	REFUSED("store etcd http://a:1, http://b:2\n", "ipgate.conf:1:24:",
+		"separate the URLs with commas");
+	REFUSED("store etcd http://127.0.0.1:2379,ftp://x:1\n",
+		"ipgate.conf:1:34:", "not an etcd client URL");
+	REFUSED("store etcd http://127.0.0.1\n", "ipgate.conf:1:12:",
+		"not an etcd client URL");
+	REFUSED("store etcd http://a:1,http://a:1\n", "ipgate.conf:1:23:",
+		"listed twice");
+	REFUSED("store etcd http://a:1\nstore-prefix ipgate\n",
+		"ipgate.conf:2:14:", "starts and ends with /");
+	REFUSED("store-user ipgate\nstore-password-file /p\n",
+		"ipgate.conf:1:1:", "store-user is set without store");
+	REFUSED("store etcd http://a:1\nstore-cert /c.pem\n", "ipgate.conf:1:1:",
+		"store-cert is set without store-key");
+	REFUSED("store etcd http://a:1\nstore-user u\n", "ipgate.conf:1:1:",
+		"store-user is set without store-password-file");
+	REFUSED("store etcd http://a:1\nstore-host \"a b\"\n",
+		"ipgate.conf:2:12:", "not a host name");
+	REFUSED("store etcd http://a:1\nstore-ca etc/ca.pem\n",
+		"ipgate.conf:2:10:", "not an absolute path");
+}

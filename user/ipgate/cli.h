@@ -33,6 +33,7 @@ enum cmd_id {
 	CMD_TOKEN,
 	CMD_CONFIRM,
 	CMD_BLOCKED,
+	CMD_FLEET,
 	CMD_HELP,
 	CMD_COUNT
 };

@@ -375,6 +375,9 @@ const struct command commands[CMD_COUNT] = {
 			"manage the HTTP API's bearer tokens" },
 	[CMD_CONFIRM] = { "confirm", "", 0, 0, cmd_plain,
 			  "keep the change made with --confirm" },
+	[CMD_FLEET] = { "fleet", "", 0, 0, cmd_plain,
+			"every host sharing the store: the revision each runs, "
+			"and those behind, refusing or gone" },
 	[CMD_BLOCKED] = { "blocked", "[-n N] [--follow]", 0, 0, cmd_blocked,
 			  "the sources dropped most (reports of the XDP "
 			  "program)" },

@@ -123,7 +123,7 @@ static int guard(struct req *q, const struct ipg_config *cur,
 static int save_config(struct daemon *d, struct ipg_config *c,
 		       struct ipg_error *e)
 {
-	char *text = ipg_config_render(c);
+	char *text = ipg_config_render_saved(c);
 	int r;
 
 	if (!text)
@@ -152,6 +152,7 @@ struct change_ctx {
 	char **wrote;
 	int n_wrote;
 	const char *reason; /* a rollback's, for its audit record */
+	const char *revision; /* the store's, for its audit record */
 };
 
 /* Remembers which files @c's save is about to write. */
@@ -228,10 +229,15 @@ static int op_audit(void *ctx, const char *action, const char *before,
 
 	if (r)
 		return r;
-	/* A rollback's record says why: {"reason": ..., the rest}. */
-	if (c->reason && after && *after == '{') {
-		ipg_buf_printf(&why, "{\"reason\":");
-		ipg_buf_json_str(&why, c->reason);
+	/* A rollback's record says why: {"reason": ..., the rest}; the
+	 * store's which revision: {"revision": N, the rest}. */
+	if ((c->reason || c->revision) && after && *after == '{') {
+		if (c->reason) {
+			ipg_buf_printf(&why, "{\"reason\":");
+			ipg_buf_json_str(&why, c->reason);
+		} else {
+			ipg_buf_printf(&why, "{\"revision\":%s", c->revision);
+		}
 		ipg_buf_printf(&why, "%s%s", strcmp(after, "{}") ? "," : "",
 			       after + 1);
 		if (why.oom) {
@@ -261,6 +267,27 @@ static const struct ipg_change_ops change_ops = {
 	.warn = op_warn,
 };
 
+/* In store mode: no --confirm for the store's lists, and the store's own
+ * settings change at a restart only. */
+static int store_refuse(struct req *q, const struct ipg_config *next)
+{
+	if (!store_mode(q->d))
+		return 0;
+	if (store_writes(q->d, next) && ipg_ctl_get(q->m, "confirm"))
+		return reply_err(q, -EINVAL,
+				 "--confirm is for this host's own lists: a "
+				 "change to the fleet's store is made on every "
+				 "host at once");
+	if (strcmp(next->store.prefix, q->d->cfg.store.prefix) ||
+	    next->store.n_endpoints != q->d->cfg.store.n_endpoints ||
+	    memcmp(next->store.endpoints, q->d->cfg.store.endpoints,
+		   sizeof(next->store.endpoints)))
+		return reply_err(q, -EINVAL,
+				 "the store's settings change at a restart: "
+				 "systemctl restart ipgated");
+	return 0;
+}
+
 /* Makes @next the running config: docs/design.md, "The change pipeline", after the
  * candidate is built. @persist says whether the file must be written (not
  * for a reload, which read it). Takes @next over on success. */
@@ -272,12 +299,17 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 	struct ipg_config_diff diff;
 	struct ipg_error e = { { 0 } };
 	bool rollback = !strcmp(action, "rollback");
+	/* The store's revisions run whatever waits here: the fleet's lists
+	 * are the store's, not this host's. */
+	bool from_store = !strcmp(action, "store");
 	uint32_t confirm_s;
 	int r;
 
 	r = pending_parse(q, &confirm_s);
-	if (!r && !rollback)
+	if (!r && !rollback && !from_store)
 		r = pending_refuse(q);
+	if (!r && !from_store)
+		r = store_refuse(q, next);
 	if (r) {
 		d->changes_refused++;
 		ipg_config_free(next);
@@ -308,9 +340,24 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 		ipg_config_free(next);
 		goto out;
 	}
+	/* The store's lists: one transaction, answered once this host runs
+	 * its revision (the watch brings it through commit_store()). */
+	if (!from_store && store_writes(d, next)) {
+		r = d->cfg.dirty || next->dirty ?
+			    reply_err(q, -EINVAL,
+				      "a change writes either this host's "
+				      "file or the fleet's store, not both") :
+			    store_write(q, next, &diff);
+		if (r == -EINPROGRESS || !r)
+			ipg_config_free(next);
+		if (r && r != -EINPROGRESS)
+			d->changes_refused++;
+		goto out_store;
+	}
 	ctx.lists = diff.lists;
 	ctx.n_lists = diff.n_lists;
 	ctx.reason = rollback ? ipg_ctl_get(q->m, "reason") : NULL;
+	ctx.revision = from_store ? ipg_ctl_get(q->m, "revision") : NULL;
 	/* --confirm: the files as they are now are kept first. */
 	if (confirm_s && (r = pending_begin(d, &q->who, action, diff.lists,
 					    diff.n_lists, confirm_s, &e))) {
@@ -336,10 +383,18 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 			       left);
 	}
 	d->changes_ok++;
-	log_event(d, IPG_LOG_INFO, action, (const char *const *)diff.lists,
-		  diff.n_lists, "%s by %s (uid %u): %d change(s), %u entries",
-		  action, q->who.user, (unsigned)q->who.uid, diff.changes,
-		  next->policy.n_entries);
+	if (from_store)
+		log_event(d, IPG_LOG_INFO, action,
+			  (const char *const *)diff.lists, diff.n_lists,
+			  "store: applied revision %s: %d change(s) to %d "
+			  "list(s)",
+			  ctx.revision, diff.changes, diff.n_lists);
+	else
+		log_event(d, IPG_LOG_INFO, action,
+			  (const char *const *)diff.lists, diff.n_lists,
+			  "%s by %s (uid %u): %d change(s), %u entries", action,
+			  q->who.user, (unsigned)q->who.uid, diff.changes,
+			  next->policy.n_entries);
 	ipg_buf_printf(&q->out, "%s", diff.text.s);
 	for (int i = 0; i < next->n_warnings; i++)
 		ipg_buf_printf(&q->out, "note: %s\n", next->warnings[i]);
@@ -376,11 +431,19 @@ out:
 	if (r)
 		ipg_config_free(next);
 	return r;
+out_store:
+	ipg_config_diff_free(&diff);
+	return r;
 }
 
 int commit_rollback(struct req *q, struct ipg_config *prev)
 {
 	return commit(q, prev, "rollback", 1);
+}
+
+int commit_store(struct req *q, struct ipg_config *next)
+{
+	return commit(q, next, "store", 0);
 }
 
 /* The list a request edits: "list", or the default one. */
@@ -824,7 +887,8 @@ void reload(struct daemon *d, const char *why)
 		pr_warn("reload (%s): out of memory", why);
 		goto out;
 	}
-	r = ipg_config_parse(next, text.s, d->o.config, &e);
+	r = store_mode(d) ? store_config(d, text.s, next, &e) :
+			    ipg_config_parse(next, text.s, d->o.config, &e);
 	if (r) {
 		reload_refused(d, &q.who, why, e.msg);
 		goto out;
@@ -903,7 +967,8 @@ void expire_check(struct daemon *d)
 		char list[IPG_LIST_NAME_MAX + 1];
 		int r;
 
-		if (!has_expired(s, now))
+		/* A removal sent to the store is not sent again meanwhile. */
+		if (!has_expired(s, now) || store_writing(d, name))
 			continue;
 		/* The change replaces d->cfg's lists: keep the name. */
 		snprintf(list, sizeof(list), "%s", name);

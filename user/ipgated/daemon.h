@@ -58,6 +58,10 @@
 #define CONNS_PER_UID 8
 #define CONN_TIMEOUT_S 5
 #define CONN_SEND_IDLE_S 10
+/* A request whose reply waits for the store (a fleet change) is answered
+ * within STORE_WRITE_WAIT_S; its connection is kept this long at most. */
+#define STORE_WRITE_WAIT_S 10
+#define CONN_WAIT_S (STORE_WRITE_WAIT_S + 5)
 #define RELOAD_DEBOUNCE_MS 100
 
 struct opts {
@@ -76,6 +80,8 @@ struct conn {
 	struct ipg_buf in;
 	struct ipg_buf out; /* the encoded reply, while it is being sent */
 	size_t out_off;
+	uint64_t id; /* tells a reused slot from the connection a reply waits for */
+	bool waiting; /* its reply comes later (req.later) */
 };
 
 /* Grants a read of both grant maps may return (each family has its own). */
@@ -104,6 +110,7 @@ struct token {
 
 struct http;
 struct blocked;
+struct store;
 
 struct daemon {
 	struct opts o;
@@ -117,6 +124,7 @@ struct daemon {
 	gid_t group_gid;
 	int have_group, detached, stop;
 	struct conn conns[CONNS_MAX];
+	uint64_t conn_ids; /* the last connection's id */
 
 	/* Emergency overrides, as last started: the host-wide one and one
 	 * per list at most (each persisted in the state dir, so an end while
@@ -166,6 +174,8 @@ struct daemon {
 
 	/* The HTTP API (http.c): NULL when http-listen is off. */
 	struct http *http;
+	/* The fleet's store (store.c): NULL without one. */
+	struct store *store;
 	struct token tokens[TOKENS_MAX];
 	int n_tokens;
 	/* The change awaiting confirmation (pending.c), or NULL. */
@@ -184,6 +194,14 @@ struct req {
 	char user[64], client[64];
 	int json, force;
 	struct ipg_buf out; /* what the CLI prints */
+	/* A reply that comes later: a change the fleet's store must order
+	 * first. The transport sets @later; the handler then returns
+	 * -EINPROGRESS and later(d, later_arg, later_id, err, rep) is called
+	 * once, with the reply. NULL: the transport cannot wait. */
+	void (*later)(struct daemon *d, void *arg, uint64_t id, int err,
+		      const struct ipg_ctl_msg *rep);
+	void *later_arg;
+	uint64_t later_id;
 };
 
 /* loop.c */
@@ -223,6 +241,9 @@ int do_save(struct req *q);
 /* Makes @prev the running config as a "rollback" (the request's "reason"
  * in its audit record); takes @prev over. */
 int commit_rollback(struct req *q, struct ipg_config *prev);
+/* Makes @next (the store's lists of the request's "revision") the running
+ * config, audited as "store"; takes @next over. */
+int commit_store(struct req *q, struct ipg_config *next);
 void actor_self(struct ipg_actor *who, const char *user);
 void reload(struct daemon *d, const char *why);
 
@@ -350,6 +371,38 @@ const char *token_role_name(enum token_role r);
 /* The token @bearer is, or NULL (compared in constant time). */
 const struct token *token_check(struct daemon *d, const char *bearer);
 int do_token(struct req *q);
+
+/* store.c: the fleet's store. */
+bool store_mode(const struct daemon *d);
+/* Start: the store's lists as a previous run kept them (none: the file's
+ * settings alone) with @local_text, the host's file, into d->cfg. */
+int store_load(struct daemon *d, const char *local_text, struct ipg_error *e);
+/* The host's file @local_text with the store's lists that run, into @out
+ * (a reload). */
+int store_config(struct daemon *d, const char *local_text,
+		 struct ipg_config *out, struct ipg_error *e);
+/* After the socket: connect, read every list, watch. */
+int store_open(struct daemon *d);
+/* Whether epoll data @fd is the store client's; then runs it. */
+bool store_owns(struct daemon *d, int fd);
+int store_timeout(struct daemon *d);
+void store_tick(struct daemon *d);
+void store_close(struct daemon *d);
+void store_render(struct daemon *d, struct ipg_print *p);
+/* ipgate log [--verify] --list NAME for a list of the store: its trail
+ * there (answered later); false when @list is not the store's. */
+bool store_log(struct req *q, const char *list, int *r);
+/* ipgate fleet: every host's record in the store (answered later). */
+int do_fleet(struct req *q);
+/* Whether a change to list @list is on its way to the store. */
+bool store_writing(const struct daemon *d, const char *list);
+/* Whether candidate @next changes lists of the store. */
+bool store_writes(const struct daemon *d, const struct ipg_config *next);
+/* Sends the store's lists @next changed (@diff: the audit's before and
+ * after) as one transaction; -EINPROGRESS (q->later answers), 0 (nobody
+ * waits), or an error with the reply set. */
+int store_write(struct req *q, const struct ipg_config *next,
+		const struct ipg_config_diff *diff);
 
 /* http.c: the HTTP API on the event loop. */
 /* Starts, restarts or stops the listener to match the running config;

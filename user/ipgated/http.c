@@ -48,13 +48,81 @@ struct http {
 		unsigned code;
 		uint64_t n;
 	} codes[CODES_MAX];
+	/* Requests whose reply waits for the store (suspended). */
+	struct upload *waiting;
+	uint64_t wait_ids;
 };
 
-/* One request's upload, between the access handler's calls. */
+/* One request's upload, between the access handler's calls; and, for a
+ * change whose reply waits for the store, what to answer once it comes. */
 struct upload {
 	struct ipg_buf body;
 	bool too_big;
+	struct MHD_Connection *c;
+	struct upload *next_waiting;
+	uint64_t wait_id; /* 0: not waiting */
+	bool done;
+	int err;
+	char message[1024];
+	char list[IPG_LIST_NAME_MAX + 1];
+	char field[32];
+	unsigned ok_status;
 };
+
+static void unlink_waiting(struct http *s, struct upload *u)
+{
+	for (struct upload **p = s ? &s->waiting : NULL; p && *p;
+	     p = &(*p)->next_waiting)
+		if (*p == u) {
+			*p = u->next_waiting;
+			break;
+		}
+	u->next_waiting = NULL;
+}
+
+/* req.later for HTTP: the store's answer to a waiting change; resumes the
+ * connection, whose handler then answers (on_request). A request of a
+ * listener stopped meanwhile is not found, and nothing happens. */
+static void http_later(struct daemon *d, void *arg, uint64_t id, int err,
+		       const struct ipg_ctl_msg *rep)
+{
+	struct upload *u = NULL;
+
+	(void)arg;
+	for (struct upload *w = d->http ? d->http->waiting : NULL; w && !u;
+	     w = w->next_waiting)
+		if (w->wait_id == id)
+			u = w;
+	if (!u)
+		return;
+	unlink_waiting(d->http, u);
+	u->done = true;
+	u->err = err;
+	snprintf(u->message, sizeof(u->message), "%s",
+		 ipg_ctl_get(rep, "message") ?: "");
+	MHD_resume_connection(u->c);
+}
+
+void hwait(struct hreq *h, struct req *q)
+{
+	q->later = http_later;
+	q->later_arg = h->u;
+	q->later_id = h->u ? ++h->d->http->wait_ids : 0;
+}
+
+void hwaiting(struct hreq *h, const struct req *q, const char *field)
+{
+	struct upload *u = h->u;
+	const char *cmd = ipg_ctl_get(q->m, "cmd"),
+		   *list = ipg_ctl_get(q->m, "list");
+
+	u->wait_id = q->later_id;
+	u->ok_status = cmd && !strcmp(cmd, "add") ? 201 : 200;
+	snprintf(u->list, sizeof(u->list), "%s", list ? list : "default");
+	snprintf(u->field, sizeof(u->field), "%s", field ? field : "");
+	u->next_waiting = h->d->http->waiting;
+	h->d->http->waiting = u;
+}
 
 const char *harg(struct hreq *h, const char *key)
 {
@@ -419,7 +487,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	conn_addrs(&h);
-	if (u->too_big) {
+	h.u = u;
+	u->c = c;
+	if (u->wait_id && !u->done) {
+		/* Resumed before its answer (cannot happen): wait on. */
+		MHD_suspend_connection(c);
+		return MHD_YES;
+	}
+	if (u->done) {
+		/* The store answered a waiting change. */
+		if (u->err)
+			hproblem(&h, hstatus_of(u->err),
+				 *u->field ? u->field : NULL, "%s", u->message);
+		else
+			list_get(&h, u->list, u->ok_status);
+	} else if (u->too_big) {
 		hproblem(&h, 413, NULL, "the body is larger than %u bytes",
 			 HTTP_BODY_MAX);
 	} else if (u->body.oom) {
@@ -432,6 +514,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		else if (!page_route(&h) && !api_route(&h))
 			hproblem(&h, 404, NULL, "no resource %s %s", method,
 				 url);
+	}
+	if (u->wait_id && !u->done) {
+		/* http_later() resumes it with the store's answer. */
+		ipg_buf_free(&h.out);
+		MHD_suspend_connection(c);
+		return MHD_YES;
 	}
 	ret = respond(&h);
 	ipg_buf_free(&h.out);
@@ -514,13 +602,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
 {
 	struct upload *u = *ctx;
 	struct conn_slot *s = slot_of(c);
+	struct daemon *d = cls;
 
-	(void)cls;
 	(void)why;
 	/* The next request's headers are on the clock from now. */
 	if (s)
 		s->waiting_since = time(NULL);
 	if (u) {
+		unlink_waiting(d ? d->http : NULL, u);
 		ipg_buf_free(&u->body);
 		free(u);
 		*ctx = NULL;
@@ -587,6 +676,15 @@ static void http_free(struct http *s, struct daemon *d)
 	if (s->mhd) {
 		if (d && s->epfd >= 0)
 			epoll_ctl(d->epfd, EPOLL_CTL_DEL, s->epfd, NULL);
+		/* A server stops with no connection suspended: those waiting
+		 * for the store get no answer (their clients see the close). */
+		while (s->waiting) {
+			struct upload *u = s->waiting;
+
+			s->waiting = u->next_waiting;
+			u->next_waiting = NULL;
+			MHD_resume_connection(u->c);
+		}
 		MHD_stop_daemon(s->mhd);
 	}
 	free(s);
@@ -627,7 +725,8 @@ static int http_start(struct daemon *d, const struct ipg_http_config *hc,
 		      struct ipg_error *e)
 {
 	struct ipg_buf cert = { 0 }, key = { 0 };
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	char where[IPG_PREFIX_STRLEN + 16];
 	struct http *s;
 	const union MHD_DaemonInfo *di;

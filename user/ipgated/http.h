@@ -43,7 +43,16 @@ struct hreq {
 	char etag[64];
 	unsigned retry_after; /* s; 0: no Retry-After */
 	bool page; /* a page: the strict Content-Security-Policy */
+	struct upload *u; /* the request's upload (http.c) */
 };
+
+/* A change whose reply waits for the store: hwait() readies @q for it
+ * before serve_req(); when that returns -EINPROGRESS, hwaiting() parks
+ * the request (the answer names @field on failure, else is the list). */
+void hwait(struct hreq *h, struct req *q);
+void hwaiting(struct hreq *h, const struct req *q, const char *field);
+/* The HTTP status of a change's error. */
+unsigned hstatus_of(int err);
 
 /* A JSON response: @j is taken over (NULL: out of memory, a 500). */
 int hjson(struct hreq *h, unsigned status, json_t *j);

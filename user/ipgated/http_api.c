@@ -64,7 +64,7 @@ bool hlist_visible(struct hreq *h, const char *name)
 /* ---- running a control request as the token ---- */
 
 /* HTTP status for a control reply's error. */
-static unsigned status_of(int r)
+unsigned hstatus_of(int r)
 {
 	switch (r) {
 	case 0:
@@ -80,6 +80,10 @@ static unsigned status_of(int r)
 	case -EROFS:
 	case -EBUSY:
 		return 409;
+	case -ESTALE: /* the store's list changed since the change's base */
+		return 412;
+	case -EAGAIN: /* the store is unreachable */
+		return 503;
 	default:
 		return 500;
 	}
@@ -120,11 +124,17 @@ int hrun(struct hreq *h, struct ipg_ctl_msg *m, struct ipg_ctl_msg *rep,
 	ipg_ctl_set(m, "server", h->local_text);
 	ipg_ctl_set(m, "server-only", "1");
 	ipg_ctl_set(m, "client-source", "the HTTP connection");
+	hwait(h, &q);
 	r = serve_req(&q, ipg_ctl_get(m, "cmd"));
+	if (r == -EINPROGRESS) {
+		hwaiting(h, &q, field);
+		ipg_buf_free(&q.out);
+		return r;
+	}
 	if (r) {
 		const char *msg = ipg_ctl_get(rep, "message");
 
-		hproblem(h, status_of(r), field, "%s",
+		hproblem(h, hstatus_of(r), field, "%s",
 			 msg ? msg : strerror(-r));
 	}
 	return r;

@@ -323,7 +323,10 @@ int kernel_config(struct daemon *d, struct ipg_config *k)
 	memcpy(k->interfaces, d->cfg.interfaces, sizeof(k->interfaces));
 	k->override_max_s = d->cfg.override_max_s;
 	k->breakglass_port = d->cfg.breakglass_port;
+	/* Every host setting, which the kernel does not hold (one left out
+	 * would be audited as changed at every start). */
 	k->http = d->cfg.http;
+	k->store = d->cfg.store;
 	memcpy(k->chain, d->cfg.chain, sizeof(k->chain));
 	k->blocked_budget = d->cfg.blocked_budget;
 	k->policy.max_entries = d->cfg.policy.max_entries;

@@ -261,6 +261,9 @@ int do_log(struct req *q)
 	struct tail t = { 0 };
 	int r;
 
+	/* A list of the fleet's store: its trail is the store's. */
+	if (store_log(q, ipg_ctl_get(q->m, "list"), &r))
+		return r;
 	if (ipg_ctl_flag(q->m, "verify"))
 		return do_log_verify(q);
 	/* -n 0: every record, rendered as it is read (no copy kept). */

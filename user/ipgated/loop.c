@@ -34,6 +34,7 @@ static const struct command {
 	{ "override", do_override }, { "breakglass", do_breakglass },
 	{ "token", do_token },	     { "save", do_save },
 	{ "confirm", do_confirm },   { "blocked", do_blocked },
+	{ "fleet", do_fleet },
 };
 
 /* The name of @uid from /etc/passwd itself: a local file read, so that a
@@ -64,6 +65,8 @@ int serve_req(struct req *q, const char *cmd)
 	     i++)
 		if (!strcmp(cmd, commands[i].name)) {
 			r = commands[i].fn(q);
+			if (r == -EINPROGRESS)
+				return r; /* the reply comes later */
 			goto done;
 		}
 	reply_errf(q, -EINVAL, "unknown command \"%s\"", cmd ? cmd : "");
@@ -82,10 +85,19 @@ done:
 	return r;
 }
 
-static void handle(struct daemon *d, struct conn *c,
-		   const struct ipg_ctl_msg *m, struct ipg_ctl_msg *rep)
+static void conn_later(struct daemon *d, void *arg, uint64_t id, int err,
+		       const struct ipg_ctl_msg *rep);
+
+static int handle(struct daemon *d, struct conn *c, const struct ipg_ctl_msg *m,
+		  struct ipg_ctl_msg *rep)
 {
-	struct req q = { .d = d, .m = m, .rep = rep };
+	struct req q = { .d = d,
+			 .m = m,
+			 .rep = rep,
+			 .later = conn_later,
+			 .later_arg = c,
+			 .later_id = c->id };
+	int r;
 	const char *client;
 
 	user_name(c->uid, q.user, sizeof(q.user));
@@ -98,7 +110,9 @@ static void handle(struct daemon *d, struct conn *c,
 				    .client = *q.client ? q.client : NULL };
 	q.json = ipg_ctl_flag(m, "json");
 	q.force = ipg_ctl_flag(m, "force");
-	serve_req(&q, ipg_ctl_get(m, "cmd"));
+	r = serve_req(&q, ipg_ctl_get(m, "cmd"));
+	ipg_buf_free(&q.out);
+	return r;
 }
 
 static void conn_close(struct daemon *d, struct conn *c)
@@ -159,6 +173,21 @@ static void send_reply(struct daemon *d, struct conn *c,
 		ipg_ctl_free(&oom);
 	}
 	conn_flush(d, c);
+}
+
+/* The reply of a request that waited (for the store): sent, unless its
+ * client has gone and the slot serves another. */
+static void conn_later(struct daemon *d, void *arg, uint64_t id, int err,
+		       const struct ipg_ctl_msg *rep)
+{
+	struct conn *c = arg;
+
+	(void)err; /* the reply's code says it */
+	if (c->fd < 0 || c->id != id || !c->waiting)
+		return;
+	c->waiting = false;
+	send_reply(d, c, rep);
+	notify_status(d);
 }
 
 /* Whether the peer may use the socket: root, or a member of the group by
@@ -246,6 +275,7 @@ static void on_accept(struct daemon *d)
 		return;
 	}
 	c->fd = fd;
+	c->id = ++d->conn_ids;
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->pid = cred.pid;
@@ -288,12 +318,19 @@ static void on_conn(struct daemon *d, struct conn *c)
 		ipg_ctl_setf(&rep, "message", "bad request: %s", e.msg);
 		pr_warn("bad request from pid %d: %s", (int)c->pid, e.msg);
 	} else {
-		handle(d, c, &m, &rep);
+		r = handle(d, c, &m, &rep);
 		ipg_ctl_free(&m);
 	}
 	/* Nothing more is read from this client: it gets one answer. */
 	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd,
 		  &(struct epoll_event){ .events = 0, .data.ptr = c });
+	if (r == -EINPROGRESS) {
+		/* conn_later() answers; the store's writes end in time. */
+		c->waiting = true;
+		c->deadline = time(NULL) + CONN_WAIT_S;
+		ipg_ctl_free(&rep);
+		return;
+	}
 	send_reply(d, c, &rep);
 	ipg_ctl_free(&rep);
 	notify_status(d);
@@ -367,6 +404,7 @@ static void on_tick(struct daemon *d)
 			conn_close(d, &d->conns[i]);
 	ovr_check(d);
 	pending_check(d);
+	store_tick(d);
 	expire_check(d);
 	http_tick(d);
 	ipg_datapath_blocked_tick(d->dp);
@@ -457,6 +495,8 @@ int setup_loop(struct daemon *d)
 		if (r)
 			pr_warn("%s", e.msg);
 	}
+	if (!r)
+		r = store_open(d);
 	return r;
 }
 
@@ -466,12 +506,20 @@ static int in_conns(struct daemon *d, void *p)
 	       (char *)p < (char *)(d->conns + CONNS_MAX);
 }
 
+/* The wait: the HTTP server's and the store client's timers. */
+static int loop_timeout(struct daemon *d)
+{
+	int h = http_timeout(d), s = store_timeout(d);
+
+	return s < 0 ? h : h < 0 || s < h ? s : h;
+}
+
 void run(struct daemon *d)
 {
 	struct epoll_event ev[16];
 
 	while (!d->stop) {
-		int n = epoll_wait(d->epfd, ev, 16, http_timeout(d));
+		int n = epoll_wait(d->epfd, ev, 16, loop_timeout(d));
 
 		for (int i = 0; i < n; i++) {
 			void *p = ev[i].data.ptr;
@@ -495,6 +543,8 @@ void run(struct daemon *d)
 				blocked_read(d);
 			else if (http_owns(d, fd))
 				; /* served below, after every wake-up */
+			else if (store_owns(d, fd))
+				; /* run by store_owns() */
 			else if (fd == ipg_datapath_local_addrs_fd(d->dp))
 				local_addrs_check(d);
 			else if (fd == d->debounce_fd) {

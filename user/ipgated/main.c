@@ -139,6 +139,15 @@ static int start_config(struct daemon *d)
 	struct ipg_error e;
 	int r = ipg_config_load(&d->cfg, d->o.config, &e);
 
+	/* With a store, the named lists are the store's: those a previous
+	 * run kept, until it answers. */
+	if (!r && store_mode(d)) {
+		char *local = ipg_config_render(&d->cfg);
+
+		r = local ? store_load(d, local, &e) :
+			    ipg_fail(&e, -ENOMEM, "out of memory");
+		free(local);
+	}
 	if (r) {
 		pr_warn("%s", e.msg);
 		return r;
@@ -149,7 +158,7 @@ static int start_config(struct daemon *d)
 	if (note.s)
 		pr_warn("%s: %s", d->o.config, note.s);
 	ipg_buf_free(&note);
-	d->cfg_text = ipg_config_render(&d->cfg);
+	d->cfg_text = ipg_config_render_saved(&d->cfg);
 	files_stamp(d);
 	return d->cfg_text ? 0 : -ENOMEM;
 }
@@ -517,6 +526,7 @@ int main(int argc, char **argv)
 	notify_ready(d, !d->o.foreground);
 	run(d);
 	http_stop(d);
+	store_close(d);
 	blocked_close(d);
 	pending_forget(d);
 	/* The filter stays attached and enforcing; only userspace state and

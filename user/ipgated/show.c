@@ -443,6 +443,7 @@ int do_status(struct req *q)
 	print_chain(&p, d);
 	print_pending(&p, d);
 	print_http(&p, d);
+	store_render(d, &p);
 	if (err)
 		ipg_print_text(&p, "%-14s %s (running the last good config)\n",
 			       "config file", err);

@@ -439,7 +439,7 @@ static int parse_chain(struct parse_ctx *p, struct ipg_config *c,
 			       "program; expected e.g. /sys/fs/bpf/lb/xdp_lb, "
 			       "or off",
 			       t->val);
-	snprintf(c->chain, sizeof(c->chain), "%s", t->val);
+	memcpy(c->chain, t->val, strlen(t->val) + 1); /* fits: checked */
 	return 0;
 }
 
@@ -608,6 +608,22 @@ static const struct keyword keywords[] = {
 	  "reports a second, or off", true, AT_TOP, parse_blocked_log },
 	{ "chain", IPG_LINE_CHAIN, V_ONE, "a pinned XDP program's path or off",
 	  true, AT_TOP, parse_chain },
+	{ "store", IPG_LINE_STORE, V_LIST, "etcd URL[,URL...] or off", true,
+	  AT_TOP, ipg_cfg_parse_store },
+	{ "store-prefix", IPG_LINE_STORE_PREFIX, V_ONE, "a key prefix", true,
+	  AT_TOP, ipg_cfg_parse_store_prefix },
+	{ "store-ca", IPG_LINE_STORE_CA, V_ONE, "a PEM file", true, AT_TOP,
+	  ipg_cfg_parse_store_file },
+	{ "store-cert", IPG_LINE_STORE_CERT, V_ONE, "a PEM file", true, AT_TOP,
+	  ipg_cfg_parse_store_file },
+	{ "store-key", IPG_LINE_STORE_KEY, V_ONE, "a PEM file", true, AT_TOP,
+	  ipg_cfg_parse_store_file },
+	{ "store-user", IPG_LINE_STORE_USER, V_ONE, "a user name", true, AT_TOP,
+	  ipg_cfg_parse_store_name },
+	{ "store-password-file", IPG_LINE_STORE_PASSWORD, V_ONE, "a file", true,
+	  AT_TOP, ipg_cfg_parse_store_file },
+	{ "store-host", IPG_LINE_STORE_HOST, V_ONE, "this host's name", true,
+	  AT_TOP, ipg_cfg_parse_store_name },
 	{ "allow", IPG_LINE_ALLOW, V_CIDR_LABEL, "an address or CIDR", false,
 	  AT_TOP | IN_LIST, parse_allow },
 	{ "list", IPG_LINE_LIST, V_LIST, "a list name", false, AT_TOP,
@@ -625,13 +641,13 @@ static int unknown_keyword(struct parse_ctx *p, const struct tok *t)
 {
 	unsigned here = p->s->list ? IN_LIST : AT_TOP;
 	const char *names[N_KEYWORDS];
-	char list[300];
+	char list[N_KEYWORDS * 24];
 	size_t at = 0, n = 0;
 
 	for (size_t i = 0; i < N_KEYWORDS; i++)
 		if (keywords[i].where & here)
 			names[n++] = keywords[i].name;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && at < sizeof(list); i++)
 		at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%s",
 				       !i	 ? "" :
 				       i + 1 < n ? ", " :
@@ -720,6 +736,8 @@ static void config_reset(struct ipg_config *c)
 	c->override_max_s = IPG_OVERRIDE_MAX_DEFAULT_S;
 	c->breakglass_port = IPG_BREAKGLASS_PORT_DEFAULT;
 	c->blocked_budget = IPG_BLOCKED_BUDGET_DEFAULT;
+	snprintf(c->store.prefix, sizeof(c->store.prefix), "%s",
+		 IPG_STORE_PREFIX_DEFAULT);
 }
 
 /* Notes each entry of @s that lies inside another; @list names the list. */
@@ -881,6 +899,8 @@ int ipg_cfg_parse_all(struct ipg_config *c, const char *text, const char *name,
 		r = check_whole(&p, c);
 	if (!r)
 		r = ipg_cfg_check_http(&p, c);
+	if (!r)
+		r = ipg_cfg_check_store(&p, c);
 	if (!r)
 		r = ipg_cfg_lists_finish(&p, c);
 	free(p.claims);

@@ -45,6 +45,14 @@ enum ipg_line_kind {
 	IPG_LINE_HTTP_URL,
 	IPG_LINE_CHAIN,
 	IPG_LINE_BLOCKED_LOG,
+	IPG_LINE_STORE,
+	IPG_LINE_STORE_PREFIX,
+	IPG_LINE_STORE_CA,
+	IPG_LINE_STORE_CERT,
+	IPG_LINE_STORE_KEY,
+	IPG_LINE_STORE_USER,
+	IPG_LINE_STORE_PASSWORD,
+	IPG_LINE_STORE_HOST,
 	IPG_LINE_KINDS /* how many kinds */
 };
 
@@ -118,6 +126,21 @@ struct ipg_http_config {
 	bool metrics_public;
 };
 
+/* The fleet's store (config_store.c): with endpoints, the named lists live
+ * in etcd under prefix "lists/NAME", one key a list, and this host
+ * publishes itself under "hosts/NAME". */
+#define IPG_STORE_ENDPOINTS_MAX 8
+#define IPG_STORE_PREFIX_DEFAULT "/ipgate/"
+struct ipg_store_config {
+	char endpoints[IPG_STORE_ENDPOINTS_MAX][IPG_HTTP_PATH_MAX];
+	int n_endpoints; /* 0: no store; the files are the source */
+	char prefix[128];
+	char ca[IPG_HTTP_PATH_MAX], cert[IPG_HTTP_PATH_MAX],
+		key[IPG_HTTP_PATH_MAX];
+	char user[64], password_file[IPG_HTTP_PATH_MAX];
+	char host[64]; /* "": the host name */
+};
+
 struct ipg_config {
 	char interfaces[IPG_IFACES_MAX][IF_NAMESIZE];
 	int n_interfaces;
@@ -128,11 +151,15 @@ struct ipg_config {
 	/* Blocked-source reports a second per list and CPU; 0: off. */
 	uint32_t blocked_budget;
 	struct ipg_http_config http;
+	struct ipg_store_config store;
 	struct ipg_policy_spec policy; /* enabled, mode, ports, entries */
 	/* The main file, line by line (a list block is one IPG_LINE_BLOCK). */
 	struct ipg_config_line *lines;
 	int n_lines;
 	bool dirty; /* the main file edited since it was read or saved */
+	/* A last line of the main file that its caller added and that is
+	 * never saved: in store mode, the include of the store's lists. */
+	char hidden_tail[256];
 	/* Named lists in the order of the document (an include line's files
 	 * where the line stands), and the files include lines matched. */
 	struct ipg_config_list **lists;
@@ -173,6 +200,8 @@ int ipg_config_parse_texts(struct ipg_config *c, const char *text,
 
 /* The main file as text, each line ending in a newline; caller frees. */
 char *ipg_config_render(const struct ipg_config *c);
+/* The main file as saved: without its hidden tail; caller frees. */
+char *ipg_config_render_saved(const struct ipg_config *c);
 /* Included file @file (an index in c->files) as text; caller frees. */
 char *ipg_config_render_file(const struct ipg_config *c, int file);
 

@@ -428,6 +428,29 @@ static void http_settings(struct out *o, const struct ipg_http_config *a,
 		b->metrics_public ? "true" : "false", false);
 }
 
+/* The fleet store's settings (the password itself is in its file). */
+static void store_settings(struct out *o, const struct ipg_store_config *a,
+			   const struct ipg_store_config *b)
+{
+	struct ipg_buf x = { 0 }, y = { 0 };
+
+	for (int i = 0; i < a->n_endpoints; i++)
+		ipg_buf_printf(&x, "%s%s", i ? "," : "etcd ", a->endpoints[i]);
+	for (int i = 0; i < b->n_endpoints; i++)
+		ipg_buf_printf(&y, "%s%s", i ? "," : "etcd ", b->endpoints[i]);
+	setting(o, "store", x.s ? x.s : "off", y.s ? y.s : "off", true);
+	ipg_buf_free(&x);
+	ipg_buf_free(&y);
+	setting(o, "store-prefix", a->prefix, b->prefix, true);
+	setting(o, "store-ca", a->ca, b->ca, true);
+	setting(o, "store-cert", a->cert, b->cert, true);
+	setting(o, "store-key", a->key, b->key, true);
+	setting(o, "store-user", a->user, b->user, true);
+	setting(o, "store-password-file", a->password_file, b->password_file,
+		true);
+	setting(o, "store-host", a->host, b->host, true);
+}
+
 int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 		    struct ipg_config_diff *d)
 {
@@ -451,6 +474,7 @@ int ipg_config_diff(const struct ipg_config *a, const struct ipg_config *b,
 	snprintf(s2, sizeof(s2), "%u", b->breakglass_port);
 	setting(&o, "breakglass-port", s1, s2, false);
 	http_settings(&o, &a->http, &b->http);
+	store_settings(&o, &a->store, &b->store);
 	setting(&o, "chain", *a->chain ? a->chain : "off",
 		*b->chain ? b->chain : "off", true);
 	snprintf(s1, sizeof(s1), "%u", a->blocked_budget);

@@ -389,7 +389,7 @@ static int pending_of(const struct ipg_config *c, const char *path,
 		if (r)
 			break;
 		n++;
-		p->text = main_file ? ipg_config_render(c) :
+		p->text = main_file ? ipg_config_render_saved(c) :
 				      ipg_config_render_file(c, i);
 		if (!p->text)
 			r = ipg_fail(e, -ENOMEM, "out of memory");
@@ -483,6 +483,8 @@ int ipg_config_clone(struct ipg_config *dst, const struct ipg_config *src,
 		r = ipg_cfg_parse_all(dst, text, "config", &from, e);
 	if (!r) {
 		keep_ids(dst, src);
+		memcpy(dst->hidden_tail, src->hidden_tail,
+		       sizeof(dst->hidden_tail));
 		dst->dirty = src->dirty;
 		for (int i = 0; i < dst->n_files && i < src->n_files; i++)
 			dst->files[i].dirty = src->files[i].dirty;
@@ -689,6 +691,8 @@ int ipg_config_list_replace(struct ipg_config *dst,
 		}
 	if (!r) {
 		keep_ids(dst, src);
+		memcpy(dst->hidden_tail, src->hidden_tail,
+		       sizeof(dst->hidden_tail));
 		dst->dirty = src->dirty || l->file < 0;
 		for (int i = 0; i < dst->n_files && i < src->n_files; i++)
 			dst->files[i].dirty = src->files[i].dirty ||

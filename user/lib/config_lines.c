@@ -112,6 +112,19 @@ char *ipg_config_render(const struct ipg_config *c)
 	return render(c->lines, c->n_lines);
 }
 
+char *ipg_config_render_saved(const struct ipg_config *c)
+{
+	char *t = render(c->lines, c->n_lines);
+	size_t n = t ? strlen(t) : 0, k = strlen(c->hidden_tail);
+
+	/* The tail stays last: top-level lines go before includes. */
+	if (t && k && n > k && t[n - 1] == '\n' &&
+	    !strncmp(t + n - k - 1, c->hidden_tail, k) &&
+	    (n == k + 1 || t[n - k - 2] == '\n'))
+		t[n - k - 1] = '\0';
+	return t;
+}
+
 char *ipg_config_render_file(const struct ipg_config *c, int file)
 {
 	if (file < 0 || file >= c->n_files)

@@ -15,7 +15,9 @@
 
 struct tok {
 	int col; /* 1-based column of the token's first character */
-	char val[IPG_LABEL_MAX + 8];
+	/* Room for a path (IPG_HTTP_PATH_MAX) or the store's URLs; labels
+	 * are held to IPG_LABEL_MAX by their parsers. */
+	char val[512];
 	bool quoted;
 };
 
@@ -65,6 +67,7 @@ struct parse_ctx {
 	struct scope top, blk, *s; /* s: &top, or &blk inside a block */
 	int breakglass_line, breakglass_col;
 	int http_line, http_col; /* of http-listen's value */
+	int store_line; /* of the store line */
 	struct ipg_prefix prefix; /* the entry of the last allow line */
 	const struct include_src *src;
 	int n_includes; /* include lines read so far */
@@ -109,6 +112,18 @@ int ipg_cfg_parse_http_url(struct parse_ctx *p, struct ipg_config *c,
 			   const struct line_toks *lt);
 /* After the main file is read: a listener off loopback has TLS. */
 int ipg_cfg_check_http(struct parse_ctx *p, struct ipg_config *c);
+/* config_store.c: store, store-prefix, store-ca, store-cert, store-key,
+ * store-user, store-password-file, store-host. */
+int ipg_cfg_parse_store(struct parse_ctx *p, struct ipg_config *c,
+			const struct line_toks *lt);
+int ipg_cfg_parse_store_prefix(struct parse_ctx *p, struct ipg_config *c,
+			       const struct line_toks *lt);
+int ipg_cfg_parse_store_file(struct parse_ctx *p, struct ipg_config *c,
+			     const struct line_toks *lt);
+int ipg_cfg_parse_store_name(struct parse_ctx *p, struct ipg_config *c,
+			     const struct line_toks *lt);
+/* After the main file is read: the store's settings go together. */
+int ipg_cfg_check_store(struct parse_ctx *p, struct ipg_config *c);
 /* "yes", "true", "on" / "no", "false", "off": 0, else -EINVAL. */
 int ipg_cfg_yes_no(const char *s, bool *out);
 

@@ -370,6 +370,10 @@ const char *ipg_ctl_code_name(int err)
 		return "ENOTSUP";
 	case EROFS:
 		return "EROFS";
+	case ESTALE:
+		return "ESTALE";
+	case EAGAIN:
+		return "EAGAIN";
 	default:
 		return "EIO";
 	}
