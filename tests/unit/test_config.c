@@ -671,17 +671,17 @@ TEST(test_config_store_settings_parse_and_refuse_what_does_not_go_together)
 	struct ipg_error e = { { 0 } };
 
 	if (ipg_config_parse(
-		&c,
-		"store etcd http://127.0.0.1:2379,https://[2001:db8::1]:2379,"
-		"http://etcd-2.example:2379\n"
-		"store-prefix /fleet/a/\n"
-		"store-ca /etc/ipgate/ca.pem\n"
-		"store-cert /etc/ipgate/c.pem\n"
-		"store-key /etc/ipgate/k.pem\n"
-		"store-user ipgate\n"
-		"store-password-file /etc/ipgate/etcd-password\n"
-		"store-host api-1\n",
-		"ipgate.conf", &e))
+		    &c,
+		    "store etcd http://127.0.0.1:2379,https://[2001:db8::1]:2379,"
+		    "http://etcd-2.example:2379\n"
+		    "store-prefix /fleet/a/\n"
+		    "store-ca /etc/ipgate/ca.pem\n"
+		    "store-cert /etc/ipgate/c.pem\n"
+		    "store-key /etc/ipgate/k.pem\n"
+		    "store-user ipgate\n"
+		    "store-password-file /etc/ipgate/etcd-password\n"
+		    "store-host api-1\n",
+		    "ipgate.conf", &e))
 		FAIL("%s", e.msg);
 	ASSERT_EQ(c.store.n_endpoints, 3);
 	ASSERT_STR(c.store.endpoints[1], "https://[2001:db8::1]:2379");
@@ -694,28 +694,61 @@ TEST(test_config_store_settings_parse_and_refuse_what_does_not_go_together)
 	ASSERT_STR(c.store.prefix, "/ipgate/");
 	ipg_config_free(&c);
 
-	REFUSED("store consul http://127.0.0.1:8500\n", "ipgate.conf:1:7:",
-		"expected etcd URL[,URL...] or off");
-	REFUSED("store etcd\n", "ipgate.conf:1:11:",
-		"expected etcd's client URLs");
-	REFUSED("store etcd http://a:1, http://b:2\n", "ipgate.conf:1:24:",
-		"separate the URLs with commas");
+	REFUSED("store consul http://127.0.0.1:8500\n",
+		"ipgate.conf:1:7:", "expected etcd URL[,URL...] or off");
+	REFUSED("store etcd\n",
+		"ipgate.conf:1:11:", "expected etcd's client URLs");
+	REFUSED("store etcd http://a:1, http://b:2\n",
+		"ipgate.conf:1:24:", "separate the URLs with commas");
 	REFUSED("store etcd http://127.0.0.1:2379,ftp://x:1\n",
 		"ipgate.conf:1:34:", "not an etcd client URL");
-	REFUSED("store etcd http://127.0.0.1\n", "ipgate.conf:1:12:",
-		"not an etcd client URL");
-	REFUSED("store etcd http://a:1,http://a:1\n", "ipgate.conf:1:23:",
-		"listed twice");
+	REFUSED("store etcd http://127.0.0.1\n",
+		"ipgate.conf:1:12:", "not an etcd client URL");
+	REFUSED("store etcd http://a:1,http://a:1\n",
+		"ipgate.conf:1:23:", "listed twice");
 	REFUSED("store etcd http://a:1\nstore-prefix ipgate\n",
 		"ipgate.conf:2:14:", "starts and ends with /");
 	REFUSED("store-user ipgate\nstore-password-file /p\n",
 		"ipgate.conf:1:1:", "store-user is set without store");
-	REFUSED("store etcd http://a:1\nstore-cert /c.pem\n", "ipgate.conf:1:1:",
-		"store-cert is set without store-key");
+	REFUSED("store etcd http://a:1\nstore-cert /c.pem\n",
+		"ipgate.conf:1:1:", "store-cert is set without store-key");
 	REFUSED("store etcd http://a:1\nstore-user u\n", "ipgate.conf:1:1:",
 		"store-user is set without store-password-file");
 	REFUSED("store etcd http://a:1\nstore-host \"a b\"\n",
 		"ipgate.conf:2:12:", "not a host name");
 	REFUSED("store etcd http://a:1\nstore-ca etc/ca.pem\n",
 		"ipgate.conf:2:10:", "not an absolute path");
+}
+
+/* Store mode's include of the store's lists is the main file's last line
+ * and never saved: edits of the top level go before it. */
+TEST(test_config_hidden_tail_is_never_saved_and_stays_last)
+{
+	static const struct ipg_config_text docs[] = {
+		{ "/ipgate/lists/acme",
+		  "list acme {\n  address 192.0.2.10\n  allow 198.51.100.0/24\n}\n" },
+	};
+	struct ipg_error e = { { 0 } };
+	struct ipg_prefix p;
+	char *saved, *all;
+
+	if (ipg_config_parse_texts(&c,
+				   "interface eth0\nallow 203.0.113.7 x\n"
+				   "include /ipgate/lists/*\n",
+				   "ipgate.conf", docs, 1, &e))
+		FAIL("%s", e.msg);
+	snprintf(c.hidden_tail, sizeof(c.hidden_tail),
+		 "include /ipgate/lists/*");
+	ASSERT_EQ(c.n_lists, 1);
+	ASSERT_OK(ipg_prefix_parse("203.0.113.8", &p, NULL));
+	ASSERT_OK(ipg_config_add(&c, &p, NULL, 0, &e));
+	all = ipg_config_render(&c);
+	saved = ipg_config_render_saved(&c);
+	ASSERT_STR(all, "interface eth0\nallow 203.0.113.7 x\n"
+			"allow 203.0.113.8\ninclude /ipgate/lists/*\n");
+	ASSERT_STR(saved,
+		   "interface eth0\nallow 203.0.113.7 x\nallow 203.0.113.8\n");
+	free(all);
+	free(saved);
+	ipg_config_free(&c);
 }

@@ -343,13 +343,13 @@ static int commit(struct req *q, struct ipg_config *next, const char *action,
 	/* The store's lists: one transaction, answered once this host runs
 	 * its revision (the watch brings it through commit_store()). */
 	if (!from_store && store_writes(d, next)) {
-		r = d->cfg.dirty || next->dirty ?
-			    reply_err(q, -EINVAL,
-				      "a change writes either this host's "
-				      "file or the fleet's store, not both") :
-			    store_write(q, next, &diff);
-		if (r == -EINPROGRESS || !r)
-			ipg_config_free(next);
+		r = next->dirty ? reply_err(q, -EINVAL,
+					    "a change writes either this "
+					    "host's file or the fleet's store, "
+					    "not both") :
+				  store_write(q, next, &diff);
+		/* Sent (or not): the store's answer comes through the watch. */
+		ipg_config_free(next);
 		if (r && r != -EINPROGRESS)
 			d->changes_refused++;
 		goto out_store;
@@ -757,8 +757,12 @@ static int parse_sent(struct daemon *d, struct ipg_config *c, const char *text,
 			goto out;
 		}
 	}
-	/* As the config file it becomes: relative includes resolve there. */
-	r = ipg_config_parse_texts(c, text, d->o.config, t, d->cfg.n_files, e);
+	/* As the config file it becomes: relative includes resolve there.
+	 * With a store, the host's own file with the store's lists (the text
+	 * may hold no list of its own). */
+	r = store_mode(d) ? store_config(d, text, c, e) :
+			    ipg_config_parse_texts(c, text, d->o.config, t,
+						   d->cfg.n_files, e);
 	if (r) {
 		size_t n = strlen(d->o.config);
 		char msg[sizeof(e->msg)];
@@ -866,8 +870,10 @@ void reload(struct daemon *d, const char *why)
 	}
 	/* Included files are not in the text: with include lines, they
 	 * must be as last read or written too (else parse and compare). */
+	/* (With a store the one include line is the store's lists, which
+	 * are not files.) */
 	if (d->cfg_text && !strcmp(text.s, d->cfg_text) &&
-	    (!d->cfg.n_includes || files_unchanged(d))) {
+	    (!d->cfg.n_includes || store_mode(d) || files_unchanged(d))) {
 		/* Our own save, or a broken edit put back: the file is what
 		 * runs. */
 		if (*d->file_error)

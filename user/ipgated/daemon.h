@@ -374,6 +374,8 @@ int do_token(struct req *q);
 
 /* store.c: the fleet's store. */
 bool store_mode(const struct daemon *d);
+/* The revision of list @name's key in the store (0: not a store list). */
+int64_t store_list_revision(const struct daemon *d, const char *name);
 /* Start: the store's lists as a previous run kept them (none: the file's
  * settings alone) with @local_text, the host's file, into d->cfg. */
 int store_load(struct daemon *d, const char *local_text, struct ipg_error *e);

@@ -50,7 +50,6 @@ struct http {
 	} codes[CODES_MAX];
 	/* Requests whose reply waits for the store (suspended). */
 	struct upload *waiting;
-	uint64_t wait_ids;
 };
 
 /* One request's upload, between the access handler's calls; and, for a
@@ -67,6 +66,10 @@ struct upload {
 	char list[IPG_LIST_NAME_MAX + 1];
 	char field[32];
 	unsigned ok_status;
+	/* A read that waited (the store's trail of a list): its output,
+	 * and whether the token sees only that list. */
+	bool log, scoped;
+	struct ipg_buf out;
 };
 
 static void unlink_waiting(struct http *s, struct upload *u)
@@ -98,8 +101,23 @@ static void http_later(struct daemon *d, void *arg, uint64_t id, int err,
 	unlink_waiting(d->http, u);
 	u->done = true;
 	u->err = err;
+	/* Made, but not as asked (not run here yet): 202 and the note. */
+	if (!err && ipg_ctl_get(rep, "message"))
+		u->ok_status = 202;
 	snprintf(u->message, sizeof(u->message), "%s",
 		 ipg_ctl_get(rep, "message") ?: "");
+	if (u->log) {
+		size_t n;
+		const char *out = ipg_ctl_getn(rep, "out", &n);
+
+		if (out)
+			ipg_buf_append(&u->out, out, n);
+		if (u->out.oom) {
+			u->err = -ENOMEM;
+			snprintf(u->message, sizeof(u->message),
+				 "out of memory for the store's records");
+		}
+	}
 	MHD_resume_connection(u->c);
 }
 
@@ -107,7 +125,9 @@ void hwait(struct hreq *h, struct req *q)
 {
 	q->later = http_later;
 	q->later_arg = h->u;
-	q->later_id = h->u ? ++h->d->http->wait_ids : 0;
+	/* One counter for the daemon's life: a listener restarted meanwhile
+	 * never hands a waiting request another's answer. */
+	q->later_id = h->u ? ++h->d->conn_ids : 0;
 }
 
 void hwaiting(struct hreq *h, const struct req *q, const char *field)
@@ -118,6 +138,8 @@ void hwaiting(struct hreq *h, const struct req *q, const char *field)
 
 	u->wait_id = q->later_id;
 	u->ok_status = cmd && !strcmp(cmd, "add") ? 201 : 200;
+	u->log = cmd && !strcmp(cmd, "log");
+	u->scoped = h->tok && *h->tok->list;
 	snprintf(u->list, sizeof(u->list), "%s", list ? list : "default");
 	snprintf(u->field, sizeof(u->field), "%s", field ? field : "");
 	u->next_waiting = h->d->http->waiting;
@@ -495,10 +517,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	if (u->done) {
-		/* The store answered a waiting change. */
+		/* The store answered a waiting change (or read). */
 		if (u->err)
 			hproblem(&h, hstatus_of(u->err),
 				 *u->field ? u->field : NULL, "%s", u->message);
+		else if (u->log)
+			list_audit_reply(&h, u->list, u->out.s, u->out.len,
+					 u->scoped);
 		else
 			list_get(&h, u->list, u->ok_status);
 	} else if (u->too_big) {
@@ -611,6 +636,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
 	if (u) {
 		unlink_waiting(d ? d->http : NULL, u);
 		ipg_buf_free(&u->body);
+		ipg_buf_free(&u->out);
 		free(u);
 		*ctx = NULL;
 	}

@@ -51,6 +51,11 @@ struct hreq {
  * the request (the answer names @field on failure, else is the list). */
 void hwait(struct hreq *h, struct req *q);
 void hwaiting(struct hreq *h, const struct req *q, const char *field);
+/* The audit resource's answer: records @out (one a line, oldest first) of
+ * list @name, newest first; @scoped: a token of that list alone reads only
+ * its part of each record. */
+int list_audit_reply(struct hreq *h, const char *name, const char *out,
+		     size_t len, bool scoped);
 /* The HTTP status of a change's error. */
 unsigned hstatus_of(int err);
 

@@ -84,6 +84,8 @@ unsigned hstatus_of(int r)
 		return 412;
 	case -EAGAIN: /* the store is unreachable */
 		return 503;
+	case -ETIMEDOUT: /* the store's answer did not come */
+		return 504;
 	default:
 		return 500;
 	}

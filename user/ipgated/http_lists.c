@@ -52,12 +52,20 @@ static uint32_t generation(struct daemon *d, const char *name)
 	return live.generation;
 }
 
+/* A list of the fleet's store has the same ETag on every host: its key's
+ * revision, not this host's kernel generation (a client behind a load
+ * balancer reads on one host and saves on another). */
 static void etag_of(struct daemon *d, const char *name, char *out, size_t size)
 {
 	const struct ipg_policy_spec *s = ipg_config_policy(&d->cfg, name);
+	int64_t rev = store_list_revision(d, name);
 
-	snprintf(out, size, "\"%u-%08" PRIx32 "\"", generation(d, name),
-		 (uint32_t)(s ? list_hash(s) : 0));
+	if (rev)
+		snprintf(out, size, "\"r%" PRId64 "-%08" PRIx32 "\"", rev,
+			 (uint32_t)(s ? list_hash(s) : 0));
+	else
+		snprintf(out, size, "\"%u-%08" PRIx32 "\"", generation(d, name),
+			 (uint32_t)(s ? list_hash(s) : 0));
 }
 
 static json_t *override_json(const struct ovr *o, uint64_t left,
@@ -589,7 +597,6 @@ int list_audit(struct hreq *h, const char *name)
 	struct ipg_ctl_msg m = { 0 }, rep = { 0 };
 	const char *lim = harg(h, "limit"), *before = harg(h, "before");
 	unsigned long n = 50;
-	json_t *a;
 	size_t len;
 	const char *out;
 	char *end;
@@ -613,24 +620,30 @@ int list_audit(struct hreq *h, const char *name)
 	ipg_ctl_set(&m, "json", "1");
 	r = hrun(h, &m, &rep, NULL);
 	if (!r) {
-		a = json_array();
 		out = ipg_ctl_getn(&rep, "out", &len);
-		/* One record per line, oldest first: reversed. */
-		for (const char *s = out, *e = out ? out + len : NULL;
-		     s && s < e;) {
-			const char *nl = memchr(s, '\n', (size_t)(e - s));
-			size_t l = nl ? (size_t)(nl - s) : (size_t)(e - s);
-			json_t *rec = json_loadb(s, l, 0, NULL);
-
-			if (rec && *h->tok->list)
-				scope_record(rec, name);
-			if (rec)
-				json_array_insert_new(a, 0, rec);
-			s += l + 1;
-		}
-		r = hjson(h, 200, json_pack("{s:o}", "records", a));
+		r = list_audit_reply(h, name, out, len, *h->tok->list);
 	}
 	ipg_ctl_free(&m);
 	ipg_ctl_free(&rep);
 	return r;
+}
+
+int list_audit_reply(struct hreq *h, const char *name, const char *out,
+		     size_t len, bool scoped)
+{
+	json_t *a = json_array();
+
+	/* One record per line, oldest first: reversed. */
+	for (const char *s = out, *e = out ? out + len : NULL; s && s < e;) {
+		const char *nl = memchr(s, '\n', (size_t)(e - s));
+		size_t l = nl ? (size_t)(nl - s) : (size_t)(e - s);
+		json_t *rec = json_loadb(s, l, 0, NULL);
+
+		if (rec && scoped)
+			scope_record(rec, name);
+		if (rec)
+			json_array_insert_new(a, 0, rec);
+		s += l + 1;
+	}
+	return hjson(h, 200, json_pack("{s:o}", "records", a));
 }

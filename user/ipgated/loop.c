@@ -425,7 +425,7 @@ static void on_signal(struct daemon *d)
 			d->cfg_text = NULL;
 			reload(d, "SIGHUP");
 			if (!d->cfg_text)
-				d->cfg_text = ipg_config_render(&d->cfg);
+				d->cfg_text = ipg_config_render_saved(&d->cfg);
 			http_reload_tls(d);
 		} else {
 			pr_info("signal %d: stopping; the filter stays attached "

@@ -112,14 +112,16 @@ int pending_begin(struct daemon *d, const struct ipg_actor *who,
 	ls = json_object_get(p, "lists");
 	for (int i = 0; i < n_lists; i++)
 		json_array_append_new(ls, json_string(lists[i]));
-	/* Every file as it is now: the rollback writes them back. */
-	text = ipg_config_render(&d->cfg);
+	/* Every file as it is now: the rollback writes them back (with a
+	 * store, the host's file only: the store's lists are every host's,
+	 * and --confirm is refused for them). */
+	text = ipg_config_render_saved(&d->cfg);
 	if (!text ||
 	    json_array_append_new(files, json_pack("{s:s, s:s}", "path",
 						   d->o.config, "text", text)))
 		r = -ENOMEM;
 	free(text);
-	for (int i = 0; i < d->cfg.n_files && !r; i++) {
+	for (int i = 0; i < d->cfg.n_files && !r && !store_mode(d); i++) {
 		text = ipg_config_render_file(&d->cfg, i);
 		if (!text ||
 		    json_array_append_new(files, json_pack("{s:s, s:s}", "path",
@@ -189,13 +191,17 @@ static int pending_config(struct daemon *d, struct ipg_config *c,
 		free(t);
 		return ipg_fail(e, -EINVAL, "the record holds no main file");
 	}
-	r = ipg_config_parse_texts(c, main_text, d->o.config, t, (int)n, e);
+	/* With a store: the host's file as it was, the store's lists as
+	 * they run now. */
+	r = store_mode(d) ? store_config(d, main_text, c, e) :
+			    ipg_config_parse_texts(c, main_text, d->o.config, t,
+						   (int)n, e);
 	free(t);
 	if (r)
 		return r;
 	/* Every file is written back as it was. */
 	c->dirty = true;
-	for (int k = 0; k < c->n_files; k++)
+	for (int k = 0; k < c->n_files && !store_mode(d); k++)
 		c->files[k].dirty = true;
 	return 0;
 }

@@ -9,6 +9,15 @@
  * never opens because the store is down. docs/design.md, "The fleet". */
 #include "store.h"
 
+int64_t store_list_revision(const struct daemon *d, const char *name)
+{
+	const struct store_doc *doc =
+		d->store ? doc_find(d->store->docs, d->store->n_docs, name) :
+			   NULL;
+
+	return doc ? doc->mod_revision : 0;
+}
+
 bool store_mode(const struct daemon *d)
 {
 	return d->cfg.store.n_endpoints > 0;
@@ -62,26 +71,136 @@ static void doc_path(const struct ipg_config *local, const char *name,
 
 /* ---- the running config: the local file and the documents ---- */
 
+/* Records document @i as refused with @why (once). */
+static void refuse(const struct store_doc *docs, int i, const char *why,
+		   struct store_refusal *refused, int *n_refused)
+{
+	struct store_refusal *f;
+
+	for (int k = 0; k < *n_refused; k++)
+		if (!strcmp(refused[k].name, docs[i].name))
+			return;
+	f = &refused[(*n_refused)++];
+	snprintf(f->name, sizeof(f->name), "%s", docs[i].name);
+	f->mod_revision = docs[i].mod_revision;
+	snprintf(f->why, sizeof(f->why), "%s", why);
+}
+
+static bool refused_now(const struct store_refusal *refused, int n,
+			const char *name)
+{
+	for (int k = 0; k < n; k++)
+		if (!strcmp(refused[k].name, name))
+			return true;
+	return false;
+}
+
+/* Document @i runs as it ran before (@keep's text), or not at all. */
+static void use_kept(const struct store_doc *docs, int i,
+		     const struct store_doc *keep, int n_keep, const char **use)
+{
+	const struct store_doc *k = doc_find(keep, n_keep, docs[i].name);
+
+	use[i] = k ? k->text : NULL;
+}
+
+/* One parse of the host's file @local_text (as parsed into @local) with
+ * the documents whose text @use gives (NULL: left out), into @out; each
+ * document must hold the one list its key names. */
+static int parse_with(struct daemon *d, const struct ipg_config *local,
+		      const char *local_text, const struct store_doc *docs,
+		      const char *const *use, int n, struct ipg_config *out,
+		      struct ipg_error *e)
+{
+	struct ipg_config_text *texts = calloc((size_t)n + 1, sizeof(*texts));
+	char(*paths)[PATH_MAX] = calloc((size_t)n + 1, sizeof(*paths));
+	struct ipg_buf main_text = { 0 };
+	int m = 0, r;
+
+	if (!texts || !paths) {
+		r = ipg_fail(e, -ENOMEM, "out of memory");
+		goto out;
+	}
+	ipg_buf_printf(&main_text, "%s%s", local_text,
+		       *local_text && local_text[strlen(local_text) - 1] !=
+					       '\n' ?
+			       "\n" :
+			       "");
+	ipg_buf_printf(&main_text, "include %slists/*\n", local->store.prefix);
+	for (int i = 0; i < n; i++) {
+		if (!use[i])
+			continue;
+		doc_path(local, docs[i].name, paths[m], PATH_MAX);
+		texts[m].path = paths[m];
+		texts[m++].text = use[i];
+	}
+	if (main_text.oom) {
+		r = ipg_fail(e, -ENOMEM, "out of memory");
+		goto out;
+	}
+	r = ipg_config_parse_texts(out, main_text.s, d->o.config, texts, m, e);
+	for (int i = 0; !r && i < out->n_lists; i++) {
+		const struct ipg_config_list *l = out->lists[i];
+		const char *path = l->file >= 0 ? out->files[l->file].path : "";
+		char want[PATH_MAX];
+
+		doc_path(local, l->name, want, sizeof(want));
+		if (strcmp(path, want)) {
+			r = ipg_fail(e, -EINVAL,
+				     "%s: holds list %s; the key of a list is "
+				     "%slists/%s",
+				     path, l->name, local->store.prefix,
+				     l->name);
+			ipg_config_free(out);
+		}
+	}
+	if (!r)
+		snprintf(out->hidden_tail, sizeof(out->hidden_tail),
+			 "include %slists/*", local->store.prefix);
+out:
+	free(texts);
+	free(paths);
+	ipg_buf_free(&main_text);
+	return r;
+}
+
+/* The document in use whose key the message @msg starts with, or -1. */
+static int blamed(const struct ipg_config *local, const struct store_doc *docs,
+		  const char *const *use, int n, const char *msg)
+{
+	for (int i = 0; i < n; i++) {
+		char p[PATH_MAX];
+		size_t k;
+
+		doc_path(local, docs[i].name, p, sizeof(p));
+		k = strlen(p);
+		if (use[i] && !strncmp(msg, p, k) &&
+		    (msg[k] == ':' || msg[k] == ' '))
+			return i;
+	}
+	return -1;
+}
+
 /* Parses @local_text (the host's own file) with documents @docs as the
- * named lists, into @out. A document that does not validate is refused:
- * the one in @keep of that name (what ran before) stands in for it, or
- * none. @refused gets each refusal (room for @n docs). Fails only when
- * the local file itself does not validate. */
+ * named lists, into @out. Only a document that changed (not in @keep as
+ * it is, what ran before) is ever refused: alone first, then for what it
+ * does to the others (an address another list claims). A refused one
+ * runs as @keep has it, or not at all if new. @refused gets each refusal
+ * (room for @n). Fails when the host's file does not validate, or when
+ * nothing changed and yet the whole does not (a cache from elsewhere). */
 static int build(struct daemon *d, const char *local_text,
 		 const struct store_doc *docs, int n,
 		 const struct store_doc *keep, int n_keep,
 		 struct ipg_config *out, struct store_refusal *refused,
 		 int *n_refused, struct ipg_error *e)
 {
-	struct ipg_config_text *texts = calloc((size_t)n + 1, sizeof(*texts));
-	char(*paths)[PATH_MAX] = calloc((size_t)n + 1, sizeof(*paths));
 	const char **use = calloc((size_t)n + 1, sizeof(*use));
-	struct ipg_buf main_text = { 0 };
+	bool *changed = calloc((size_t)n + 1, sizeof(*changed));
 	struct ipg_config *local = calloc(1, sizeof(*local));
 	int r;
 
 	*n_refused = 0;
-	if (!texts || !paths || !use || !local) {
+	if (!use || !changed || !local) {
 		r = ipg_fail(e, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -96,93 +215,70 @@ static int build(struct daemon *d, const char *local_text,
 			     d->o.config, local->store.prefix);
 	if (r)
 		goto out;
-	for (int i = 0; i < n; i++)
-		use[i] = docs[i].text;
-	for (;;) {
-		int m = 0, bad = -1;
+	for (int i = 0; i < n; i++) {
+		const struct store_doc *k =
+			doc_find(keep, n_keep, docs[i].name);
 
-		ipg_buf_free(&main_text);
-		ipg_buf_printf(
-			&main_text, "%s%s", local_text,
-			*local_text && local_text[strlen(local_text) - 1] !=
-						'\n' ?
-				"\n" :
-				"");
-		ipg_buf_printf(&main_text, "include %slists/*\n",
-			       local->store.prefix);
-		for (int i = 0; i < n; i++) {
-			if (!use[i])
-				continue;
-			doc_path(local, docs[i].name, paths[m], PATH_MAX);
-			texts[m].path = paths[m];
-			texts[m++].text = use[i];
-		}
-		if (main_text.oom) {
-			r = ipg_fail(e, -ENOMEM, "out of memory");
-			break;
-		}
-		r = ipg_config_parse_texts(out, main_text.s, d->o.config, texts,
-					   m, e);
-		/* Each document holds the one list its key names. */
-		for (int i = 0; !r && i < out->n_lists; i++) {
-			const struct ipg_config_list *l = out->lists[i];
-			const char *path =
-				l->file >= 0 ? out->files[l->file].path : "";
-			char want[PATH_MAX];
-
-			doc_path(local, l->name, want, sizeof(want));
-			if (strcmp(path, want)) {
-				r = ipg_fail(e, -EINVAL,
-					     "%s: holds list %s; the key of a "
-					     "list is %slists/%s",
-					     path, l->name, local->store.prefix,
-					     l->name);
-				ipg_config_free(out);
-			}
-		}
-		if (!r)
-			break;
-		/* Which document: the message starts with its path. */
-		for (int i = 0; i < n && bad < 0; i++) {
-			char p[PATH_MAX];
-			size_t k;
-
-			doc_path(local, docs[i].name, p, sizeof(p));
-			k = strlen(p);
-			if (use[i] && !strncmp(e->msg, p, k) &&
-			    (e->msg[k] == ':' || e->msg[k] == ' '))
-				bad = i;
-		}
-		if (bad < 0 || r == -ENOMEM)
-			break; /* not a document's fault */
-		if (*n_refused < n) {
-			struct store_refusal *f = &refused[(*n_refused)++];
-
-			snprintf(f->name, sizeof(f->name), "%s",
-				 docs[bad].name);
-			f->mod_revision = docs[bad].mod_revision;
-			snprintf(f->why, sizeof(f->why), "%s", e->msg);
-		}
-		{
-			const struct store_doc *k =
-				doc_find(keep, n_keep, docs[bad].name);
-
-			/* What ran before, unless that is what failed. */
-			use[bad] = k && strcmp(k->text, use[bad]) ? k->text :
-								    NULL;
-		}
+		changed[i] = !k || strcmp(k->text, docs[i].text);
 	}
-	if (!r)
-		snprintf(out->hidden_tail, sizeof(out->hidden_tail),
-			 "include %slists/*", local->store.prefix);
+	/* Each changed document alone: its own errors, one parse each. */
+	for (int i = 0; i < n; i++) {
+		if (!changed[i])
+			continue;
+		for (int k = 0; k < n; k++)
+			use[k] = k == i ? docs[k].text : NULL;
+		r = parse_with(d, local, local_text, docs, use, n, out, e);
+		if (!r) {
+			ipg_config_free(out);
+			continue;
+		}
+		if (r == -ENOMEM)
+			goto out;
+		refuse(docs, i, e->msg, refused, n_refused);
+	}
+	for (int i = 0; i < n; i++) {
+		const struct store_doc *k =
+			doc_find(keep, n_keep, docs[i].name);
+
+		use[i] = !changed[i] ? docs[i].text :
+			 refused_now(refused, *n_refused, docs[i].name) ?
+				       (k ? k->text : NULL) :
+				       docs[i].text;
+	}
+	/* Together: a conflict is the changed documents' fault. */
+	for (;;) {
+		int bad, left = 0;
+
+		r = parse_with(d, local, local_text, docs, use, n, out, e);
+		if (!r || r == -ENOMEM)
+			break;
+		bad = blamed(local, docs, use, n, e->msg);
+		if (bad >= 0 && changed[bad] && use[bad] == docs[bad].text) {
+			left = 1;
+			use_kept(docs, bad, keep, n_keep, use);
+			refuse(docs, bad, e->msg, refused, n_refused);
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			char msg[sizeof(e->msg) + 32];
+
+			if (!changed[i] || use[i] != docs[i].text)
+				continue;
+			snprintf(msg, sizeof(msg), "with the other lists: %s",
+				 e->msg);
+			use_kept(docs, i, keep, n_keep, use);
+			refuse(docs, i, msg, refused, n_refused);
+			left++;
+		}
+		if (!left)
+			break; /* nothing of this batch to blame */
+	}
 out:
 	if (local)
 		ipg_config_free(local);
 	free(local);
-	free(texts);
-	free(paths);
 	free(use);
-	ipg_buf_free(&main_text);
+	free(changed);
 	return r;
 }
 
@@ -193,21 +289,26 @@ static void cache_path(struct daemon *d, char *out, size_t size)
 	snprintf(out, size, "%s/store.json", d->o.state_dir);
 }
 
-static void cache_write(struct daemon *d)
+/* Keeps documents @docs (@n) of @revision in STATE_DIR/store.json: what
+ * runs, or (maps too small) what a restart must size them for. */
+static void cache_write(struct daemon *d, const struct store_doc *docs, int n,
+			int64_t revision)
 {
-	struct store *st = d->store;
 	char path[PATH_MAX];
 	json_t *j = json_object(), *a = json_array();
 	char *text;
 	int r;
 
-	for (int i = 0; a && i < st->n_docs; i++)
+	for (int i = 0; a && i < n; i++)
 		json_array_append_new(
-			a,
-			json_pack("{s:s, s:s, s:I}", "name", st->docs[i].name,
-				  "text", st->docs[i].text, "mod_revision",
-				  (json_int_t)st->docs[i].mod_revision));
-	json_object_set_new(j, "revision", json_integer(st->revision));
+			a, json_pack("{s:s, s:s, s:I, s:I, s:I}", "name",
+				     docs[i].name, "text", docs[i].text,
+				     "mod_revision",
+				     (json_int_t)docs[i].mod_revision,
+				     "create_revision",
+				     (json_int_t)docs[i].create_revision,
+				     "version", (json_int_t)docs[i].version));
+	json_object_set_new(j, "revision", json_integer(revision));
 	json_object_set_new(j, "prefix", json_string(d->cfg.store.prefix));
 	json_object_set_new(j, "lists", a);
 	text = json_dumps(j, JSON_COMPACT);
@@ -263,12 +364,16 @@ static int cache_read(struct daemon *d, struct store_doc **docs, int *n,
 			json_string_value(json_object_get(v, "text"));
 		struct store_doc *o = &(*docs)[*n];
 
-		if (!name || !text || !ipg_list_name_ok(name))
+		if (!name || !text || !ipg_list_name_ok(name) ||
+		    doc_find(*docs, *n, name))
 			continue;
 		snprintf(o->name, sizeof(o->name), "%s", name);
 		o->text = strdup(text);
 		o->mod_revision =
 			json_integer_value(json_object_get(v, "mod_revision"));
+		o->create_revision = json_integer_value(
+			json_object_get(v, "create_revision"));
+		o->version = json_integer_value(json_object_get(v, "version"));
 		if (o->text)
 			(*n)++;
 	}
@@ -322,11 +427,27 @@ int store_load(struct daemon *d, const char *local_text, struct ipg_error *e)
 	}
 	r = build(d, local_text, st->docs, st->n_docs, NULL, 0, c, refused,
 		  &n_refused, e);
+	/* A kept set that cannot run at all (copied from another host?):
+	 * the host's file alone, until the store answers. */
+	if (r && r != -ENOMEM && st->n_docs) {
+		pr_warn("store: the lists kept in %s/store.json do not run "
+			"here (%s); starting without them until the store "
+			"answers",
+			d->o.state_dir, e->msg);
+		docs_free(st->docs, st->n_docs);
+		st->docs = NULL;
+		st->n_docs = 0;
+		st->revision = 0;
+		r = build(d, local_text, NULL, 0, NULL, 0, c, refused,
+			  &n_refused, e);
+	}
 	for (int i = 0; !r && i < n_refused; i++)
 		pr_warn("store: the kept list %s does not validate: %s; it "
 			"waits for the store",
 			refused[i].name, refused[i].why);
 	if (!r) {
+		st->stored = docs_copy(st->docs, st->n_docs, 0);
+		st->n_stored = st->stored ? st->n_docs : 0;
 		ipg_config_free(&d->cfg);
 		d->cfg = *c;
 		if (st->n_docs)
@@ -383,6 +504,28 @@ static void note_refusals(struct daemon *d, const struct store_refusal *f,
 	}
 }
 
+/* A revision that cannot run here: the running lists stay, nothing moves
+ * past it (the next batch would be built on what runs and lose it), and
+ * the tick reads everything again later. */
+static void apply_failed(struct daemon *d, int64_t revision, const char *why)
+{
+	struct store *st = d->store;
+
+	pr_warn("store: revision %" PRId64 " cannot run here: %s; the running "
+		"lists stay, and the store is read again in %d s",
+		revision, why, st->retry_s);
+	snprintf(st->apply_error, sizeof(st->apply_error),
+		 "revision %" PRId64 " cannot run here: %s", revision, why);
+	if (st->watch) {
+		ipg_etcd_watch_free(st->watch);
+		st->watch = NULL;
+	}
+	st->retry_at = time(NULL) + st->retry_s;
+	st->retry_s = st->retry_s * 2 > RETRY_MAX_S ? RETRY_MAX_S :
+						      st->retry_s * 2;
+	st->publish = true;
+}
+
 /* Runs documents @want (taken over) as of @revision: a change through the
  * pipeline, audited as "store" with the revision. */
 static void apply(struct daemon *d, struct store_doc *want, int n,
@@ -409,8 +552,7 @@ static void apply(struct daemon *d, struct store_doc *want, int n,
 		  &n_refused, &e);
 	note_refusals(d, refused, n_refused);
 	if (r) {
-		pr_warn("store: revision %" PRId64 " cannot run: %s", revision,
-			e.msg);
+		apply_failed(d, revision, e.msg);
 		docs_free(want, n);
 		goto out;
 	}
@@ -420,11 +562,24 @@ static void apply(struct daemon *d, struct store_doc *want, int n,
 	ipg_ctl_set(&m, "revision", rev);
 	r = commit_store(&q, next);
 	if (r) {
-		pr_warn("store: revision %" PRId64 " refused here: %s; the "
-			"running lists stay",
-			revision, ipg_ctl_get(&rep, "message") ?: "?");
+		/* Too many lists for the maps: kept, so that a restart sizes
+		 * them for what the store holds. */
+		if (r == -ENOSPC)
+			cache_write(d, want, n, st->revision);
+		apply_failed(d, revision,
+			     ipg_ctl_get(&rep, "message") ?: "refused");
 		docs_free(want, n);
 		goto out;
+	}
+	/* What the store holds, refused documents included. */
+	{
+		struct store_doc *copy = docs_copy(want, n, 0);
+
+		if (copy) {
+			docs_free(st->stored, st->n_stored);
+			st->stored = copy;
+			st->n_stored = n;
+		}
 	}
 	/* What runs now: refused documents stand as they ran before (the
 	 * key's revisions stay the store's: a change made here replaces the
@@ -448,15 +603,13 @@ static void apply(struct daemon *d, struct store_doc *want, int n,
 		}
 	/* A list that runs as the store has it is refused no more. */
 	for (int i = 0; i < st->n_refused;) {
-		const struct store_doc *w =
-			doc_find(want, n, st->refused[i].name);
 		bool still = false;
 
 		for (int k = 0; k < n_refused && !still; k++)
 			still = !strcmp(refused[k].name, st->refused[i].name);
-		/* Gone from the store, or a later text of it runs. */
-		if (!still &&
-		    (!w || w->mod_revision > st->refused[i].mod_revision)) {
+		/* Not refused by this batch: it runs as the store has it,
+		 * or is gone from the store. */
+		if (!still) {
 			memmove(&st->refused[i], &st->refused[i + 1],
 				sizeof(st->refused[0]) *
 					(size_t)(st->n_refused - i - 1));
@@ -469,7 +622,8 @@ static void apply(struct daemon *d, struct store_doc *want, int n,
 	st->docs = want;
 	st->n_docs = n;
 	st->revision = revision;
-	cache_write(d);
+	st->apply_error[0] = '\0';
+	cache_write(d, st->docs, st->n_docs, st->revision);
 	st->publish = true;
 	writes_check(d);
 out:
@@ -485,6 +639,21 @@ const char *list_key(const char *key)
 	if (strncmp(key, "lists/", 6) || !ipg_list_name_ok(key + 6))
 		return NULL;
 	return key + 6;
+}
+
+/* A key's value as a document's text: a NUL byte becomes a control
+ * character, which the parser refuses naming its line and column (a text
+ * cut at the NUL could validate as something else). */
+static char *doc_text(const unsigned char *v, size_t len)
+{
+	char *t = malloc(len + 1);
+
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		t[i] = v[i] ? (char)v[i] : '\x01';
+	t[len] = '\0';
+	return t;
 }
 
 static void set_up(struct store *st)
@@ -541,11 +710,10 @@ static void on_range(struct ipg_etcd *c, const struct ipg_etcd_result *r,
 	for (size_t i = 0; i < rr->n_kvs; i++) {
 		const char *name = list_key(rr->kvs[i].key);
 
-		if (!name || memchr(rr->kvs[i].value, 0, rr->kvs[i].value_len))
+		if (!name)
 			continue;
 		snprintf(want[n].name, sizeof(want[n].name), "%s", name);
-		want[n].text = strndup((const char *)rr->kvs[i].value,
-				       rr->kvs[i].value_len);
+		want[n].text = doc_text(rr->kvs[i].value, rr->kvs[i].value_len);
 		want[n].mod_revision = rr->kvs[i].mod_revision;
 		want[n].create_revision = rr->kvs[i].create_revision;
 		want[n].version = rr->kvs[i].version;
@@ -575,7 +743,7 @@ static void on_events(struct ipg_etcd_watch *w, const struct ipg_etcd_event *ev,
 	struct daemon *d = arg;
 	struct store *st = d->store;
 	struct store_doc *want;
-	int m = st->n_docs;
+	int m = st->n_stored;
 	bool lists = false;
 
 	set_up(st);
@@ -583,7 +751,7 @@ static void on_events(struct ipg_etcd_watch *w, const struct ipg_etcd_event *ev,
 		lists |= list_key(ev[i].kv.key) != NULL;
 	if (!lists)
 		return;
-	want = docs_copy(st->docs, st->n_docs, (int)n);
+	want = docs_copy(st->stored, st->n_stored, (int)n);
 	if (!want) {
 		/* Read everything again once memory allows. */
 		ipg_etcd_watch_free(w);
@@ -608,15 +776,13 @@ static void on_events(struct ipg_etcd_watch *w, const struct ipg_etcd_event *ev,
 		}
 		free(want[k].text);
 		want[k].text = NULL;
-		if (ev[i].deleted ||
-		    memchr(ev[i].kv.value, 0, ev[i].kv.value_len)) {
+		if (ev[i].deleted) {
 			memmove(&want[k], &want[k + 1],
 				sizeof(*want) * (size_t)(m - k - 1));
 			m--;
 			continue;
 		}
-		want[k].text = strndup((const char *)ev[i].kv.value,
-				       ev[i].kv.value_len);
+		want[k].text = doc_text(ev[i].kv.value, ev[i].kv.value_len);
 		want[k].mod_revision = ev[i].kv.mod_revision;
 		want[k].create_revision = ev[i].kv.create_revision;
 		want[k].version = ev[i].kv.version;
@@ -639,6 +805,18 @@ static void on_watch(struct ipg_etcd_watch *w,
 	case IPG_ETCD_WATCH_CREATED:
 		st->watch_endpoint = s->endpoint;
 		set_up(st);
+		/* The store is behind what runs here: restored from a backup,
+		 * or a new cluster. Its revisions start over: read it all. */
+		if (s->revision && s->revision < st->revision) {
+			pr_warn("store: at revision %" PRId64
+				", behind the %" PRId64
+				" this host runs (restored or new?): reading "
+				"every list again",
+				s->revision, st->revision);
+			ipg_etcd_watch_free(w);
+			st->watch = NULL;
+			read_all(d);
+		}
 		break;
 	case IPG_ETCD_WATCH_PROGRESS:
 		set_up(st);
@@ -758,16 +936,29 @@ void store_tick(struct daemon *d)
 
 	if (!st || !st->etcd)
 		return;
+	time_t now = time(NULL);
+
 	ipg_etcd_run(st->etcd);
 	writes_check(d);
 	fleet_tick(d);
-	if (st->connected || st->reading || time(NULL) < st->retry_at)
+	if (st->reading)
 		return;
-	/* Down: resume the watch where it was, or read everything. */
-	if (st->watch && !ipg_etcd_watch_running(st->watch) &&
-	    !ipg_etcd_watch_resume(st->watch))
-		st->retry_at = time(NULL) + st->retry_s;
-	else if (!st->watch || !ipg_etcd_watch_running(st->watch))
+	if (st->watch && ipg_etcd_watch_running(st->watch)) {
+		/* A hung member or a lost quorum is silent: the lease's
+		 * renewals stop answering too. */
+		if (st->connected && now - st->heard_at > STORE_SILENT_S) {
+			set_down(st, "no answer from the store");
+			ipg_etcd_watch_free(st->watch);
+			st->watch = NULL;
+		}
+		return;
+	}
+	if (now < st->retry_at)
+		return;
+	/* No watch: resume it where it was, or read everything. */
+	if (st->watch && !ipg_etcd_watch_resume(st->watch))
+		st->retry_at = now + st->retry_s;
+	else
 		read_all(d);
 }
 
@@ -788,6 +979,7 @@ void store_close(struct daemon *d)
 			  "change may or may not have been made: re-read the "
 			  "list");
 	docs_free(st->docs, st->n_docs);
+	docs_free(st->stored, st->n_stored);
 	free(st);
 	d->store = NULL;
 }
@@ -827,6 +1019,11 @@ void store_render(struct daemon *d, struct ipg_print *p)
 		ipg_print_string(p, IPG_PR_JSON, "state", NULL, "unreachable");
 		ipg_print_string(p, IPG_PR_JSON, "since", NULL, since);
 		ipg_print_string(p, IPG_PR_JSON, "error", NULL, st->error);
+	}
+	if (*st->apply_error) {
+		ipg_print_text(p, "%-14s CANNOT RUN %s\n", "", st->apply_error);
+		ipg_print_string(p, IPG_PR_JSON, "apply_error", NULL,
+				 st->apply_error);
 	}
 	for (int i = 0; i < st->n_refused; i++)
 		ipg_print_text(p,

@@ -13,6 +13,9 @@
 /* Waits between reconnection attempts, doubling up to the last. */
 #define RETRY_FIRST_S 1
 #define RETRY_MAX_S 10
+/* Silence (no watch message, no lease renewal) after which the store is
+ * taken as down. */
+#define STORE_SILENT_S 15
 /* Refused documents remembered (the newest). */
 #define REFUSED_MAX 16
 
@@ -33,15 +36,20 @@ struct store_refusal {
 struct store {
 	struct ipg_etcd *etcd;
 	struct ipg_etcd_watch *watch;
-	/* The documents that run, sorted by name. */
+	/* The documents that run, sorted by name; and the store's, which
+	 * differ by those refused here (the next batch of events applies
+	 * to the store's). */
 	struct store_doc *docs;
 	int n_docs;
+	struct store_doc *stored;
+	int n_stored;
 	int64_t revision; /* the store's revision they are as of */
 	/* Where the connection stands. */
 	bool reading; /* a full read in flight */
 	bool connected; /* the last read or watch message came through */
 	time_t down_since; /* 0: up (or never connected) */
 	char error[512]; /* why it is down */
+	char apply_error[768]; /* why the store's last revision does not run */
 	time_t retry_at;
 	time_t heard_at; /* the last answer or watch message */
 	int watch_endpoint; /* the member the watch runs on */
@@ -79,6 +87,9 @@ struct store_write {
 	struct ipg_buf out; /* the diff, for the CLI */
 	int64_t revision; /* once written */
 	time_t deadline;
+	/* A request of the store client holds it; its requester was
+	 * answered (the deadline may come first). */
+	bool in_flight, answered;
 	/* A lost race: the list's key as the store has it now. */
 	int64_t now_revision, now_create, now_version;
 };

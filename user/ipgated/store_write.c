@@ -19,24 +19,51 @@ static void write_unlink(struct store_write *w)
 		}
 }
 
-/* Answers the change's requester and forgets it. */
+/* Frees @w once its requester is answered and no request of the store
+ * client still holds it (a deadline answers before the store does). */
+static void write_free_if_done(struct store_write *w)
+{
+	if (!w->answered || w->in_flight)
+		return;
+	ipg_buf_free(&w->out);
+	free(w);
+}
+
+/* Answers the change's requester (once) and forgets it. With @err 0, a
+ * @msg is a note: the change was made but not as asked (not run here). */
 void write_end(struct store_write *w, int err, const char *msg)
 {
 	struct ipg_ctl_msg rep = { 0 };
 
+	if (w->answered)
+		return;
 	write_unlink(w);
+	if (!err && msg)
+		ipg_buf_printf(&w->out, "note: %s\n", msg);
 	ipg_ctl_set(&rep, "code", ipg_ctl_code_name(err));
 	if (msg)
 		ipg_ctl_set(&rep, "message", msg);
 	if (w->out.s)
 		ipg_ctl_setn(&rep, "out", w->out.s, w->out.len);
-	if (err)
-		pr_info("store: change to list %s: %s", w->list, msg ?: "?");
+	if (msg)
+		pr_info("store: change to list %s: %s", w->list, msg);
 	if (w->later)
 		w->later(w->d, w->later_arg, w->later_id, err, &rep);
 	ipg_ctl_free(&rep);
-	ipg_buf_free(&w->out);
-	free(w);
+	w->later = NULL;
+	w->answered = true;
+	write_free_if_done(w);
+}
+
+/* Whether this host refused list @list's text of revision @rev or later. */
+static const struct store_refusal *refused_at(const struct store *st,
+					      const char *list, int64_t rev)
+{
+	for (int i = 0; i < st->n_refused; i++)
+		if (!strcmp(st->refused[i].name, list) &&
+		    st->refused[i].mod_revision >= rev)
+			return &st->refused[i];
+	return NULL;
 }
 
 /* Writes whose revision this host now runs, or whose time is up. */
@@ -47,9 +74,18 @@ void writes_check(struct daemon *d)
 
 	while (w) {
 		struct store_write *next = w->next;
-		char msg[256];
+		const struct store_refusal *f;
+		char msg[768];
 
-		if (w->revision && st->revision >= w->revision) {
+		if (w->revision && st->revision >= w->revision &&
+		    (f = refused_at(st, w->list, w->revision))) {
+			snprintf(msg, sizeof(msg),
+				 "written to the store as revision %" PRId64
+				 ", but this host refused it (%s): the "
+				 "list's previous text runs here",
+				 w->revision, f->why);
+			write_end(w, 0, msg);
+		} else if (w->revision && st->revision >= w->revision) {
 			ipg_buf_printf(&w->out,
 				       "revision %" PRId64
 				       " (the fleet's store), enforced here\n",
@@ -85,14 +121,27 @@ static void on_winner(struct ipg_etcd *c, const struct ipg_etcd_result *r,
 	char msg[512], who[160] = "outside ipgate (no audit record)";
 
 	(void)c;
+	w->in_flight = false;
+	if (w->answered) {
+		write_free_if_done(w);
+		return;
+	}
 	if (!r->err && r->reply.n_kvs) {
 		json_t *j = json_loadb((const char *)r->reply.kvs[0].value,
 				       r->reply.kvs[0].value_len, 0, NULL);
 		const char *u = json_string_value(json_object_get(j, "user"));
 		const char *h = json_string_value(json_object_get(j, "host"));
 
-		if (u)
-			snprintf(who, sizeof(who), "%s on %s", u, h ?: "?");
+		if (u) {
+			struct ipg_buf b = { 0 };
+
+			/* Another host's words: no terminal escapes. */
+			ipg_buf_text_safe(&b, u);
+			ipg_buf_printf(&b, " on ");
+			ipg_buf_text_safe(&b, h ?: "?");
+			snprintf(who, sizeof(who), "%s", b.s ?: "?");
+			ipg_buf_free(&b);
+		}
 		json_decref(j);
 	}
 	snprintf(msg, sizeof(msg),
@@ -113,14 +162,21 @@ static void on_txn(struct ipg_etcd *c, const struct ipg_etcd_result *r,
 		   void *arg)
 {
 	struct store_write *w = arg;
-	struct store *st = w->d->store;
 	char key[160], msg[700];
 
+	w->in_flight = false;
+	if (w->answered) {
+		/* Its deadline answered it already. */
+		write_free_if_done(w);
+		return;
+	}
 	if (r->err) {
 		snprintf(msg, sizeof(msg),
-			 "the store is unreachable (%s): list %s is unchanged "
-			 "(unless the store took it just before the "
-			 "connection broke: re-read it)",
+			 r->err == -ETIMEDOUT || r->err == -ECONNRESET ?
+				 "the store's answer was lost (%s): list %s "
+				 "may or may not have changed: re-read it" :
+				 "the store is unreachable (%s): list %s is "
+				 "unchanged",
 			 r->message, w->list);
 		write_end(w,
 			  r->err == -ETIMEDOUT || r->err == -ECONNRESET ?
@@ -130,8 +186,8 @@ static void on_txn(struct ipg_etcd *c, const struct ipg_etcd_result *r,
 		return;
 	}
 	if (r->succeeded) {
+		/* The watch brings the revision; only it says connected. */
 		w->revision = r->revision;
-		st->connected = true;
 		writes_check(w->d);
 		return;
 	}
@@ -144,8 +200,10 @@ static void on_txn(struct ipg_etcd *c, const struct ipg_etcd_result *r,
 		w->now_version = kv->version;
 		audit_key(key, sizeof(key), w->list, kv->create_revision,
 			  kv->version);
-		if (!ipg_etcd_range(c, key, false, on_winner, w))
+		if (!ipg_etcd_range(c, key, false, on_winner, w)) {
+			w->in_flight = true;
 			return;
+		}
 	}
 	snprintf(msg, sizeof(msg),
 		 "list %s changed meanwhile (%s); re-read it and retry",
@@ -301,6 +359,7 @@ int store_write(struct req *q, const struct ipg_config *next,
 		memset(&q->out, 0, sizeof(q->out));
 		ipg_buf_printf(&w->out, "%s", diff->text.s ?: "");
 		r = ipg_etcd_txn(st->etcd, &t, on_txn, w);
+		w->in_flight = !r;
 		if (r) {
 			ipg_buf_free(&w->out);
 			r = reply_errf(q, r,
@@ -614,12 +673,21 @@ static void trail_line(struct ipg_print *p, const struct ipg_etcd_kv *kv,
 		return;
 	}
 	(void)kv;
+	/* Records are other hosts' words: no terminal escapes. */
+	for (int f = 0; f < 4; f++) {
+		static const char *const keys[] = { "time", "host", "user",
+						    "action" };
+		static const int width[] = { 22, 13, 21, 9 };
+		struct ipg_buf b = { 0 };
+
+		ipg_buf_text_safe(
+			&b,
+			json_string_value(json_object_get(j, keys[f])) ?: "?");
+		ipg_print_text(p, "%-*s", width[f], b.s ?: "?");
+		ipg_buf_free(&b);
+	}
 	ipg_print_text(
-		p, "%s  %-12s %-20s %-8s v%lld ",
-		json_string_value(json_object_get(j, "time")) ?: "?",
-		json_string_value(json_object_get(j, "host")) ?: "?",
-		json_string_value(json_object_get(j, "user")) ?: "?",
-		json_string_value(json_object_get(j, "action")) ?: "?",
+		p, "v%lld ",
 		(long long)json_integer_value(json_object_get(j, "version")));
 	/* What the change added and removed: the diff's entries. */
 	json_object_foreach(j, k, v)

@@ -94,11 +94,10 @@ int ipg_cfg_parse_store_prefix(struct parse_ctx *p, struct ipg_config *c,
 	size_t n = strlen(t->val);
 
 	for (const char *s = t->val; *s; s++)
-		if (!isgraph((unsigned char)*s) || *s == '*' || *s == '?' ||
-		    *s == '[')
+		if (!isgraph((unsigned char)*s) || strchr("*?[\\", *s))
 			return fail_at(p, t->col + (int)(s - t->val),
 				       "a store prefix is printable, without "
-				       "spaces or *?[");
+				       "spaces or *?[\\");
 	if (n < 2 || t->val[0] != '/' || t->val[n - 1] != '/' ||
 	    n >= sizeof(c->store.prefix))
 		return fail_at(p, t->col,

@@ -374,6 +374,8 @@ const char *ipg_ctl_code_name(int err)
 		return "ESTALE";
 	case EAGAIN:
 		return "EAGAIN";
+	case ETIMEDOUT:
+		return "ETIMEDOUT";
 	default:
 		return "EIO";
 	}
