@@ -24,6 +24,7 @@
 #include "ipgate/policy.h"
 #include "ipgate/proto.h"
 #include "ipgate/stats.h"
+#include "ipgate/table.h"
 #include "parse.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -37,7 +38,8 @@ const volatile __u32 dst_slots = IPG_DST_SLOTS_PER_DST * IPG_DSTS_MIN;
  * before the load (see limits.h). */
 
 /* By list id: bit 0 the list's live slot; ipg_active[0] bit 1 says that
- * named lists claim destinations (IPG_ACTIVE_NAMED). */
+ * named lists claim destinations (IPG_ACTIVE_NAMED), bits 3 to 6 what
+ * else a packet may have to read (IPG_ACTIVE_HINTS). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, IPG_LISTS_MIN);
@@ -109,6 +111,16 @@ struct {
 	__type(value, struct ipg_ports);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipg_ports SEC(".maps");
+
+/* By 2 * list id + slot: the slot's IPv4 entries as sorted ranges, when
+ * its policy has IPG_POLICY_V4_TABLE (ipgate/table.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IPG_SLOTS *IPG_LISTS_MIN);
+	__type(key, __u32);
+	__type(value, struct ipg_v4_table);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipg_v4_table SEC(".maps");
 
 /* Names by list id, for userspace (struct ipg_list_info). */
 struct {
@@ -195,8 +207,9 @@ struct {
 } ipg_grants SEC(".maps");
 
 /* How many grants ipg_grants holds, kept by userspace with every grant
- * change, so that a flood of denied packets skips the grant lookup while
- * there are none (which is almost always). */
+ * change. The program reads ipg_active[0]'s IPG_ACTIVE_GRANTS instead, so
+ * that a flood of denied packets skips the grant lookup while there are
+ * none (which is almost always) at no cost of its own. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -451,7 +464,8 @@ static __always_inline __u32 list_of(const struct pkt *p, __u32 word)
 	return IPG_LIST_DEFAULT;
 }
 
-/* Whether an emergency override runs for every list or for list @list. */
+/* Whether an emergency override runs for every list or for list @list.
+ * Asked only while ipg_active[0] says that a deadline is set. */
 static __always_inline int overridden(__u32 list)
 {
 	__u32 host = 0, own = 1 + list;
@@ -465,15 +479,14 @@ static __always_inline int overridden(__u32 list)
 	return (a && now < *a) || (b && now < *b);
 }
 
-/* Whether @p's source holds a live grant for every list or for @list. */
+/* Whether @p's source holds a live grant for every list or for @list.
+ * Asked only while ipg_active[0] says that grants exist. */
 static __always_inline int granted(const struct pkt *p, __u32 list)
 {
 	struct ipg_grant_key k = { .list_id = IPG_LIST_ANY };
 	struct ipg_grant_value *g;
-	__u32 zero = 0, *n;
 
-	n = bpf_map_lookup_elem(&ipg_bg_count, &zero);
-	if (!n || !*n || !p->family)
+	if (!p->family)
 		return 0;
 	if (p->family == 6 && !v4_mapped(p->saddr)) {
 		k.family = 6;
@@ -518,26 +531,69 @@ static __always_inline struct ipg_rule *live_rule(void *trie, void *key,
 	return NULL;
 }
 
-/* Looks the source of @p up in trie @v4 or @v6 (either may be NULL); an
- * IPv4-mapped IPv6 source is looked up as the IPv4 address it maps.
- * Returns the live entry found, or NULL. */
-static __always_inline struct ipg_rule *lookup_source(const struct pkt *p,
-						      void *v4, void *v6)
+/* The rule of range table @t's range holding @addr (network order), or
+ * IPG_V4_RANGE_NONE. A binary search without branches: each step's load
+ * waits on no guess, however the sources of a flood vary. */
+static __always_inline __u32 range_rule(const struct ipg_v4_table *t,
+					__be32 addr)
+{
+	__u64 x = bpf_ntohl(addr);
+	__u32 i = 0;
+
+#pragma unroll
+	for (int k = IPG_V4_TABLE_STEPS - 1; k >= 0; k--) {
+		/* Bit 63 of start - x - 1: whether the range starts at or
+		 * below x (both below 2^32). */
+		__u64 below = (t->start[i + (1u << k)] - x - 1) >> 63;
+
+		i += (__u32)(below << k);
+	}
+	return t->rule[i];
+}
+
+/* A rule id no entry has: what source_rule() answers when none matches
+ * (a range table's uncovered range says the same). */
+#define NO_RULE IPG_V4_RANGE_NONE
+
+/* The rule id of the live entry of slot @idx (policy @pol) matching @p's
+ * source, or NO_RULE. An IPv4 source (also one IPv4-mapped in
+ * IPv6) is searched in the slot's range table when it has one, and in its
+ * trie when not, or when the range's entry expires; an IPv6 source in the
+ * IPv6 trie. Only the family's trie is looked up. */
+static __always_inline __u32 source_rule(const struct pkt *p,
+					 const struct ipg_policy *pol,
+					 __u32 idx)
 {
 	const __u32 *w = (const __u32 *)p->saddr;
+	struct ipg_lpm_v4 key4 = { .prefixlen = 32 };
+	const struct ipg_v4_table *t;
+	struct ipg_rule *r = NULL;
+	__u32 rule;
+	void *trie;
 
 	if (p->family == 6 && !v4_mapped(p->saddr)) {
 		struct ipg_lpm_v6 key = { .prefixlen = 128 };
 
 		__builtin_memcpy(key.addr, p->saddr, 16);
-		return v6 ? live_rule(v6, &key, 128) : NULL;
-	} else if (p->family) {
-		struct ipg_lpm_v4 key = { .prefixlen = 32 };
-
-		__builtin_memcpy(key.addr, p->family == 6 ? &w[3] : &w[0], 4);
-		return v4 ? live_rule(v4, &key, 32) : NULL;
+		trie = bpf_map_lookup_elem(&ipg_v6_tries, &idx);
+		if (trie)
+			r = live_rule(trie, &key, 128);
+		return r ? r->id : NO_RULE;
 	}
-	return NULL;
+	if (!p->family)
+		return NO_RULE; /* source unknown */
+	__builtin_memcpy(key4.addr, p->family == 6 ? &w[3] : &w[0], 4);
+	if (pol->flags & IPG_POLICY_V4_TABLE) {
+		t = bpf_map_lookup_elem(&ipg_v4_table, &idx);
+		rule = t ? range_rule(t, *(__be32 *)key4.addr) :
+			   IPG_V4_RANGE_NONE;
+		if (rule == IPG_V4_RANGE_NONE || !(rule & IPG_V4_RANGE_TRIE))
+			return rule;
+	}
+	trie = bpf_map_lookup_elem(&ipg_v4_tries, &idx);
+	if (trie)
+		r = live_rule(trie, &key4, 32);
+	return r ? r->id : NO_RULE;
 }
 
 static __always_inline __u16 csum_fold(__u64 sum)
@@ -753,7 +809,8 @@ static __always_inline int is_probe(struct xdp_md *ctx)
 }
 
 /* Reports @p's source as blocked (or shadow-passed) by list @list, within
- * the budget: past it, a flood costs this one window test. */
+ * the budget: past it, a flood costs this one window test. Called only
+ * while ipg_active[0] says that the log is on. */
 static __always_inline void report(int probe, __u32 list, const struct pkt *p,
 				   __u8 shadow)
 {
@@ -790,13 +847,14 @@ static __always_inline void report(int probe, __u32 list, const struct pkt *p,
 }
 
 /* The decision, for a frame that starts where the constant @frame says;
- * @probe: a test run of `ipgate test` (counted nowhere, reported never). */
-static __always_inline int judge(struct xdp_md *ctx, const int frame, int probe)
+ * @probe: a test run of `ipgate test` (counted nowhere, reported never).
+ * Sets *@hints to ipg_active[0]'s IPG_ACTIVE_HINTS once it has read them. */
+static __always_inline int judge(struct xdp_md *ctx, const int frame, int probe,
+				 __u32 *hints)
 {
 	const struct ipg_policy *pol;
-	__u32 zero = 0, list = IPG_LIST_DEFAULT, word, idx;
+	__u32 zero = 0, list = IPG_LIST_DEFAULT, word, idx, rule;
 	struct pkt p = {};
-	struct ipg_rule *rule;
 	__u32 *active;
 	int r;
 
@@ -813,6 +871,7 @@ static __always_inline int judge(struct xdp_md *ctx, const int frame, int probe)
 	if (!active)
 		return XDP_PASS;
 	word = *active;
+	*hints = word & IPG_ACTIVE_HINTS;
 	if (word & IPG_ACTIVE_NAMED) {
 		list = list_of(&p, word);
 		if (list != IPG_LIST_DEFAULT) {
@@ -841,29 +900,30 @@ static __always_inline int judge(struct xdp_md *ctx, const int frame, int probe)
 		count_stat(probe, list, IPG_STAT_PASS_DISABLED);
 		return XDP_PASS;
 	}
-	if (overridden(list)) {
+	if ((*hints & IPG_ACTIVE_OVERRIDE) && overridden(list)) {
 		count_stat(probe, list, IPG_STAT_PASS_OVERRIDE);
 		return XDP_PASS;
 	}
 
-	rule = lookup_source(&p, bpf_map_lookup_elem(&ipg_v4_tries, &idx),
-			     bpf_map_lookup_elem(&ipg_v6_tries, &idx));
-	if (rule) {
+	rule = source_rule(&p, pol, idx);
+	if (rule != NO_RULE) {
 		count_stat(probe, list, IPG_STAT_PASS_ALLOWED);
-		count_rule(probe, rule->id);
+		count_rule(probe, rule);
 		return XDP_PASS;
 	}
-	if (granted(&p, list)) {
+	if ((*hints & IPG_ACTIVE_GRANTS) && granted(&p, list)) {
 		count_stat(probe, list, IPG_STAT_PASS_BREAKGLASS);
 		return XDP_PASS;
 	}
 	/* Shadow mode: what would be dropped passes, counted. */
 	if (pol->mode == IPG_MODE_SHADOW) {
 		count_stat(probe, list, IPG_STAT_PASS_SHADOW);
-		report(probe, list, &p, 1);
+		if (*hints & IPG_ACTIVE_BLOCKED)
+			report(probe, list, &p, 1);
 		return XDP_PASS;
 	}
-	report(probe, list, &p, 0);
+	if (*hints & IPG_ACTIVE_BLOCKED)
+		report(probe, list, &p, 0);
 	if (p.unparseable) {
 		count_stat(probe, list, IPG_STAT_DROP_MALFORMED);
 		return XDP_DROP;
@@ -888,14 +948,15 @@ static __always_inline int judge(struct xdp_md *ctx, const int frame, int probe)
  * not is judged as unparseable, as a truncated one is. */
 /* Judges the frame; one it passes goes on to the chained program, if any
  * (a probe's never: its verdict is ipgate's own). Whether it is a probe is
- * read once, here. */
+ * read once, here. A frame judged before ipg_active was read (non-IP)
+ * tries the chain whatever its bit says. */
 static __always_inline int judge_and_pass_on(struct xdp_md *ctx,
 					     const int frame)
 {
-	int probe = is_probe(ctx), verdict = judge(ctx, frame, probe);
-	__u32 zero = 0;
+	__u32 zero = 0, hints = IPG_ACTIVE_CHAIN;
+	int probe = is_probe(ctx), verdict = judge(ctx, frame, probe, &hints);
 
-	if (verdict == XDP_PASS && !probe)
+	if (verdict == XDP_PASS && !probe && (hints & IPG_ACTIVE_CHAIN))
 		bpf_tail_call(ctx, &ipg_chain, zero);
 	return verdict;
 }

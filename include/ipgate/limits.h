@@ -5,7 +5,7 @@
 
 /* Bump whenever a map's layout or meaning changes: a daemon never adopts
  * pinned maps of another ABI. */
-#define IPG_ABI_VERSION 10
+#define IPG_ABI_VERSION 11
 
 /* The most entries one list may hold (max-entries); rule ids, which index
  * the per-rule hit counters, are unique across all lists. */
@@ -34,6 +34,17 @@
 #define IPG_ACTIVE_NAMED 2u
 /* ipg_active[0] bit 2: which of the two destination tables is live. */
 #define IPG_ACTIVE_DSTS 4u
+/* ipg_active[0], bits 3 to 6: what else a packet may have to read, so
+ * that it reads nothing more while they are clear (the usual case). Kept
+ * by userspace, set after and cleared before what they announce, apart
+ * from the flip's own bits. */
+#define IPG_ACTIVE_OVERRIDE 8u /* an ipg_override deadline is not 0 */
+#define IPG_ACTIVE_GRANTS 16u /* ipg_grants holds a grant */
+#define IPG_ACTIVE_BLOCKED 32u /* the blocked-source log is on */
+#define IPG_ACTIVE_CHAIN 64u /* ipg_chain holds a program */
+#define IPG_ACTIVE_HINTS                                                \
+	(IPG_ACTIVE_OVERRIDE | IPG_ACTIVE_GRANTS | IPG_ACTIVE_BLOCKED | \
+	 IPG_ACTIVE_CHAIN)
 /* A grant's list id when it opens every list. */
 #define IPG_LIST_ANY 0xffffffffu
 

@@ -51,12 +51,18 @@ struct ipg_ports {
 };
 _Static_assert(sizeof(struct ipg_ports) == 2 * 8192, "ipg_ports layout");
 
+/* ipg_policy flags: the slot's IPv4 entries are in its ipg_v4_table
+ * (ipgate/table.h) too; without it the program asks the trie. Userspace
+ * sets it with the slot. */
+#define IPG_POLICY_V4_TABLE 1u
+
 /* One slot of one list's policy: everything a decision reads besides the
- * tries. */
+ * tries and the range table. */
 struct ipg_policy {
 	__u8 enabled;
 	__u8 mode; /* enum ipg_action_mode */
-	__u8 pad[2];
+	__u8 flags; /* IPG_POLICY_*, set by userspace with the slot */
+	__u8 pad;
 	__u32 generation; /* set by userspace, read back to tell slots apart */
 	__u32 ports; /* index in ipg_ports */
 	__u32 pad2;

@@ -4,6 +4,12 @@
  * the same prefixes, for table sizes from 1 to 1M. Rounds interleave the
  * contenders; each line printed is one measurement:
  *   pkt PROG CASE SIZE ROUND NS_PER_PACKET
+ * Up to 512 prefixes of each family go in through apply, as ipgated puts
+ * them, so that IPv4 ones that fit are in the slot's range table; PROG
+ * ipgate_trie is the same program on the same slot with its range table
+ * switched off (the IPv4 trie walked instead), for what the table saves.
+ * Larger sets are written straight into the live tries, the slot without
+ * a range table, as a list too large for one has.
  * and the time to build and flip a 1M-prefix slot (full run only):
  *   build SIZE SECONDS PEAK_RSS_KB
  * Then named lists: ipgate with only the default list (lists0) against
@@ -147,6 +153,35 @@ static int fill(int fd, int family, size_t n, uint64_t seed)
 		if (r)
 			return r;
 		have++;
+	}
+	return 0;
+}
+
+/* @s: enabled, tcp/443 protected, and fill()'s @n prefixes of each
+ * family, as apply takes them. */
+static int spec_fill(struct ipg_policy_spec *s, size_t n, struct ipg_error *e)
+{
+	ipg_policy_init(s);
+	s->kern.enabled = 1;
+	s->max_entries = (uint32_t)(2 * n);
+	ipg_policy_set_port(s, IPPROTO_TCP, 443, true);
+	for (int family = 4; family <= 6; family += 2) {
+		struct ipg_prefix allow, deny, p;
+		uint32_t want = s->n_entries + (uint32_t)n;
+		int r;
+
+		rng = family == 4 ? 42 : 43;
+		ipg_addr_parse(family == 4 ? ALLOWED4 : ALLOWED6, &allow, NULL);
+		ipg_addr_parse(family == 4 ? DENIED4 : DENIED6, &deny, NULL);
+		r = ipg_policy_add(s, &allow, NULL, e);
+		while (!r && s->n_entries < want) {
+			random_prefix(family, &deny, &p);
+			r = ipg_policy_add(s, &p, NULL, e);
+			if (r == -EEXIST)
+				r = 0;
+		}
+		if (r)
+			return r;
 	}
 	return 0;
 }
@@ -375,6 +410,69 @@ out:
 	return ret;
 }
 
+/* Puts fill()'s @n prefixes of each family in the default list's live
+ * slot (see the header): through apply when a list can hold them, else
+ * straight into the live tries, the slot's range table switched off.
+ * Returns the live slot, or -1. */
+static int load_prefixes(struct ipg_datapath *dp, size_t n)
+{
+	static struct ipg_policy_spec s;
+	struct ipg_error e = { { 0 } };
+	int pfd = ipg_datapath_map_fd(dp, "ipg_policy");
+	struct ipg_policy pol;
+	__u32 zero = 0, word, slot;
+	char name[32];
+
+	if (2 * n <= IPG_RULES_MAX &&
+	    (spec_fill(&s, n, &e) || ipg_datapath_apply(dp, &s, &e))) {
+		fprintf(stderr, "bench: cannot apply %zu prefixes: %s\n", n,
+			e.msg);
+		return -1;
+	}
+	if (bpf_map_lookup_elem(ipg_datapath_map_fd(dp, "ipg_active"), &zero,
+				&word)) {
+		fprintf(stderr, "bench: cannot read ipg_active\n");
+		return -1;
+	}
+	slot = word & IPG_ACTIVE_SLOT;
+	if (2 * n <= IPG_RULES_MAX)
+		return (int)slot;
+	for (int f = 4; f <= 6; f += 2) {
+		int fd;
+
+		snprintf(name, sizeof(name), "ipg_v%d_slot%u", f, slot);
+		fd = ipg_datapath_map_fd(dp, name);
+		if (clear(fd) || fill(fd, f, n, f == 4 ? 42 : 43)) {
+			fprintf(stderr, "bench: cannot fill %zu prefixes\n", n);
+			return -1;
+		}
+	}
+	/* The default list's slots are ipg_policy[slot]. */
+	pol.flags = 0;
+	if (bpf_map_lookup_elem(pfd, &slot, &pol) ||
+	    (pol.flags &= (__u8)~IPG_POLICY_V4_TABLE,
+	     bpf_map_update_elem(pfd, &slot, &pol, BPF_ANY))) {
+		fprintf(stderr, "bench: cannot write slot %u\n", slot);
+		return -1;
+	}
+	return (int)slot;
+}
+
+/* Switches the range table of the default list's live slot @slot on or
+ * off; returns whether it was on, or -1. */
+static int set_table(struct ipg_datapath *dp, __u32 slot, int on)
+{
+	int pfd = ipg_datapath_map_fd(dp, "ipg_policy"), was;
+	struct ipg_policy pol;
+
+	if (bpf_map_lookup_elem(pfd, &slot, &pol))
+		return -1;
+	was = !!(pol.flags & IPG_POLICY_V4_TABLE);
+	pol.flags = (__u8)(on ? pol.flags | IPG_POLICY_V4_TABLE :
+				pol.flags & ~IPG_POLICY_V4_TABLE);
+	return bpf_map_update_elem(pfd, &slot, &pol, BPF_ANY) ? -1 : was;
+}
+
 int main(int argc, char **argv)
 {
 	static const size_t full_sizes[] = { 1, 50, 10000, 100000, 1000000 };
@@ -384,12 +482,10 @@ int main(int argc, char **argv)
 	int n_sizes = quick ? 3 : 5, rounds = quick ? 3 : 5;
 	unsigned repeat = quick ? 200000 : 1000000;
 	struct ipg_datapath_opts dopts = { .trie_capacity = 1100000 };
-	static struct ipg_policy_spec pol;
 	struct ipg_datapath *dp = NULL;
 	struct ipg_error e = { { 0 } };
-	struct bench *skel;
-	int floor_fd, tb_fd, ipg_fd, slot_fd[2];
-	__u32 zero = 0, word, slot;
+	int ipg_fd, slot;
+	__u32 zero = 0, word;
 	char name[32];
 
 	add_frame("v4_allowed", ALLOWED4, 443, 0);
@@ -404,52 +500,69 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench: %s\n", e.msg);
 		return 1;
 	}
-	ipg_policy_init(&pol);
-	pol.kern.enabled = 1;
-	ipg_policy_set_port(&pol, IPPROTO_TCP, 443, true);
-	if (ipg_datapath_apply(dp, &pol, &e)) {
-		fprintf(stderr, "bench: %s\n", e.msg);
-		return 1;
-	}
-	/* ipg_active[0]: bit 0 the default list's live slot, bit 1 whether
-	 * named lists claim destinations (kept as is by the flip below). */
-	if (bpf_map_lookup_elem(ipg_datapath_map_fd(dp, "ipg_active"), &zero,
-				&word)) {
-		fprintf(stderr, "bench: cannot read ipg_active\n");
-		return 1;
-	}
-	slot = word & IPG_ACTIVE_SLOT;
-	snprintf(name, sizeof(name), "ipg_v4_slot%u", slot);
-	slot_fd[0] = ipg_datapath_map_fd(dp, name);
-	snprintf(name, sizeof(name), "ipg_v6_slot%u", slot);
-	slot_fd[1] = ipg_datapath_map_fd(dp, name);
 	ipg_fd = ipg_datapath_prog_fd(dp);
-
-	/* The textbook filter looks up the very trie ipgate uses: the same
-	 * prefixes in the same kernel object, node for node. */
-	skel = bench__open();
-	if (!skel || bpf_map__reuse_fd(skel->maps.textbook_allow, slot_fd[0]) ||
-	    bench__load(skel)) {
-		fprintf(stderr, "bench: cannot load the contenders\n");
-		return 1;
-	}
-	floor_fd = bpf_program__fd(skel->progs.xdp_floor);
-	tb_fd = bpf_program__fd(skel->progs.xdp_textbook);
 
 	for (int si = 0; si < n_sizes; si++) {
 		size_t n = sizes[si];
+		struct bench *skel;
+		int floor_fd, tb_fd, table;
 
-		if (clear(slot_fd[0]) || clear(slot_fd[1]) ||
-		    fill(slot_fd[0], 4, n, 42) || fill(slot_fd[1], 6, n, 43)) {
-			fprintf(stderr, "bench: cannot fill %zu prefixes\n", n);
+		slot = load_prefixes(dp, n);
+		if (slot < 0)
+			return 1;
+		/* The textbook filter looks up the very trie ipgate uses:
+		 * the same prefixes in the same kernel object, node for
+		 * node. */
+		snprintf(name, sizeof(name), "ipg_v4_slot%d", slot);
+		skel = bench__open();
+		if (!skel ||
+		    bpf_map__reuse_fd(skel->maps.textbook_allow,
+				      ipg_datapath_map_fd(dp, name)) ||
+		    bench__load(skel)) {
+			fprintf(stderr, "bench: cannot load the contenders\n");
 			return 1;
 		}
+		floor_fd = bpf_program__fd(skel->progs.xdp_floor);
+		tb_fd = bpf_program__fd(skel->progs.xdp_textbook);
+		table = set_table(dp, (__u32)slot, 1);
+		if (table < 0 || set_table(dp, (__u32)slot, table) < 0) {
+			fprintf(stderr, "bench: cannot read slot %d\n", slot);
+			return 1;
+		}
+		/* Each frame gets its verdict, with the table and without. */
+		for (int t = table; t >= 0; t--) {
+			set_table(dp, (__u32)slot, t);
+			for (int fi = 0; fi < n_frames; fi++) {
+				const struct frame *f = &frames[fi];
+				int want = strstr(f->name, "denied") ?
+						   XDP_DROP :
+						   XDP_PASS;
+
+				if (action_of(ipg_fd, f) != want) {
+					fprintf(stderr,
+						"bench: %zu prefixes, %s%s: "
+						"XDP action %d, not %d\n",
+						n, f->name, t ? "" : " (trie)",
+						action_of(ipg_fd, f), want);
+					return 1;
+				}
+			}
+		}
+		set_table(dp, (__u32)slot, table);
 		for (int r = 0; r < rounds; r++) {
 			for (int fi = 0; fi < n_frames; fi++) {
 				const struct frame *f = &frames[fi];
 
 				printf("pkt ipgate %s %zu %d %.2f\n", f->name,
 				       n, r, run_ns(ipg_fd, f, repeat));
+				if (table && !f->v6) {
+					set_table(dp, (__u32)slot, 0);
+					printf("pkt ipgate_trie %s %zu %d "
+					       "%.2f\n",
+					       f->name, n, r,
+					       run_ns(ipg_fd, f, repeat));
+					set_table(dp, (__u32)slot, 1);
+				}
 				if (f->textbook)
 					printf("pkt textbook %s %zu %d %.2f\n",
 					       f->name, n, r,
@@ -459,16 +572,14 @@ int main(int argc, char **argv)
 			}
 			fflush(stdout);
 		}
+		bench__destroy(skel);
 	}
 
 	/* The blocked-source log on a denied packet at 50 prefixes: off, and
 	 * on at the default budget (a flood: past the first reports of each
 	 * second only the window test). */
-	if (clear(slot_fd[0]) || clear(slot_fd[1]) ||
-	    fill(slot_fd[0], 4, 50, 42) || fill(slot_fd[1], 6, 50, 43)) {
-		fprintf(stderr, "bench: cannot fill 50 prefixes\n");
+	if (load_prefixes(dp, 50) < 0)
 		return 1;
-	}
 	for (int r = 0; r < rounds; r++)
 		for (int on = 0; on < 2; on++) {
 			ipg_datapath_set_blocked_budget(
@@ -488,10 +599,16 @@ int main(int argc, char **argv)
 	if (!quick) {
 		struct rusage ru;
 		double t0 = now_s();
-		__u32 other = slot ^ 1,
-		      flipped = (word & ~IPG_ACTIVE_SLOT) | other;
+		__u32 other, flipped;
 		int ofd[2];
 
+		if (bpf_map_lookup_elem(ipg_datapath_map_fd(dp, "ipg_active"),
+					&zero, &word)) {
+			fprintf(stderr, "bench: cannot read ipg_active\n");
+			return 1;
+		}
+		other = (word & IPG_ACTIVE_SLOT) ^ 1;
+		flipped = (word & ~IPG_ACTIVE_SLOT) | other;
 		snprintf(name, sizeof(name), "ipg_v4_slot%u", other);
 		ofd[0] = ipg_datapath_map_fd(dp, name);
 		snprintf(name, sizeof(name), "ipg_v6_slot%u", other);
@@ -506,7 +623,6 @@ int main(int argc, char **argv)
 		getrusage(RUSAGE_SELF, &ru);
 		printf("build 1000000 %.3f %ld\n", now_s() - t0, ru.ru_maxrss);
 	}
-	bench__destroy(skel);
 	ipg_datapath_close(dp);
 	return bench_lists(rounds, repeat);
 }

@@ -247,6 +247,7 @@ static int load(struct ipg_datapath *dp, struct ipg_error *e)
 		{ dp->skel->maps.ipg_override, 1 + z->lists_max },
 		{ dp->skel->maps.ipg_blocked_budget, z->lists_max },
 		{ dp->skel->maps.ipg_policy, IPG_SLOTS * z->lists_max },
+		{ dp->skel->maps.ipg_v4_table, IPG_SLOTS * z->lists_max },
 		{ dp->skel->maps.ipg_v4_tries, IPG_SLOTS * z->lists_max },
 		{ dp->skel->maps.ipg_v6_tries, IPG_SLOTS * z->lists_max },
 		{ dp->skel->maps.ipg_stats, IPG_STAT_MAX * z->lists_max },
@@ -296,6 +297,11 @@ static int adopt_or_init(struct ipg_datapath *dp, struct ipg_error *e)
 	r = ipg_dp_mirror_init(dp, e);
 	if (r)
 		return r;
+	/* A daemon stopped between a map write and its hint left it wrong. */
+	r = dp->adopted ? ipg_dp_sync_hints(dp) : 0;
+	if (r)
+		return ipg_fail(e, r, "cannot read the pinned maps: %s",
+				strerror(-r));
 	for (size_t f = 0; dp->pin_dir[0] && f < IPG_N_FRAMES; f++) {
 		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir,
 			 ipg_prog_names[f]);
@@ -421,14 +427,87 @@ int ipg_datapath_unpin(struct ipg_datapath *dp)
 	return 0;
 }
 
+int ipg_dp_set_hint(struct ipg_datapath *dp, __u32 bit, bool on)
+{
+	__u32 zero = 0, word;
+	int r = ipg_dp_read_word(dp, 0, &word);
+
+	if (r)
+		return r;
+	if (!(word & bit) == !on)
+		return 0;
+	word = on ? word | bit : word & ~bit;
+	return bpf_map_update_elem(MAPFD(dp, ipg_active), &zero, &word,
+				   BPF_ANY) ?
+		       -errno :
+		       0;
+}
+
+/* Whether ipg_override holds a deadline; *@any is left alone on error. */
+static int any_override(struct ipg_datapath *dp, bool *any)
+{
+	int fd = MAPFD(dp, ipg_override);
+
+	for (__u32 k = 0; k <= dp->size.lists_max; k++) {
+		__u64 ns;
+
+		if (bpf_map_lookup_elem(fd, &k, &ns))
+			return -errno;
+		if (ns) {
+			*any = true;
+			return 0;
+		}
+	}
+	*any = false;
+	return 0;
+}
+
+int ipg_dp_write_override(struct ipg_datapath *dp, __u32 key, __u64 ns)
+{
+	int fd = MAPFD(dp, ipg_override), r;
+	__u64 old = 0;
+	bool any;
+
+	if (bpf_map_lookup_elem(fd, &key, &old))
+		return -errno;
+	if (bpf_map_update_elem(fd, &key, &ns, BPF_ANY))
+		return -errno;
+	if (ns)
+		return ipg_dp_set_hint(dp, IPG_ACTIVE_OVERRIDE, true);
+	if (!old) /* nothing ended */
+		return 0;
+	r = any_override(dp, &any);
+	return r ? r : ipg_dp_set_hint(dp, IPG_ACTIVE_OVERRIDE, any);
+}
+
+int ipg_dp_sync_hints(struct ipg_datapath *dp)
+{
+	struct ipg_blocked_cfg cfg = { 0 };
+	struct ipg_grant_key k;
+	__u32 zero = 0, prog;
+	bool any = false;
+	int r = any_override(dp, &any);
+
+	if (!r)
+		r = ipg_dp_set_hint(dp, IPG_ACTIVE_OVERRIDE, any);
+	if (!r)
+		r = ipg_dp_set_hint(dp, IPG_ACTIVE_GRANTS,
+				    !bpf_map_get_next_key(MAPFD(dp, ipg_grants),
+							  NULL, &k));
+	if (!r && bpf_map_lookup_elem(MAPFD(dp, ipg_blocked_cfg), &zero, &cfg))
+		r = -errno;
+	if (!r)
+		r = ipg_dp_set_hint(dp, IPG_ACTIVE_BLOCKED, cfg.budget != 0);
+	if (!r)
+		r = ipg_dp_set_hint(dp, IPG_ACTIVE_CHAIN,
+				    !bpf_map_lookup_elem(MAPFD(dp, ipg_chain),
+							 &zero, &prog));
+	return r;
+}
+
 int ipg_datapath_set_override(struct ipg_datapath *dp, uint64_t deadline_ns)
 {
-	__u32 zero = 0;
-
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_override), &zero,
-				&deadline_ns, BPF_ANY))
-		return -errno;
-	return 0;
+	return ipg_dp_write_override(dp, 0, deadline_ns);
 }
 
 int ipg_datapath_set_chain(struct ipg_datapath *dp, const char *path,
@@ -439,9 +518,12 @@ int ipg_datapath_set_chain(struct ipg_datapath *dp, const char *path,
 	__u32 len = sizeof(info), zero = 0;
 
 	if (!path || !*path) {
-		if (bpf_map_delete_elem(map, &zero) && errno != ENOENT)
-			return ipg_fail(e, -errno, "cannot unchain: %s",
-					strerror(errno));
+		/* The hint first: from then on frames pass unchained, as
+		 * they would with the slot empty. */
+		r = ipg_dp_set_hint(dp, IPG_ACTIVE_CHAIN, false);
+		if (r || (bpf_map_delete_elem(map, &zero) && errno != ENOENT))
+			return ipg_fail(e, r ? r : -errno, "cannot unchain: %s",
+					strerror(r ? -r : errno));
 		return 0;
 	}
 	fd = bpf_obj_get(path);
@@ -466,6 +548,9 @@ int ipg_datapath_set_chain(struct ipg_datapath *dp, const char *path,
 			     "multi-buffer support, SEC(\"xdp.frags\"), as "
 			     "ipgate's are",
 			     path, info.name, strerror(errno));
+	else if ((r = ipg_dp_set_hint(dp, IPG_ACTIVE_CHAIN, true)))
+		ipg_fail(e, r, "chain %s: cannot mark it chained: %s", path,
+			 strerror(-r));
 	close(fd);
 	return r;
 }
@@ -485,7 +570,7 @@ int ipg_datapath_set_blocked_budget(struct ipg_datapath *dp, uint32_t n)
 	c.budget = n;
 	if (bpf_map_update_elem(fd, &zero, &c, BPF_ANY))
 		return -errno;
-	return 0;
+	return ipg_dp_set_hint(dp, IPG_ACTIVE_BLOCKED, n != 0);
 }
 
 int ipg_datapath_blocked_tick(struct ipg_datapath *dp)
@@ -605,8 +690,9 @@ static void grant_key(const struct ipg_prefix *addr, uint32_t list_id,
 	memcpy(k->addr, addr->addr, addr->family == 4 ? 4 : 16);
 }
 
-/* Writes the number of grants ipg_grants holds to ipg_bg_count, which the
- * program reads before it looks a source up. */
+/* Writes the number of grants ipg_grants holds to ipg_bg_count, and
+ * whether there is any to ipg_active[0], which the program reads before
+ * it looks a source up. */
 static int grants_recount(struct ipg_datapath *dp)
 {
 	int fd = bpf_map__fd(dp->skel->maps.ipg_grants);
@@ -615,10 +701,10 @@ static int grants_recount(struct ipg_datapath *dp)
 
 	for (; bpf_map_get_next_key(fd, prev, &k) == 0; prev = &k)
 		count++;
-	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_bg_count),
-				   &zero, &count, BPF_ANY) ?
-		       -errno :
-		       0;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.ipg_bg_count), &zero,
+				&count, BPF_ANY))
+		return -errno;
+	return ipg_dp_set_hint(dp, IPG_ACTIVE_GRANTS, count != 0);
 }
 
 int ipg_datapath_grant(struct ipg_datapath *dp, const struct ipg_prefix *addr,

@@ -11,6 +11,7 @@
 
 #include "ipgate/frame.h"
 #include "ipgate/stats.h"
+#include "ipgate/table.h"
 #include "log.h"
 #include "policy.h"
 
@@ -138,6 +139,14 @@ int ipg_datapath_list_lookup(struct ipg_datapath *dp, uint32_t id,
 			     const struct ipg_prefix *addr, uint32_t *rule_id);
 int ipg_datapath_list_active(struct ipg_datapath *dp, uint32_t id,
 			     struct ipg_policy *out);
+
+/* Flattens the IPv4 entries of @entries (@n, rule ids given) into range
+ * table @t, longest match first as the trie answers; an entry that
+ * expires is marked for the program to ask the trie. Returns how many
+ * ranges it holds, or -E2BIG when they do not fit (the slot then keeps to
+ * its trie). */
+int ipg_v4_table_build(const struct ipg_entry *entries, uint32_t n,
+		       struct ipg_v4_table *t);
 
 /* CLOCK_BOOTTIME in ns: the clock the XDP program's override deadline and
  * the meta record use (bpf_ktime_get_boot_ns). */

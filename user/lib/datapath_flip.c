@@ -156,11 +156,34 @@ static int assign_ids(struct ipg_datapath *dp, const struct ipg_dp_list *l,
 	return 0;
 }
 
-/* Fills the tries at outer index @idx with @s, zeroing the counters of
- * fresh rule ids. */
+/* Writes the range table of slot @idx from @s; *@used says whether the
+ * slot's IPv4 entries fit in it (if not, the program asks the trie). */
+static int fill_table(struct ipg_datapath *dp, uint32_t idx,
+		      const struct ipg_policy_spec *s, bool *used,
+		      struct ipg_error *e)
+{
+	struct ipg_v4_table t;
+	int n = ipg_v4_table_build(s->entries, s->n_entries, &t);
+
+	*used = n > 0;
+	if (n == -E2BIG || n == -ERANGE)
+		return 0;
+	if (n < 0)
+		return ipg_fail(e, n, "cannot build the range table: %s",
+				strerror(-n));
+	if (bpf_map_update_elem(MAPFD(dp, ipg_v4_table), &idx, &t, BPF_ANY))
+		return ipg_fail(e, -errno,
+				"cannot write the range table of slot %u: %s",
+				idx, strerror(errno));
+	return 0;
+}
+
+/* Fills the tries and the range table at index @idx with @s, zeroing the
+ * counters of fresh rule ids; *@table says whether the range table holds
+ * the IPv4 entries. */
 static int fill_slot(struct ipg_datapath *dp, uint32_t idx,
 		     const struct ipg_policy_spec *s, const bool *fresh,
-		     struct ipg_error *e)
+		     bool *table, struct ipg_error *e)
 {
 	int fd[2], r = 0;
 
@@ -194,6 +217,8 @@ static int fill_slot(struct ipg_datapath *dp, uint32_t idx,
 				 strerror(-r));
 		}
 	}
+	if (!r)
+		r = fill_table(dp, idx, s, table, e);
 out:
 	for (int f = 0; f < 2; f++)
 		if (fd[f] >= 0)
@@ -334,9 +359,10 @@ static int adopt_rules(struct ipg_datapath *dp, struct ipg_dp_list *l,
 	return 0;
 }
 
-/* Flips list @id, whose active word is @cur, to its other slot. */
+/* Flips list @id, whose active word is @cur, to its other slot, whose
+ * IPv4 entries are in its range table when @table. */
 static int flip(struct ipg_datapath *dp, uint32_t id, __u32 cur,
-		const struct ipg_policy_spec *s, uint32_t set,
+		const struct ipg_policy_spec *s, uint32_t set, bool table,
 		struct ipg_error *e)
 {
 	__u32 old = cur & IPG_ACTIVE_SLOT, slot = old ^ 1;
@@ -350,14 +376,21 @@ static int flip(struct ipg_datapath *dp, uint32_t id, __u32 cur,
 	next = s->kern;
 	next.generation = live.generation + 1;
 	next.ports = set;
+	next.flags = table ? IPG_POLICY_V4_TABLE : 0;
 	if (bpf_map_update_elem(MAPFD(dp, ipg_policy), &idx, &next, BPF_ANY))
 		return ipg_fail(e, -errno, "cannot write slot %u: %s", idx,
 				strerror(errno));
 	dp->lists[id].ports[slot] = set;
-	/* The flip: one store, and packets see the new policy. */
-	word = slot;
-	if (id == IPG_LIST_DEFAULT) /* the default's word holds more */
-		word |= cur & (IPG_ACTIVE_NAMED | IPG_ACTIVE_DSTS);
+	/* The flip: one store, and packets see the new policy. The
+	 * default's word holds more, kept as it is now. */
+	if (id == IPG_LIST_DEFAULT) {
+		int r = ipg_dp_read_word(dp, id, &cur);
+
+		if (r)
+			return ipg_fail(e, r, "cannot read ipg_active: %s",
+					strerror(-r));
+	}
+	word = slot | (id == IPG_LIST_DEFAULT ? cur & ~IPG_ACTIVE_SLOT : 0);
 	if (bpf_map_update_elem(MAPFD(dp, ipg_active), &id, &word, BPF_ANY))
 		return ipg_fail(e, -errno, "cannot flip to slot %u: %s", idx,
 				strerror(errno));
@@ -370,7 +403,7 @@ int ipg_datapath_apply_list(struct ipg_datapath *dp, uint32_t id,
 	struct ipg_dp_list *l = ipg_dp_list_at(dp, id);
 	__u32 word, old;
 	uint32_t set = 0;
-	bool *fresh;
+	bool *fresh, table = false;
 	int r;
 
 	if (!l)
@@ -399,7 +432,7 @@ int ipg_datapath_apply_list(struct ipg_datapath *dp, uint32_t id,
 				"restart ipgated to size them for the config",
 				l->name, dp->size.rules_max);
 	}
-	r = fill_slot(dp, id * IPG_SLOTS + (old ^ 1), s, fresh, e);
+	r = fill_slot(dp, id * IPG_SLOTS + (old ^ 1), s, fresh, &table, e);
 	free(fresh);
 	if (r)
 		return r;
@@ -410,7 +443,7 @@ int ipg_datapath_apply_list(struct ipg_datapath *dp, uint32_t id,
 				"the maps hold %u distinct sets); restart "
 				"ipgated to size them for the config",
 				l->name, strerror(-r), dp->size.ports_max);
-	r = flip(dp, id, word, s, set, e);
+	r = flip(dp, id, word, s, set, table, e);
 	if (r)
 		return r;
 	r = adopt_rules(dp, l, s);

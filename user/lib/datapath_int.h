@@ -79,6 +79,15 @@ void ipg_dp_rule_mark(struct ipg_datapath *dp, uint32_t id, bool used);
 int ipg_dp_trie_fd(struct ipg_datapath *dp, int family, uint32_t idx);
 /* ipg_active[@id]. */
 int ipg_dp_read_word(struct ipg_datapath *dp, uint32_t id, __u32 *word);
+/* Sets (@on) or clears @bit of ipg_active[0]'s IPG_ACTIVE_HINTS; callers
+ * set it after writing what it announces and clear it before removing
+ * that (or after, when what remains is harmless to look at). */
+int ipg_dp_set_hint(struct ipg_datapath *dp, __u32 bit, bool on);
+/* Writes deadline @ns (0: none) to ipg_override[@key], setting
+ * IPG_ACTIVE_OVERRIDE after a deadline and clearing it once none is left. */
+int ipg_dp_write_override(struct ipg_datapath *dp, __u32 key, __u64 ns);
+/* Sets every hint from what the maps hold (adopted maps). */
+int ipg_dp_sync_hints(struct ipg_datapath *dp);
 /* The mirror of list @id, or NULL when the id is free. */
 struct ipg_dp_list *ipg_dp_list_at(const struct ipg_datapath *dp, uint32_t id);
 int ipg_dp_zero_percpu(struct ipg_datapath *dp, int fd, __u32 key);

@@ -192,10 +192,10 @@ static int drop_grants_of(struct ipg_datapath *dp, uint32_t id)
 		count++;
 		prev = &k;
 	}
-	return bpf_map_update_elem(MAPFD(dp, ipg_bg_count), &zero, &count,
-				   BPF_ANY) ?
-		       -errno :
-		       0;
+	if (bpf_map_update_elem(MAPFD(dp, ipg_bg_count), &zero, &count,
+				BPF_ANY))
+		return -errno;
+	return ipg_dp_set_hint(dp, IPG_ACTIVE_GRANTS, count != 0);
 }
 
 /* Clears what an earlier list under @id may have left: counters, override,
@@ -203,8 +203,7 @@ static int drop_grants_of(struct ipg_datapath *dp, uint32_t id)
 static int reset_id(struct ipg_datapath *dp, uint32_t id)
 {
 	struct ipg_policy off = { .ports = 0 };
-	__u32 word = 0, ovr = 1 + id;
-	__u64 zero64 = 0;
+	__u32 word = 0;
 	int r = 0;
 
 	for (__u32 i = 0; i < IPG_STAT_MAX && !r; i++)
@@ -217,10 +216,10 @@ static int reset_id(struct ipg_datapath *dp, uint32_t id)
 					BPF_ANY))
 			r = -errno;
 	}
+	if (!r)
+		r = ipg_dp_write_override(dp, 1 + id, 0);
 	if (!r &&
-	    (bpf_map_update_elem(MAPFD(dp, ipg_override), &ovr, &zero64,
-				 BPF_ANY) ||
-	     bpf_map_update_elem(MAPFD(dp, ipg_active), &id, &word, BPF_ANY)))
+	    bpf_map_update_elem(MAPFD(dp, ipg_active), &id, &word, BPF_ANY))
 		r = -errno;
 	/* Grants too: a close cut short (a crash) may have left some. */
 	return r ? r : drop_grants_of(dp, id);
@@ -395,7 +394,8 @@ static int dst_publish(struct ipg_datapath *dp, const struct ipg_dp_dst *v,
 			     strerror(errno));
 		goto out;
 	}
-	word = (word & IPG_ACTIVE_SLOT) | (n ? IPG_ACTIVE_NAMED : 0) |
+	word = (word & ~(IPG_ACTIVE_NAMED | IPG_ACTIVE_DSTS)) |
+	       (n ? IPG_ACTIVE_NAMED : 0) |
 	       (word & IPG_ACTIVE_DSTS ? 0 : IPG_ACTIVE_DSTS);
 	if (bpf_map_update_elem(MAPFD(dp, ipg_active), &zero, &word, BPF_ANY)) {
 		r = ipg_fail(e, -errno, "cannot flip the destinations: %s",
@@ -555,14 +555,9 @@ int ipg_datapath_list_close(struct ipg_datapath *dp, uint32_t id,
 int ipg_datapath_set_list_override(struct ipg_datapath *dp, uint32_t id,
 				   uint64_t deadline_ns)
 {
-	__u32 k = 1 + id;
-
 	if (!ipg_dp_list_at(dp, id))
 		return -ENOENT;
-	return bpf_map_update_elem(MAPFD(dp, ipg_override), &k, &deadline_ns,
-				   BPF_ANY) ?
-		       -errno :
-		       0;
+	return ipg_dp_write_override(dp, 1 + id, deadline_ns);
 }
 
 int ipg_datapath_get_list_override(struct ipg_datapath *dp, uint32_t id,
